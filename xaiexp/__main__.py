@@ -1,0 +1,3 @@
+from xaiexp.cli import main
+
+main()

@@ -1,0 +1,3 @@
+from xaiexp.architecture.tensorflow.lenet import LeNet
+
+__all__ = ["LeNet"]

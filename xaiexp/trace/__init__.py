@@ -1,0 +1,3 @@
+from xaiexp.trace.trace import Trace
+
+__all__ = ["Trace"]

@@ -1,0 +1,56 @@
+"""The Trace contract: small objects hooked into the Estimator's loop (cf. Keras callbacks)."""
+
+from xaiexp.util.util import to_list
+
+MODES = ("train", "eval", "test", "infer")
+
+
+def parse_modes(mode):
+    """None -> every mode; "eval" or ["eval", "test"] -> those; "!train" -> all but train."""
+    modes = to_list(mode)
+    if not modes:
+        return set(MODES)
+    negated = {m[1:] for m in modes if m.startswith("!")}
+    chosen = {m for m in modes if not m.startswith("!")}
+    unknown = (negated | chosen) - set(MODES)
+    if unknown:
+        raise ValueError(f"unknown mode(s) {sorted(unknown)}; choose from {list(MODES)}")
+    return (set(MODES) - negated) if negated else chosen
+
+
+class Trace:
+    """Base class. Override any hook; each receives a ``Data`` dict.
+
+    ``inputs`` names the keys a trace reads and ``outputs`` those it writes, so the Estimator
+    can order traces (a producer runs before its consumers) and only move the batch keys that
+    some trace needs from TensorFlow to NumPy. ``self.system`` is set by the Estimator.
+    """
+
+    system = None
+
+    def __init__(self, inputs=None, outputs=None, mode=None):
+        self.inputs = to_list(inputs)
+        self.outputs = to_list(outputs)
+        self.mode = parse_modes(mode)
+
+    def needs_batch(self) -> bool:
+        """Whether ``on_batch_end`` wants this step's batch values (default: if it reads any)."""
+        return bool(self.inputs)
+
+    def on_begin(self, data):
+        """Once before the first epoch of fit() / the test epoch of test()."""
+
+    def on_epoch_begin(self, data):
+        """At the start of each epoch, in every mode this trace runs in."""
+
+    def on_batch_begin(self, data):
+        """Before each step."""
+
+    def on_batch_end(self, data):
+        """After each step; ``data`` holds the batch and the network's outputs."""
+
+    def on_epoch_end(self, data):
+        """At the end of each epoch; write epoch-level results here."""
+
+    def on_end(self, data):
+        """Once after fit() / test() ends, also when it ends with an error."""
