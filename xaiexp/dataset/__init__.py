@@ -1,0 +1,3 @@
+from xaiexp.dataset.numpy_dataset import NumpyDataset
+
+__all__ = ["NumpyDataset"]
