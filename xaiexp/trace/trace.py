@@ -1,21 +1,6 @@
 """The Trace contract: small objects hooked into the Estimator's loop (cf. Keras callbacks)."""
 
-from xaiexp.util.util import to_list
-
-MODES = ("train", "eval", "test", "infer")
-
-
-def parse_modes(mode):
-    """None -> every mode; "eval" or ["eval", "test"] -> those; "!train" -> all but train."""
-    modes = to_list(mode)
-    if not modes:
-        return set(MODES)
-    negated = {m[1:] for m in modes if m.startswith("!")}
-    chosen = {m for m in modes if not m.startswith("!")}
-    unknown = (negated | chosen) - set(MODES)
-    if unknown:
-        raise ValueError(f"unknown mode(s) {sorted(unknown)}; choose from {list(MODES)}")
-    return (set(MODES) - negated) if negated else chosen
+from xaiexp.util.util import parse_modes, to_list
 
 
 class Trace:

@@ -3,7 +3,7 @@
 import importlib
 
 from xaiexp.util.data import Data
-from xaiexp.util.util import to_list, to_set
+from xaiexp.util.util import parse_modes, to_list, to_set
 
 
 def __getattr__(name):

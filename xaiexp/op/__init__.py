@@ -1,0 +1,3 @@
+from xaiexp.op.op import Op
+
+__all__ = ["Op"]

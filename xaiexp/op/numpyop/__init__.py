@@ -1,0 +1,3 @@
+from xaiexp.op.numpyop.numpyop import NumpyOp
+
+__all__ = ["NumpyOp"]

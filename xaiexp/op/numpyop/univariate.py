@@ -1,0 +1,29 @@
+"""Ops that transform one input at a time."""
+
+import numpy as np
+
+from xaiexp.op.numpyop.numpyop import NumpyOp
+
+
+class Normalize(NumpyOp):
+    """``(x - mean * max_pixel_value) / (std * max_pixel_value)``, as float32.
+
+    The defaults are ImageNet's per-channel statistics, as in FastEstimator; ``mean`` and
+    ``std`` may be scalars or one value per channel.
+    """
+
+    def __init__(self, inputs, outputs, mode=None, mean=(0.485, 0.456, 0.406),
+                 std=(0.229, 0.224, 0.225), max_pixel_value=255.0):
+        super().__init__(inputs=inputs, outputs=outputs, mode=mode)
+        self.mean = np.asarray(mean, dtype=np.float32) * np.float32(max_pixel_value)
+        self.std = np.asarray(std, dtype=np.float32) * np.float32(max_pixel_value)
+        if np.any(self.std == 0):
+            raise ValueError("Normalize: std must be non-zero")
+
+    def forward(self, data, state):
+        channels = data.shape[-1]
+        if self.mean.size not in (1, channels) or self.std.size not in (1, channels):
+            raise ValueError(
+                f"Normalize: mean/std have {self.mean.size}/{self.std.size} values but the "
+                f"images have {channels} channel(s); give one value or one per channel")
+        return (data.astype(np.float32) - self.mean) / self.std

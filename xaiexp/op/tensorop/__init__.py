@@ -1,0 +1,3 @@
+from xaiexp.op.tensorop.tensorop import TensorOp
+
+__all__ = ["TensorOp"]

@@ -1,0 +1,3 @@
+from xaiexp.schedule.schedule import cosine_decay
+
+__all__ = ["cosine_decay"]

@@ -1,0 +1,27 @@
+"""Learning-rate schedules: plain functions of the step (or epoch) and named parameters."""
+
+import math
+
+
+def cosine_decay(time, cycle_length, init_lr, min_lr=1e-6, start=1, cycle_multiplier=1):
+    """Cosine annealing with warm restarts, FastEstimator's semantics.
+
+    ``time`` is the step (or epoch) counted from ``start``, which gets ``init_lr``; the rate
+    falls along half a cosine to ``min_lr`` over ``cycle_length`` steps and then restarts.
+    With ``cycle_multiplier`` > 1 each cycle is that many times longer than the last.
+    """
+    if cycle_length < 1:
+        raise ValueError(f"cycle_length must be >= 1, got {cycle_length}")
+    if cycle_multiplier < 1:
+        raise ValueError(f"cycle_multiplier must be >= 1, got {cycle_multiplier}")
+    if time < start:
+        return init_lr
+    elapsed = time - start  # 0 at the first step
+    if cycle_multiplier == 1:
+        cycle = elapsed // cycle_length
+        cycle_begin = cycle * cycle_length
+    else:
+        cycle = math.floor(math.log(elapsed * (cycle_multiplier - 1) / cycle_length + 1, cycle_multiplier))
+        cycle_begin = cycle_length * (cycle_multiplier ** cycle - 1) / (cycle_multiplier - 1)
+    progress = (elapsed - cycle_begin) / (cycle_length * cycle_multiplier ** cycle)
+    return (init_lr - min_lr) / 2 * math.cos(progress * math.pi) + (init_lr + min_lr) / 2
