@@ -28,3 +28,9 @@ def parse_modes(mode):
     if unknown:
         raise ValueError(f"unknown mode(s) {sorted(unknown)}; choose from {list(MODES)}")
     return (set(MODES) - negated) if negated else chosen
+
+
+def safe_name(name):
+    """A file/artifact-safe version of a key or class name: no path separators, no '..', no NUL."""
+    cleaned = "".join(c if c.isalnum() or c in "_-." else "_" for c in str(name)).strip(".")
+    return cleaned or "_"

@@ -1,3 +1,4 @@
+from xaiexp.architecture.tensorflow.cnn import CNN
 from xaiexp.architecture.tensorflow.lenet import LeNet
 
-__all__ = ["LeNet"]
+__all__ = ["CNN", "LeNet"]

@@ -1,0 +1,98 @@
+"""The ``xaiexp`` command: a Hydra app, plus the ``ui`` subcommand.
+
+Configs are composed and validated before TensorFlow is imported, so ``--help``, ``--cfg job``
+and a typo answer in well under two seconds. A bad key, type or value prints one line naming
+the key and exits with code 2, before any MLflow run exists.
+"""
+
+import sys
+from pathlib import Path
+
+import hydra
+from hydra._internal.utils import get_args_parser
+from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
+from omegaconf import OmegaConf
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
+
+from xaiexp.config import ConfigError, project_root, register_configs, unknown_key_message, validate
+
+EXIT_CONFIG_ERROR = 2
+
+
+def config_dir():
+    """conf/ inside the installed package (wheel), else the checkout's top-level conf/."""
+    package = Path(__file__).resolve().parent
+    for candidate in (package / "conf", package.parent / "conf"):
+        if (candidate / "config.yaml").exists():
+            return str(candidate)
+    raise FileNotFoundError(f"xaiexp's conf/ folder is missing next to {package}")
+
+
+def _setup():
+    register_configs()
+    if not OmegaConf.has_resolver("xaiexp_root"):
+        OmegaConf.register_new_resolver("xaiexp_root", project_root)
+
+
+def describe(error):
+    """One line for a composition or validation error, naming the key and what is allowed."""
+    if isinstance(error, ConfigError):
+        return str(error)
+    if isinstance(error, MissingConfigException) and error.missing_cfg_file:
+        group, _, option = error.missing_cfg_file.rpartition("/")
+        if error.options:
+            return f"{group}={option}: no such option; choose from {', '.join(sorted(error.options))}"
+        return f"{error.missing_cfg_file}: config not found"
+    cause = error
+    while cause is not None and not isinstance(cause, OmegaConfBaseException):
+        cause = cause.__cause__ or cause.__context__
+    if cause is not None and getattr(cause, "full_key", None):
+        if isinstance(cause, (ConfigAttributeError, ConfigKeyError)) and " not in " in str(cause):
+            return unknown_key_message(cause.full_key)
+        return f"{cause.full_key}: {str(cause).splitlines()[0]}"
+    return " ".join(str(error).split())
+
+
+COMPOSITION_ERRORS = (ConfigCompositionException, MissingConfigException, OverrideParseException,
+                      OmegaConfBaseException, ConfigError)
+
+
+def compose_config(overrides):
+    """The validated config for these command-line overrides; raises one of COMPOSITION_ERRORS."""
+    from hydra import compose, initialize_config_dir
+
+    _setup()
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3", job_name="xaiexp"):
+        cfg = compose(config_name="config", overrides=list(overrides))
+    validate(cfg)
+    return cfg
+
+
+def _job(cfg):
+    try:
+        validate(cfg)
+    except ConfigError as error:
+        print(f"xaiexp: error: {error}", file=sys.stderr)
+        sys.exit(EXIT_CONFIG_ERROR)
+    from xaiexp.runner import run  # imports TensorFlow: only once the config is known good
+
+    return run(cfg)
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["ui"]:
+        from xaiexp.ui import main as ui_main
+
+        return ui_main(argv[1:])
+    _setup()
+    args = get_args_parser().parse_args(argv)
+    informational = args.help or args.hydra_help or args.cfg or args.info or args.shell_completion
+    if not args.multirun and not informational:
+        try:
+            compose_config(args.overrides)
+        except COMPOSITION_ERRORS as error:
+            print(f"xaiexp: error: {describe(error)}", file=sys.stderr)
+            sys.exit(EXIT_CONFIG_ERROR)
+    sys.argv = ["xaiexp", *argv]
+    hydra.main(config_path=config_dir(), config_name="config", version_base="1.3")(_job)()

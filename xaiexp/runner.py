@@ -1,0 +1,165 @@
+"""Config -> objects -> run. With cli.py and config.py, the only code that knows Hydra.
+
+Everything is built through the public API (Pipeline, build, Network, Estimator, traces), so a
+config is just a second way to write the seed tutorial's script.
+"""
+
+import functools
+import os
+import subprocess
+import sys
+import tempfile
+
+import keras
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import OmegaConf
+
+import xaiexp
+from xaiexp.architecture.tensorflow import CNN, LeNet
+from xaiexp.config import project_root
+from xaiexp.dataset.data import cifar10, fashion_mnist, mnist, npz, shapes
+from xaiexp.estimator import Estimator
+from xaiexp.network import Network, build
+from xaiexp.op.numpyop.univariate import Normalize
+from xaiexp.op.tensorop.loss import CrossEntropy
+from xaiexp.op.tensorop.model import ModelOp, UpdateOp
+from xaiexp.pipeline import Pipeline
+from xaiexp.schedule import cosine_decay
+from xaiexp.trace.adapt import LRScheduler
+from xaiexp.trace.best_model_saver import BestModelSaver
+from xaiexp.trace.metric import Accuracy
+
+
+ARCHITECTURES = {"lenet": LeNet, "cnn": CNN}
+OPTIMIZERS = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW,
+              "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop}
+
+
+def value(option):
+    """An Enum-typed config value's plain string."""
+    return getattr(option, "value", option)
+
+
+def load_datasets(cfg):
+    """(train, eval, test) NumpyDatasets for ``cfg.dataset``; test is split off eval."""
+    data = cfg.dataset
+    name = value(data.name)
+    if name == "shapes":
+        train, evaluation = shapes.load_data(n_train=data.n_train, n_eval=data.n_eval,
+                                             image_size=data.image_size, seed=cfg.seed)
+    elif name == "npz":
+        train, evaluation = npz.load_data(os.path.expanduser(data.path), seed=cfg.seed)
+    else:
+        loader = {"cifar10": cifar10, "mnist": mnist, "fashion_mnist": fashion_mnist}[name]
+        train, evaluation = loader.load_data(path=os.path.expanduser(data.path) if data.path else None)
+    test = evaluation.split(data.test_split, seed=cfg.seed)
+    return train, evaluation, test
+
+
+def learning_rate_schedule(cfg, total_steps):
+    """``lr_fn(step)`` for the LRScheduler, or None for a constant rate."""
+    schedule = cfg.schedule
+    if value(schedule.name) == "constant":
+        return None
+    return functools.partial(cosine_decay, cycle_length=schedule.cycle_length or total_steps,
+                             init_lr=schedule.init_lr, min_lr=schedule.min_lr,
+                             cycle_multiplier=schedule.cycle_multiplier)
+
+
+def build_experiment(cfg, output_dir, extra_traces=()):
+    """The seed tutorial's objects, built from the config; returns (estimator, model)."""
+    keras.utils.set_random_seed(cfg.seed)
+    train, evaluation, test = load_datasets(cfg)
+    normalize = cfg.dataset.normalize
+    pipeline = Pipeline(train_data=train, eval_data=evaluation, test_data=test,
+                        batch_size=cfg.batch_size, seed=cfg.seed,
+                        ops=[Normalize(inputs="x", outputs="x", mean=tuple(normalize.mean),
+                                       std=tuple(normalize.std),
+                                       max_pixel_value=normalize.max_pixel_value)])
+    architecture = ARCHITECTURES[value(cfg.model.name)]
+    options = {"dropout": cfg.model.dropout} if architecture is CNN else {}
+    model = build(model_fn=functools.partial(architecture, input_shape=train.data["x"].shape[1:],
+                                             classes=len(train.label_mapping),
+                                             width=cfg.model.width, **options),
+                  optimizer_fn=functools.partial(OPTIMIZERS[value(cfg.schedule.optimizer)],
+                                                 learning_rate=cfg.schedule.init_lr))
+    network = Network(ops=[ModelOp(model=model, inputs="x", outputs="y_pred"),
+                           CrossEntropy(inputs=("y_pred", "y"), outputs="ce"),
+                           UpdateOp(model=model, loss_name="ce")])
+    traces = [Accuracy(true_key="y", pred_key="y_pred"),
+              BestModelSaver(model=model, save_dir=os.path.join(output_dir, "model"),
+                             metric="accuracy", save_best_mode="max")]
+    lr_fn = learning_rate_schedule(cfg, cfg.epochs * pipeline.steps_per_epoch("train"))
+    if lr_fn is not None:
+        traces.append(LRScheduler(model=model, lr_fn=lr_fn))
+    if cfg.explain.enabled:
+        from xaiexp.trace.xai import Saliency  # TEMP
+        integrating = tuple(cfg.explain.integrating) if len(cfg.explain.integrating) > 1 \
+            else cfg.explain.integrating[0]
+        traces.append(Saliency(model=model, model_inputs="x", model_outputs="y_pred", class_key="y",
+                               label_mapping=train.label_mapping, samples=cfg.explain.samples,
+                               smoothing=cfg.explain.smoothing, integrating=integrating,
+                               chunk_size=cfg.explain.chunk_size, seed=cfg.seed))
+    estimator = Estimator(pipeline=pipeline, network=network, epochs=cfg.epochs,
+                          traces=[*traces, *extra_traces], log_steps=cfg.log_steps)
+    return estimator, model
+
+
+def flatten(config, prefix=""):
+    """{"schedule": {"init_lr": 1e-3}} -> {"schedule.init_lr": 1e-3}"""
+    flat = {}
+    for key, item in config.items():
+        if isinstance(item, dict):
+            flat.update(flatten(item, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = item
+    return flat
+
+
+def git_commit():
+    """The checkout's commit, when xaiexp runs from one."""
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=project_root(), capture_output=True,
+                              text=True, timeout=5, check=True).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def run(cfg):
+    """Train, evaluate and test the configured experiment; returns the final eval accuracy (the
+    value an Optuna sweep optimizes)."""
+    hydra = HydraConfig.get() if HydraConfig.initialized() else None
+    output_dir = hydra.runtime.output_dir if hydra else tempfile.mkdtemp(prefix="xaiexp-")
+    resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+    if not cfg.tracking.enabled:
+        estimator, _ = build_experiment(cfg, output_dir)
+        eval_logs = estimator.fit()
+        estimator.test()
+        return eval_logs.get("accuracy")
+
+    from xaiexp.tracking import MLflowTrace, TrackingTarget, mlflow_run
+    from xaiexp.tracking.run import log_artifacts, log_dict
+
+    tracker = MLflowTrace()
+    estimator, _ = build_experiment(cfg, output_dir, extra_traces=[tracker])
+    target = TrackingTarget.from_config(cfg.tracking.uri, project_root())
+    tags = {"xaiexp.version": xaiexp.__version__,
+            "xaiexp.overrides": " ".join(hydra.overrides.task) if hydra else ""}
+    commit = git_commit()
+    if commit:
+        tags["mlflow.source.git.commit"] = commit
+    with mlflow_run(target, cfg.tracking.experiment or cfg.name, run_name=cfg.name,
+                    params=flatten(resolved), tags=tags) as active:
+        eval_logs = estimator.fit()
+        estimator.test()
+        log_dict(resolved, "config.yaml")
+        if hydra:
+            log_artifacts(os.path.join(output_dir, ".hydra"), ".hydra")
+        saver = next(t for t in estimator.traces if isinstance(t, BestModelSaver))
+        if cfg.tracking.log_model and saver.model_path and os.path.exists(saver.model_path):
+            log_artifacts(os.path.dirname(saver.model_path), "model")
+    run_id, experiment = active.info.run_id, active.info.experiment_id
+    print(f"xaiexp: run {run_id} finished in experiment {experiment} ({target.uri}).\n"
+          f"xaiexp: browse it with `xaiexp ui`, then open "
+          f"http://127.0.0.1:5000/#/experiments/{experiment}/runs/{run_id}", file=sys.stderr)
+    return eval_logs.get("accuracy")

@@ -1,0 +1,72 @@
+"""The MLflow trace: what the console log shows, sent to the active MLflow run."""
+
+import time
+
+import mlflow
+import numpy as np
+from mlflow.entities import Metric
+
+from xaiexp.trace.trace import Trace
+from xaiexp.util.util import safe_name
+
+
+def metric_name(mode, key):
+    """``eval/accuracy``: MLflow allows letters, digits, ``_-. /`` in names."""
+    return f"{mode}/" + "".join(c if c.isalnum() or c in "_-. /" else "_" for c in key)
+
+
+class MLflowTrace(Trace):
+    """Logs every logged value as ``<mode>/<key>`` with ``step`` = global step, and every figure
+    a trace published (anything with ``paint_numpy``, e.g. a saliency ImgData) as a stepped
+    image (``<mode>/<key>``, the UI's step slider) and a PNG artifact
+    ``<key>/<mode>_epoch_<n>.png``.
+
+    Metrics are buffered and sent with one ``log_batch`` per epoch: a synchronous call per value
+    costs ~17 ms on SQLite.
+    """
+
+    def __init__(self, run_id=None):
+        super().__init__(mode=None)
+        self.run_id = run_id
+        self.buffer = []
+        self.client = None
+
+    def needs_batch(self):
+        return False
+
+    def on_begin(self, data):
+        self.run_id = self.run_id or mlflow.active_run().info.run_id
+        self.client = mlflow.MlflowClient()
+
+    def on_batch_end(self, data):
+        if self.system.should_log():
+            self._record("train", data.read_logs())
+
+    def on_epoch_end(self, data):
+        self._record(self.system.mode, data.read_logs())
+        for key, value in data.items():
+            if hasattr(value, "paint_numpy"):
+                self._log_figure(key, value)
+        self.flush()
+
+    def on_end(self, data):
+        self._record(self.system.mode, data.read_logs())
+        self.flush()
+
+    def flush(self):
+        if self.buffer:
+            for start in range(0, len(self.buffer), 1000):  # MLflow's per-call limit
+                self.client.log_batch(self.run_id, metrics=self.buffer[start:start + 1000])
+            self.buffer = []
+
+    def _record(self, mode, logs):
+        now = int(time.time() * 1000)
+        for key, value in logs.items():
+            if np.ndim(value) == 0 and np.issubdtype(np.asarray(value).dtype, np.number):
+                self.buffer.append(Metric(metric_name(mode, key), float(value), now, self.system.global_step))
+
+    def _log_figure(self, key, figure):
+        image = figure.paint_numpy()
+        mode, name = self.system.mode, safe_name(key)
+        mlflow.log_image(image, key=f"{mode}/{name}", step=self.system.global_step)
+        mlflow.log_image(image, artifact_file=f"{name}/{mode}_epoch_{self.system.epoch_idx:03d}.png")

@@ -1,0 +1,59 @@
+"""One MLflow run per job, always ended FINISHED, FAILED or KILLED (never left RUNNING)."""
+
+import contextlib
+
+import mlflow
+from mlflow.entities import Param, RunTag
+
+
+def experiment_id(client, name, artifact_root=None):
+    """The id of experiment ``name``, created (with its artifacts under ``artifact_root``) if new."""
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    location = f"{artifact_root.rstrip('/')}/{name}" if artifact_root else None
+    try:
+        return client.create_experiment(name, artifact_location=location)
+    except mlflow.exceptions.MlflowException:  # created meanwhile by a parallel job
+        return client.get_experiment_by_name(name).experiment_id
+
+
+@contextlib.contextmanager
+def mlflow_run(target, experiment, run_name=None, params=None, tags=None, parent_run_id=None):
+    """Start a run in ``experiment`` on ``target`` (a TrackingTarget) and make it active.
+
+    Params and tags are sent in batches. The run ends FINISHED, KILLED on Ctrl-C/SIGTERM
+    (KeyboardInterrupt, SystemExit) or FAILED on any other exception, with the error's type and
+    message as the ``xaiexp.error`` tag.
+    """
+    target.ensure_store()
+    mlflow.set_tracking_uri(target.uri)
+    client = mlflow.MlflowClient(target.uri)
+    run = mlflow.start_run(experiment_id=experiment_id(client, experiment, target.artifact_root),
+                           run_name=run_name, parent_run_id=parent_run_id,
+                           nested=parent_run_id is not None)
+    try:
+        client.log_batch(run.info.run_id,
+                         params=[Param(k, str(v)[:6000]) for k, v in (params or {}).items()],
+                         tags=[RunTag(k, str(v)[:8000]) for k, v in (tags or {}).items()])
+        yield run
+    except (KeyboardInterrupt, SystemExit) as stop:
+        client.set_tag(run.info.run_id, "xaiexp.error", f"{type(stop).__name__}: interrupted")
+        mlflow.end_run(status="KILLED")
+        raise
+    except BaseException as error:
+        client.set_tag(run.info.run_id, "xaiexp.error", f"{type(error).__name__}: {error}"[:5000])
+        mlflow.end_run(status="FAILED")
+        raise
+    else:
+        mlflow.end_run(status="FINISHED")
+
+
+def log_dict(dictionary, artifact_file):
+    """A dict as a YAML/JSON artifact of the active run (format from the file's extension)."""
+    mlflow.log_dict(dictionary, artifact_file)
+
+
+def log_artifacts(local_dir, artifact_path):
+    """A local folder's files under ``artifact_path`` of the active run."""
+    mlflow.log_artifacts(local_dir, artifact_path)

@@ -1,0 +1,30 @@
+"""Where runs go: the embedded SQLite store under outputs/, or a tracking server."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class TrackingTarget:
+    """A tracking URI and, for the embedded store, the folder that holds its artifacts.
+
+    URIs are absolute, so runs started from any working directory land in one store.
+    """
+
+    uri: str
+    artifact_root: str | None = None
+
+    @classmethod
+    def embedded(cls, root):
+        outputs = Path(root).resolve() / "outputs"
+        return cls(uri=f"sqlite:///{outputs / 'mlflow.db'}", artifact_root=(outputs / "mlartifacts").as_uri())
+
+    @classmethod
+    def from_config(cls, uri, root):
+        """``tracking.uri`` as given, or the embedded store when it is null."""
+        return cls(uri=uri) if uri else cls.embedded(root)
+
+    def ensure_store(self):
+        """Create the SQLite store's folder; a server or remote store needs nothing here."""
+        if self.uri.startswith("sqlite:///"):
+            Path(self.uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
