@@ -20,12 +20,8 @@ EXIT_CONFIG_ERROR = 2
 
 
 def config_dir():
-    """conf/ inside the installed package (wheel), else the checkout's top-level conf/."""
-    package = Path(__file__).resolve().parent
-    for candidate in (package / "conf", package.parent / "conf"):
-        if (candidate / "config.yaml").exists():
-            return str(candidate)
-    raise FileNotFoundError(f"xaiexp's conf/ folder is missing next to {package}")
+    """The package's conf/ (in a checkout, a link to the top-level conf/ that users edit)."""
+    return str(Path(__file__).resolve().parent / "conf")
 
 
 def _setup():
