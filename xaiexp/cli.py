@@ -78,9 +78,9 @@ def _job(cfg):
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["ui"]:
-        from xaiexp.ui import main as ui_main
+        from xaiexp.tracking.ui import main as ui_main
 
-        return ui_main(argv[1:])
+        sys.exit(ui_main(argv[1:]))
     _setup()
     args = get_args_parser().parse_args(argv)
     informational = args.help or args.hydra_help or args.cfg or args.info or args.shell_completion
