@@ -1,0 +1,104 @@
+"""The user's own images from one ``.npz`` file (``numpy.savez``), checked before training starts.
+
+Keys in the file:
+
+- ``x``: images, (N, H, W, C) or grayscale (N, H, W) (a channel axis is added); ``y``: integer
+  labels, (N,) or (N, 1); ``mask`` (optional): per-pixel ground truth, (N, H, W) or (N, H, W, 1).
+- ``x_eval``, ``y_eval`` (and ``mask_eval`` when there is a ``mask``), optional: a ready eval
+  split. Without them ``eval_fraction`` of the rows is held out at random.
+- ``class_names`` (optional): strings, name of label 0, 1, ...
+
+Every problem is reported as one line naming the file and what was expected, rather than
+as a shape error deep inside the first training step.
+"""
+
+import zipfile
+
+import numpy as np
+
+from xaiexp.dataset.data import _cache
+from xaiexp.dataset.data.errors import DatasetFormatError
+from xaiexp.dataset.numpy_dataset import NumpyDataset
+
+
+def load_data(path, eval_fraction=0.2, seed=0, label_mapping=None,
+              image_key="x", label_key="y", mask_key="mask"):
+    """``(train, eval)`` NumpyDatasets with ``image_key``, ``label_key`` and, if the file has
+    one, ``mask_key``.
+
+    ``label_mapping`` (class name -> label) overrides the file's ``class_names``; without
+    either, labels are named ``"0"``, ``"1"``, ... ``seed`` fixes the random eval split.
+    """
+    path = _cache.local(path, "an .npz file with arrays x and y")
+    try:
+        file = np.load(path, allow_pickle=False)
+        if not isinstance(file, np.lib.npyio.NpzFile):
+            raise ValueError("this is a single .npy array")
+        with file:
+            arrays = {key: file[key] for key in file.files}
+    except (OSError, ValueError, zipfile.BadZipFile) as error:
+        raise DatasetFormatError(
+            f"{path}: expected an .npz of numeric arrays (numpy.savez): {error!r}") from error
+    check = _Checker(path, arrays)
+    parts = [check.part("")]
+    if {"x_eval", "y_eval"} & arrays.keys():
+        parts.append(check.part("_eval", like=parts[0]))
+    mapping = check.mapping(label_mapping, np.concatenate([part["y"] for part in parts]))
+    keys = {"x": image_key, "y": label_key, "mask": mask_key}
+    train, *evaluation = (
+        NumpyDataset({keys[key]: value for key, value in part.items()}, mapping) for part in parts)
+    return train, evaluation[0] if evaluation else train.split(eval_fraction, seed=seed)
+
+
+class _Checker:
+    """Validates the arrays of one file; every failure is one line naming the file."""
+
+    def __init__(self, path, arrays):
+        self.path, self.arrays = path, arrays
+
+    def fail(self, expected):
+        raise DatasetFormatError(f"{self.path}: {expected}")
+
+    def part(self, suffix, like=None):
+        """{"x", "y"[, "mask"]} from the keys ending in ``suffix``; ``like``: the train part,
+        whose image size and keys an eval part must share."""
+        x_key, y_key, mask_key = (key + suffix for key in ("x", "y", "mask"))
+        missing = [key for key in (x_key, y_key) if key not in self.arrays]
+        if missing:
+            self.fail(f"expected array(s) {', '.join(missing)}; found {sorted(self.arrays)}")
+        if like and ("mask" in like) != (mask_key in self.arrays):
+            self.fail(f"mask and {mask_key} must come together; found {sorted(self.arrays)}")
+        x, y = self.arrays[x_key], self.arrays[y_key]
+        x = x[..., np.newaxis] if x.ndim == 3 else x
+        if x.ndim != 4 or x.dtype.kind not in "uif" or not len(x):
+            self.fail(f"{x_key} must be numeric images (N>0, H, W[, C]); got {x.dtype} {x.shape}")
+        if like and x.shape[1:] != like["x"].shape[1:]:
+            self.fail(f"{x_key} images are {x.shape[1:]}, x images {like['x'].shape[1:]}")
+        y = y[:, 0] if y.ndim == 2 and y.shape[1] == 1 else y
+        if y.ndim != 1 or y.dtype.kind not in "ui" or (y.size and y.min() < 0):
+            self.fail(f"{y_key} must be non-negative integer labels (N,); got {y.dtype} {y.shape}")
+        part = {"x": x, "y": y.astype(np.int64)}
+        if mask_key in self.arrays:
+            mask = self.arrays[mask_key]
+            part["mask"] = mask[..., np.newaxis] if mask.ndim == 3 else mask
+            if part["mask"].shape[1:] != x.shape[1:3] + (1,) or mask.dtype.kind not in "buif":
+                self.fail(f"{mask_key} must be (N, H, W[, 1]) numbers matching {x_key} {x.shape}; "
+                          f"got {mask.dtype} {mask.shape}")
+        lengths = {key + suffix: len(value) for key, value in part.items()}
+        if len(set(lengths.values())) != 1:
+            self.fail(f"arrays must have one row per sample; lengths differ: {lengths}")
+        return part
+
+    def mapping(self, given, labels):
+        """Class name -> label: ``given``, else the file's ``class_names``, else "0", "1", ..."""
+        if given is None and "class_names" in self.arrays:
+            names = self.arrays["class_names"]
+            if names.ndim != 1 or names.dtype.kind not in "US":
+                self.fail(f"class_names must be 1-D strings; got {names.dtype} {names.shape}")
+            given = {name: label for label, name in enumerate(names.astype(str).tolist())}
+        if given is None:
+            return {str(label): label for label in range(labels.max() + 1)}
+        unnamed = sorted(set(labels.tolist()) - set(given.values()))
+        if unnamed:
+            self.fail(f"labels {unnamed[:10]} have no class name in {given}")
+        return dict(given)
