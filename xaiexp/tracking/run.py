@@ -5,13 +5,15 @@ import contextlib
 import mlflow
 from mlflow.entities import Param, RunTag
 
+from xaiexp.util.util import safe_name
+
 
 def experiment_id(client, name, artifact_root=None):
     """The id of experiment ``name``, created (with its artifacts under ``artifact_root``) if new."""
     experiment = client.get_experiment_by_name(name)
     if experiment is not None:
         return experiment.experiment_id
-    location = f"{artifact_root.rstrip('/')}/{name}" if artifact_root else None
+    location = f"{artifact_root.rstrip('/')}/{safe_name(name)}" if artifact_root else None
     try:
         return client.create_experiment(name, artifact_location=location)
     except mlflow.exceptions.MlflowException:  # created meanwhile by a parallel job
