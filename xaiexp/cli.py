@@ -5,6 +5,8 @@ and a typo answer in well under two seconds. A bad key, type or value prints one
 the key and exits with code 2, before any MLflow run exists.
 """
 
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBase
 from xaiexp.config import ConfigError, project_root, register_configs, unknown_key_message, validate
 
 EXIT_CONFIG_ERROR = 2
+EXIT_INTERRUPTED = 130
 
 
 def config_dir():
@@ -90,5 +93,27 @@ def main(argv=None):
         except COMPOSITION_ERRORS as error:
             print(f"xaiexp: error: {describe(error)}", file=sys.stderr)
             sys.exit(EXIT_CONFIG_ERROR)
+    signal.signal(signal.SIGTERM, _interrupt)
     sys.argv = ["xaiexp", *argv]
-    hydra.main(config_path=config_dir(), config_name="config", version_base="1.3")(_job)()
+    try:
+        hydra.main(config_path=config_dir(), config_name="config", version_base="1.3")(_job)()
+    except KeyboardInterrupt:
+        _close_open_sweep("KILLED", "interrupted")
+        print("xaiexp: interrupted; the MLflow run is marked KILLED", file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)
+    except BaseException as error:
+        _close_open_sweep("FAILED", f"{type(error).__name__}: {error}")
+        raise
+
+
+def _interrupt(signum, frame):
+    """SIGTERM stops a run like Ctrl-C does: the run ends KILLED, not RUNNING."""
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def _close_open_sweep(status, reason):
+    """A multirun that dies before Hydra's on_multirun_end must not leave its parent RUNNING."""
+    if os.environ.get("XAIEXP_PARENT_RUN_ID"):
+        from xaiexp.tracking.sweep import close_sweep
+
+        close_sweep(status, reason)

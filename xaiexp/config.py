@@ -101,6 +101,18 @@ class TrackingConfig:
     log_model: bool = True
 
 
+class Direction(Enum):
+    maximize = "maximize"
+    minimize = "minimize"
+
+
+@dataclass
+class ObjectiveConfig:
+    """What a job returns to a sweeper, and how the sweep's best child is chosen."""
+    metric: str = "eval/accuracy"  # <mode>/<logged key> of the final epoch
+    direction: Direction = Direction.maximize
+
+
 @dataclass
 class Config:
     name: str = "xaiexp"
@@ -113,6 +125,7 @@ class Config:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     explain: ExplainConfig = field(default_factory=ExplainConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
 
 
 def register_configs():
@@ -183,6 +196,9 @@ def validate(cfg):
                f"must be >= 1 or null, got {schedule.cycle_length}")
     _check(schedule.cycle_multiplier >= 1, "schedule.cycle_multiplier",
            f"must be >= 1, got {schedule.cycle_multiplier}")
+    mode, _, key = cfg.objective.metric.partition("/")
+    _check(mode in ("eval", "test") and key, "objective.metric",
+           f"must be eval/<key> or test/<key> (e.g. eval/accuracy), got {cfg.objective.metric!r}")
     explain = cfg.explain
     _check(explain.samples >= 1, "explain.samples", f"must be >= 1, got {explain.samples}")
     _check(explain.smoothing >= 0, "explain.smoothing", f"must be >= 0, got {explain.smoothing}")

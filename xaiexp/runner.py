@@ -5,6 +5,7 @@ config is just a second way to write the seed tutorial's script.
 """
 
 import functools
+import math
 import os
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import tempfile
 
 import keras
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import OmegaConf
 
 import xaiexp
@@ -125,33 +127,53 @@ def git_commit():
         return None
 
 
+def objective(cfg, logs):
+    """The value of ``cfg.objective.metric`` (e.g. ``eval/accuracy``) in the final logs; a sweep
+    optimizes it. NaN or infinite raises, so the job (and its MLflow run) counts as failed."""
+    mode, _, key = cfg.objective.metric.partition("/")
+    if key not in logs[mode]:
+        raise KeyError(f"objective.metric {cfg.objective.metric!r} was not logged; "
+                       f"{mode} has {sorted(logs[mode])}")
+    result = float(logs[mode][key])
+    if not math.isfinite(result):
+        raise FloatingPointError(f"objective {cfg.objective.metric} is {result}")
+    return result
+
+
+def train_and_test(estimator):
+    """fit() then test(); the final eval and test logs by mode."""
+    return {"eval": estimator.fit(), "test": estimator.test()}
+
+
 def run(cfg):
-    """Train, evaluate and test the configured experiment; returns the final eval accuracy (the
-    value an Optuna sweep optimizes)."""
+    """Train, evaluate and test the configured experiment; returns the objective (by default
+    the final eval accuracy), the value a sweeper optimizes."""
     hydra = HydraConfig.get() if HydraConfig.initialized() else None
     output_dir = hydra.runtime.output_dir if hydra else tempfile.mkdtemp(prefix="xaiexp-")
-    resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     if not cfg.tracking.enabled:
         estimator, _ = build_experiment(cfg, output_dir)
-        eval_logs = estimator.fit()
-        estimator.test()
-        return eval_logs.get("accuracy")
+        return objective(cfg, train_and_test(estimator))
 
     from xaiexp.tracking import MLflowTrace, TrackingTarget, mlflow_run
     from xaiexp.tracking.run import log_artifacts, log_dict
+    from xaiexp.tracking.sweep import PARENT_RUN_ID, child_run_name
 
     tracker = MLflowTrace()
     estimator, _ = build_experiment(cfg, output_dir, extra_traces=[tracker])
     target = TrackingTarget.from_config(cfg.tracking.uri, project_root())
-    tags = {"xaiexp.version": xaiexp.__version__,
-            "xaiexp.overrides": " ".join(hydra.overrides.task) if hydra else ""}
+    overrides = list(hydra.overrides.task) if hydra else []
+    tags = {"xaiexp.version": xaiexp.__version__, "xaiexp.overrides": " ".join(overrides)}
     commit = git_commit()
     if commit:
         tags["mlflow.source.git.commit"] = commit
-    with mlflow_run(target, cfg.tracking.experiment or cfg.name, run_name=cfg.name,
-                    params=flatten(resolved), tags=tags) as active:
-        eval_logs = estimator.fit()
-        estimator.test()
+    parent = os.environ.get(PARENT_RUN_ID) if hydra and hydra.mode == RunMode.MULTIRUN else None
+    if parent:
+        tags["xaiexp.job_num"] = hydra.job.num
+    run_name = (child_run_name(overrides) or f"job {hydra.job.num}") if parent else cfg.name
+    resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+    with mlflow_run(target, cfg.tracking.experiment or cfg.name, run_name=run_name,
+                    params=flatten(resolved), tags=tags, parent_run_id=parent) as active:
+        result = objective(cfg, train_and_test(estimator))
         log_dict(resolved, "config.yaml")
         if hydra:
             log_artifacts(os.path.join(output_dir, ".hydra"), ".hydra")
@@ -162,4 +184,4 @@ def run(cfg):
     print(f"xaiexp: run {run_id} finished in experiment {experiment} ({target.uri}).\n"
           f"xaiexp: browse it with `xaiexp ui`, then open "
           f"http://127.0.0.1:5000/#/experiments/{experiment}/runs/{run_id}", file=sys.stderr)
-    return eval_logs.get("accuracy")
+    return result

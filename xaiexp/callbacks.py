@@ -1,0 +1,44 @@
+"""Hydra callbacks: a multirun becomes one MLflow parent run with a child run per job."""
+
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.experimental.callback import Callback
+from omegaconf import OmegaConf
+
+from xaiexp.config import project_root
+
+
+def _target(config):
+    from xaiexp.tracking.store import TrackingTarget
+
+    return TrackingTarget.from_config(config.tracking.uri, project_root())
+
+
+class MLflowSweepCallback(Callback):
+    """Opens the parent run before the first job and closes it, with the best child, after the
+    last. Jobs find the parent through the environment (see xaiexp.tracking.sweep)."""
+
+    def on_multirun_start(self, config, **kwargs):
+        if not config.tracking.enabled:
+            return
+        from xaiexp.tracking.sweep import start_sweep
+
+        overrides = list(config.hydra.overrides.task)
+        params = config.hydra.sweeper.get("params") or {}
+        parsed = OverridesParser.create().parse_overrides(overrides)
+        swept = [o.key_or_group for o in parsed if o.is_sweep_override()] + list(params)
+        definition = {"sweep.overrides": " ".join(overrides),
+                      "sweep.sweeper": config.hydra.sweeper.get("_target_", ""),
+                      "sweep.launcher": config.hydra.launcher.get("_target_", ""),
+                      "sweep.objective": config.objective.metric}
+        if params:
+            definition["sweep.params"] = OmegaConf.to_yaml(params)
+        start_sweep(_target(config), config.tracking.experiment or config.name,
+                    f"sweep {config.name}", definition, swept)
+
+    def on_multirun_end(self, config, **kwargs):
+        if not config.tracking.enabled:
+            return
+        from xaiexp.tracking.sweep import finish_sweep
+
+        direction = config.objective.direction
+        finish_sweep(config.objective.metric, getattr(direction, "value", direction))
