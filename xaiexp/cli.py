@@ -67,6 +67,22 @@ def compose_config(overrides):
     return cfg
 
 
+MAX_CHECKED_JOBS = 64
+
+
+def job_overrides(overrides, multirun):
+    """The override lists of the jobs a command will run (a grid sweep's first
+    MAX_CHECKED_JOBS), so every one is validated before any starts."""
+    if not multirun:
+        return [overrides]
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    (jobs,) = BasicSweeper.split_arguments(parsed, max_batch_size=None)
+    return jobs[:MAX_CHECKED_JOBS]
+
+
 def _job(cfg):
     try:
         validate(cfg)
@@ -87,9 +103,10 @@ def main(argv=None):
     _setup()
     args = get_args_parser().parse_args(argv)
     informational = args.help or args.hydra_help or args.cfg or args.info or args.shell_completion
-    if not args.multirun and not informational:
+    if not informational:
         try:
-            compose_config(args.overrides)
+            for overrides in job_overrides(args.overrides, args.multirun):
+                compose_config(overrides)
         except COMPOSITION_ERRORS as error:
             print(f"xaiexp: error: {describe(error)}", file=sys.stderr)
             sys.exit(EXIT_CONFIG_ERROR)
