@@ -149,3 +149,20 @@ def test_trace_order_follows_inputs_and_outputs():
     producer = Trace(outputs="fig")
     consumer = Trace(inputs="fig")
     assert sort_traces([consumer, producer]) == [producer, consumer]
+
+
+def test_a_diverging_loss_stops_training_with_a_clear_error(capsys):
+    import keras
+
+    from xaiexp.network import TrainingDivergedError
+
+    def explode(model):
+        model.optimizer = keras.optimizers.SGD(learning_rate=1e9)
+        model.optimizer.build(model.trainable_variables)
+        return []
+
+    estimator, model = make_estimator(epochs=1, traces=explode)
+    with pytest.raises(TrainingDivergedError, match=r"loss 'ce' is NaN or infinite .* at step \d"):
+        estimator.fit()
+    assert estimator.system.global_step <= 3
+    assert re.search(r"^xaiexp-Stopped: step: \d; reason: TrainingDivergedError", capsys.readouterr().out, re.M)

@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 
 import hydra
+from hydra.core.hydra_config import HydraConfig
 from hydra._internal.utils import get_args_parser
+from hydra.types import RunMode
 from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
 from omegaconf import OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
@@ -87,6 +89,8 @@ def _job(cfg):
     try:
         validate(cfg)
     except ConfigError as error:
+        if HydraConfig.get().mode == RunMode.MULTIRUN:
+            raise  # one bad sampled value fails that trial, not the sweep
         print(f"xaiexp: error: {error}", file=sys.stderr)
         sys.exit(EXIT_CONFIG_ERROR)
     from xaiexp.runner import run  # imports TensorFlow: only once the config is known good

@@ -2,6 +2,7 @@
 
 import contextlib
 
+from xaiexp.network import TrainingDivergedError
 from xaiexp.system import System
 from xaiexp.trace.essential import EvalEssential, TrainEssential
 from xaiexp.trace.logger import Logger
@@ -89,6 +90,9 @@ class Estimator:
             trace.on_begin(data)
         try:
             yield
+        except BaseException as error:
+            self.system.stop_reason = f"{type(error).__name__}: {error}"
+            raise
         finally:
             self.system.mode = run_mode
             data = Data()
@@ -118,7 +122,10 @@ class Estimator:
             data = Data()
             for trace in traces:
                 trace.on_batch_begin(data)
-            results = self.network.run_step(iterator, mode)
+            try:
+                results = self.network.run_step(iterator, mode)
+            except TrainingDivergedError as error:
+                raise TrainingDivergedError(f"{error} at step {system.global_step}") from None
             if any(trace.needs_batch() for trace in traces):
                 results = {key: value.numpy() for key, value in results.items()}
             data = Data(results)

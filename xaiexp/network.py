@@ -5,6 +5,12 @@ import tensorflow as tf
 
 from xaiexp.op.tensorop.model import ModelOp, UpdateOp
 
+DIVERGED = "xaiexp: non-finite loss"
+
+
+class TrainingDivergedError(FloatingPointError):
+    """The training loss became NaN or infinite; the weights are left as they were before."""
+
 
 def build(model_fn, optimizer_fn, model_name="model"):
     """Create the model and attach its optimizer, as ``fe.build`` does.
@@ -41,7 +47,14 @@ class Network:
         with every op output added, as tensors."""
         if mode not in self._steps:
             self._steps[mode] = tf.function(lambda it: self.forward(next(it), mode))
-        return self._steps[mode](iterator)
+        try:
+            return self._steps[mode](iterator)
+        except tf.errors.InvalidArgumentError as error:
+            if DIVERGED not in error.message:
+                raise
+            key = error.message.split(DIVERGED, 1)[1].split(":")[0].strip()
+            raise TrainingDivergedError(
+                f"training diverged: loss {key!r} is NaN or infinite (lower the learning rate?)") from None
 
     def forward(self, batch, mode):
         """The ops of ``mode`` on one batch (eager or traced); returns the enlarged batch."""
@@ -56,6 +69,8 @@ class Network:
         with tf.GradientTape(persistent=len(update_ops) > 1) as tape:
             for op in forward_ops:
                 op.apply(batch, {"mode": mode})
+            for key in {op.inputs[0] for op in update_ops}:  # never apply a NaN/Inf gradient
+                batch[key] = tf.debugging.check_numerics(batch[key], f"{DIVERGED} {key}")
         for op in update_ops:
             op.apply(batch, {"mode": mode, "tape": tape})
         return batch

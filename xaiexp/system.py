@@ -9,7 +9,7 @@ class System:
 
     ``global_step`` counts training steps from 1 and is the MLflow ``step`` of every metric.
     ``epoch_idx`` counts from 1. A trace may set ``stop_training`` to end ``fit()`` after the
-    current epoch, or ``stop_reason`` with it to fail the run.
+    current epoch. ``stop_reason`` says why a run ended early (an error, an interruption).
     """
 
     log_steps: int | None = 100

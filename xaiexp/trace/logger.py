@@ -58,7 +58,10 @@ class Logger(Trace):
         self._print(format_line(self.system.mode, fields))
 
     def on_end(self, data):
-        if self.system.mode == "train":
+        if self.system.stop_reason:
+            self._print(format_line("stopped", {"step": self.system.global_step,
+                                               "reason": self.system.stop_reason}))
+        elif self.system.mode == "train":
             fields = {"step": self.system.global_step, **data.read_logs(),
                       "total_time": round(time.perf_counter() - self.start, 2)}
             self._print(format_line("finish", fields))
