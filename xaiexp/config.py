@@ -148,7 +148,8 @@ def unknown_key_message(full_key):
     allowed = [f.name for f in fields(schema)] if schema else []
     guess = difflib.get_close_matches(name, allowed, n=1)
     hint = f" (did you mean {guess[0]}?)" if guess else ""
-    return f"{full_key}: unknown key{hint}; allowed: {', '.join(allowed)}"
+    listing = f"; allowed: {', '.join(allowed)}" if allowed else ""
+    return f"{full_key}: unknown key{hint}{listing}"
 
 
 def _check(condition, key, message):
