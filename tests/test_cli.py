@@ -1,0 +1,72 @@
+"""The real ``xaiexp`` command end to end, into a real MLflow store."""
+
+import re
+from pathlib import Path
+
+import mlflow
+import pytest
+import yaml
+
+from conftest import TINY, run_cli
+
+pytestmark = pytest.mark.slow
+
+
+def only_run(home):
+    client = mlflow.MlflowClient(f"sqlite:///{home}/outputs/mlflow.db")
+    (experiment,) = [e for e in client.search_experiments() if e.name != "Default"]
+    (run,) = client.search_runs([experiment.experiment_id])
+    return client, experiment, run
+
+
+def artifacts(client, run_id, path=""):
+    """Every artifact file of a run, recursively."""
+    found = []
+    for item in client.list_artifacts(run_id, path):
+        found += artifacts(client, run_id, item.path) if item.is_dir else [item.path]
+    return found
+
+
+def test_a_run_logs_everything_to_mlflow(home):
+    result = run_cli(*TINY, "name=tiny", "schedule.init_lr=3e-4")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert re.search(r"^xaiexp-Test: step: 16; epoch: 2; ce: \S+; accuracy: \S+;$", result.stdout, re.M)
+    client, experiment, run = only_run(home)
+    assert experiment.name == "tiny" and run.info.status == "FINISHED"
+    assert f"xaiexp: run {run.info.run_id} finished" in result.stderr
+    assert f"#/experiments/{experiment.experiment_id}/runs/{run.info.run_id}" in result.stderr
+    params = run.data.params
+    assert params["schedule.init_lr"] == "0.0003" and params["dataset.name"] == "shapes"
+    assert params["model.name"] == "lenet" and params["epochs"] == "2"
+    assert run.data.tags["xaiexp.overrides"].endswith("name=tiny schedule.init_lr=3e-4")
+    assert run.data.tags["xaiexp.version"]
+    history = client.get_metric_history(run.info.run_id, "train/ce")
+    assert [m.step for m in history] == [1, 4, 8, 12, 16]
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "eval/accuracy")] == [8, 16]
+    assert {"train/model_lr", "train/steps/sec", "test/accuracy", "test/ce"} <= set(run.data.metrics)
+    files = artifacts(client, run.info.run_id)
+    assert {"config.yaml", ".hydra/config.yaml", ".hydra/overrides.yaml", "model/model_best_accuracy.keras",
+            "saliency/eval_epoch_001.png", "saliency/eval_epoch_002.png", "saliency/test_epoch_002.png"} <= set(files)
+    config = yaml.safe_load(mlflow.artifacts.load_text(f"{run.info.artifact_uri}/config.yaml"))
+    assert config["schedule"]["init_lr"] == 3e-4 and config["dataset"]["name"] == "shapes"
+    outputs = list(Path(home, "outputs", "runs").glob("*/*/.hydra/config.yaml"))
+    assert len(outputs) == 1
+
+
+@pytest.mark.parametrize("override", ["schedule.init_lrr=3e-4", "epochs=0", "model=lenett"])
+def test_bad_input_creates_no_run(home, override):
+    result = run_cli(override)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not Path(home, "outputs", "mlflow.db").exists()
+
+
+def test_the_default_experiment_learns_shapes_in_minutes(home):
+    """The README's first command: the default experiment, offline, untouched."""
+    result = run_cli(timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    _, _, run = only_run(home)
+    assert run.data.metrics["eval/accuracy"] >= 0.9
+    assert run.data.metrics["test/accuracy"] >= 0.9
+    total = float(re.search(r"xaiexp-Finish: step: 1250; total_time: (\S+) sec;", result.stdout).group(1))
+    assert total < 180
