@@ -29,7 +29,8 @@ def separable(n, seed=0, size=20):
     return x, y
 
 
-def make_estimator(epochs=2, traces=lambda model: [], log_steps=5, n=384, model_fn=None, batch_size=32):
+def make_estimator(epochs=2, traces=lambda model: [], log_steps=5, n=384, model_fn=None, batch_size=32,
+                   checkpoint_dir=None):
     """A tiny LeNet experiment; ``traces(model)`` adds traces that need the model."""
     x, y = separable(n)
     train = xe.dataset.NumpyDataset({"x": x[: n // 2], "y": y[: n // 2]}, {"dark": 0, "bright": 1})
@@ -43,7 +44,7 @@ def make_estimator(epochs=2, traces=lambda model: [], log_steps=5, n=384, model_
                               UpdateOp(model=model, loss_name="ce")])
     traces = [Accuracy(true_key="y", pred_key="y_pred"), *traces(model)]
     return xe.Estimator(pipeline=pipeline, network=network, epochs=epochs, traces=traces,
-                        log_steps=log_steps), model
+                        log_steps=log_steps, checkpoint_dir=checkpoint_dir), model
 
 
 def test_fit_learns_and_test_reports(capsys):

@@ -1,7 +1,10 @@
 """Estimator: epochs x batches, with traces called around every step."""
 
 import contextlib
+import signal
+import threading
 
+from xaiexp.checkpoint import Checkpoint
 from xaiexp.network import TrainingDivergedError
 from xaiexp.system import System
 from xaiexp.trace.essential import EvalEssential, TrainEssential
@@ -34,10 +37,16 @@ class Estimator:
     Traces see every step; the Estimator adds the loss/speed bookkeeping before them and the
     console Logger after them. ``max_train_steps_per_epoch`` / ``max_eval_steps_per_epoch`` cut
     epochs short (quick checks, tests).
+
+    With a ``checkpoint_dir``, the state is saved after every epoch and when SIGINT (Ctrl-C) or
+    SIGTERM arrives: the signal is honoured at the next step boundary, the checkpoint written,
+    and KeyboardInterrupt raised (a second signal interrupts at once). ``fit(resume=True)``
+    continues from that checkpoint, with the same data order, weights, optimizer state and
+    schedule position, so a resumed run ends as an uninterrupted one would.
     """
 
     def __init__(self, pipeline, network, epochs, traces=None, log_steps=100,
-                 max_train_steps_per_epoch=None, max_eval_steps_per_epoch=None):
+                 max_train_steps_per_epoch=None, max_eval_steps_per_epoch=None, checkpoint_dir=None):
         if not isinstance(epochs, int) or epochs < 1:
             raise ValueError(f"epochs must be a positive int, got {epochs!r}")
         if log_steps is not None and (not isinstance(log_steps, int) or log_steps < 0):
@@ -54,18 +63,28 @@ class Estimator:
                              traces=self.traces)
         for trace in self.traces:
             trace.system = self.system
+        self.checkpoint = Checkpoint(checkpoint_dir) if checkpoint_dir else None
         self._iterators = {}
+        self._train_done = 0  # training batches finished in the current epoch
 
-    def fit(self):
-        """Train for the remaining epochs; returns the final eval logs."""
+    def fit(self, resume=False):
+        """Train for the remaining epochs; returns the final eval logs. ``resume=True`` first
+        restores the checkpoint in ``checkpoint_dir``, if there is one."""
         modes = {"train", "eval"} if "eval" in self.pipeline.data else {"train"}
+        if resume and self.checkpoint and self.checkpoint.exists():
+            self._restore()
         eval_logs = {}
-        with self._run("train", modes):
-            for _ in range(self.system.epoch_idx, self.epochs):
-                self.system.epoch_idx += 1
-                self._run_epoch("train")
+        with self._run("train", modes), self._stop_on_signals():
+            while self.system.epoch_idx < self.epochs or self._train_done:
+                if not self._train_done:
+                    self.system.epoch_idx += 1
+                if self._train_done < self._steps("train"):
+                    self._run_epoch("train", skip=self._train_done)
+                self._train_done = self._steps("train")
                 if "eval" in modes:
                     eval_logs = self._run_epoch("eval")
+                self._train_done = 0
+                self._save()
                 if self.system.stop_training:
                     break
         return eval_logs
@@ -76,6 +95,53 @@ class Estimator:
             raise ValueError("Estimator.test() needs a Pipeline with test_data")
         with self._run("test", {"test"}):
             return self._run_epoch("test")
+
+    def _steps(self, mode):
+        steps = self.pipeline.steps_per_epoch(mode)
+        return min(steps, self.max_steps[mode]) if self.max_steps[mode] else steps
+
+    def _save(self):
+        if self.checkpoint:
+            position = {"epoch_idx": self.system.epoch_idx, "global_step": self.system.global_step,
+                        "train_done": self._train_done}
+            states = {f"{i}:{type(t).__name__}": t.state_dict() for i, t in enumerate(self.traces)
+                      if t.state_dict() is not None}
+            self.checkpoint.save(self.network.models, position, states)
+
+    def _restore(self):
+        position, states = self.checkpoint.load(self.network.models)
+        self.system.epoch_idx = position["epoch_idx"]
+        self.system.global_step = position["global_step"]
+        self._train_done = position["train_done"]
+        for i, trace in enumerate(self.traces):
+            key = f"{i}:{type(trace).__name__}"
+            if key in states:
+                trace.load_state_dict(states[key])
+
+    @contextlib.contextmanager
+    def _stop_on_signals(self):
+        """SIGINT/SIGTERM ask the loop to stop at the next step boundary (main thread only)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def request_stop(signum, frame):
+            name = signal.Signals(signum).name
+            if self.system.stop_requested:
+                raise KeyboardInterrupt(name)
+            self.system.stop_requested = name
+
+        previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _stop_if_requested(self):
+        if self.system.stop_requested:
+            self._save()
+            raise KeyboardInterrupt(self.system.stop_requested)
 
     def _active(self, modes):
         return [trace for trace in self.traces if trace.mode & modes]
@@ -99,24 +165,25 @@ class Estimator:
             for trace in traces:
                 trace.on_end(data)
 
-    def _iterator(self, mode):
+    def _iterator(self, mode, skip=0):
+        """One long-lived iterator per mode; training's starts at the current epoch's data order
+        (after ``skip`` batches when resuming mid-epoch)."""
         if mode not in self._iterators:
-            self._iterators[mode] = iter(self.pipeline.get_loader(mode))
+            first_epoch = max(self.system.epoch_idx - 1, 0) if mode == "train" else 0
+            self._iterators[mode] = iter(self.pipeline.get_loader(mode, first_epoch, skip))
         return self._iterators[mode]
 
-    def _run_epoch(self, mode):
+    def _run_epoch(self, mode, skip=0):
         system = self.system
         system.mode = mode
         traces = self._active({mode})
-        steps = self.pipeline.steps_per_epoch(mode)
-        if self.max_steps[mode]:
-            steps = min(steps, self.max_steps[mode])
+        steps = self._steps(mode)
         system.steps_per_epoch = steps
-        iterator = self._iterator(mode)
+        iterator = self._iterator(mode, skip)
         data = Data()
         for trace in traces:
             trace.on_epoch_begin(data)
-        for system.batch_idx in range(1, steps + 1):
+        for system.batch_idx in range(skip + 1, steps + 1):
             if mode == "train":
                 system.global_step += 1
             data = Data()
@@ -131,7 +198,11 @@ class Estimator:
             data = Data(results)
             for trace in traces:
                 trace.on_batch_end(data)
+            if mode == "train":
+                self._train_done = system.batch_idx
+            self._stop_if_requested()
         data = Data()
         for trace in traces:
             trace.on_epoch_end(data)
+        self._stop_if_requested()
         return data.read_logs()

@@ -56,8 +56,9 @@ class Pipeline:
                 op.apply(batch, {"mode": mode})
         return batch
 
-    def get_loader(self, mode, first_epoch=0):
-        """An endless tf.data stream of ``mode``'s batches, epoch after epoch.
+    def get_loader(self, mode, first_epoch=0, skip=0):
+        """An endless tf.data stream of ``mode``'s batches, epoch after epoch, starting at epoch
+        ``first_epoch`` (counted from 0) after its first ``skip`` batches.
 
         The Estimator keeps one iterator over it for the whole run: creating and deleting an
         iterator per epoch stalls for seconds here (DESIGN.md §4).
@@ -67,7 +68,8 @@ class Pipeline:
                      for key, value in sample.items()}
 
         def every_epoch():
-            for epoch in itertools.count(first_epoch):
+            yield from itertools.islice(self.batches(mode, first_epoch), skip, None)
+            for epoch in itertools.count(first_epoch + 1):
                 yield from self.batches(mode, epoch)
 
         return tf.data.Dataset.from_generator(every_epoch, output_signature=signature).prefetch(2)

@@ -21,6 +21,7 @@ class System:
     steps_per_epoch: int | None = None
     stop_training: bool = False
     stop_reason: str | None = None
+    stop_requested: str | None = None  # a signal's name: stop at the next step boundary
     network: object = None
     traces: list = field(default_factory=list)
 

@@ -54,6 +54,12 @@ class BestModelSaver(Trace):
         data.write_with_log(self.outputs[0], self.since_best)
         data.write_with_log(self.outputs[1], self.best)
 
+    def state_dict(self):
+        return {"best": self.best, "since_best": self.since_best}
+
+    def load_state_dict(self, state):
+        self.best, self.since_best = state["best"], state["since_best"]
+
     def on_end(self, data):
         if self.load_best_final and self.model_path and os.path.exists(self.model_path):
             import keras

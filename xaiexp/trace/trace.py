@@ -39,3 +39,10 @@ class Trace:
 
     def on_end(self, data):
         """Once after fit() / test() ends, also when it ends with an error."""
+
+    def state_dict(self):
+        """What a checkpoint must keep for this trace to resume exactly (JSON-able), or None."""
+        return None
+
+    def load_state_dict(self, state):
+        """Restore what ``state_dict`` returned."""

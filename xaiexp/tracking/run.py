@@ -21,8 +21,10 @@ def experiment_id(client, name, artifact_root=None):
 
 
 @contextlib.contextmanager
-def mlflow_run(target, experiment, run_name=None, params=None, tags=None, parent_run_id=None):
-    """Start a run in ``experiment`` on ``target`` (a TrackingTarget) and make it active.
+def mlflow_run(target, experiment, run_name=None, params=None, tags=None, parent_run_id=None,
+               run_id=None):
+    """Start a run in ``experiment`` on ``target`` (a TrackingTarget) and make it active; with
+    ``run_id``, reopen that run instead (resuming it: its params are already logged).
 
     Params and tags are sent in batches. The run ends FINISHED, KILLED on Ctrl-C/SIGTERM
     (KeyboardInterrupt, SystemExit) or FAILED on any other exception, with the error's type and
@@ -31,9 +33,12 @@ def mlflow_run(target, experiment, run_name=None, params=None, tags=None, parent
     target.ensure_store()
     mlflow.set_tracking_uri(target.uri)
     client = mlflow.MlflowClient(target.uri)
-    run = mlflow.start_run(experiment_id=experiment_id(client, experiment, target.artifact_root),
-                           run_name=run_name, parent_run_id=parent_run_id,
-                           nested=parent_run_id is not None)
+    if run_id:
+        run, params = mlflow.start_run(run_id=run_id), {}
+    else:
+        run = mlflow.start_run(experiment_id=experiment_id(client, experiment, target.artifact_root),
+                               run_name=run_name, parent_run_id=parent_run_id,
+                               nested=parent_run_id is not None)
     try:
         client.log_batch(run.info.run_id,
                          params=[Param(k, str(v)[:6000]) for k, v in (params or {}).items()],
