@@ -2,7 +2,6 @@
 
 import argparse
 import os
-import subprocess
 import sys
 
 from xaiexp.config import project_root
@@ -31,7 +30,5 @@ def main(argv):
     target.ensure_store()
     print(f"xaiexp: MLflow UI for {target.uri} at http://{args.host}:{args.port} (Ctrl-C to stop)",
           flush=True)
-    try:
-        return subprocess.call(server_command(target, args.host, args.port), env=os.environ.copy())
-    except KeyboardInterrupt:
-        return 130
+    command = server_command(target, args.host, args.port)
+    os.execv(command[0], command)  # become the server: signals reach it, nothing is orphaned

@@ -1,0 +1,154 @@
+"""Drive the MLflow UI of an xaiexp store in a real browser: headless Debian Chromium via Playwright.
+
+Shared by tests/test_browser.py and docs/make_screenshot.py, so the README's picture is taken the
+same way the end-to-end test looks at the UI.
+"""
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+from conftest import run_cli
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's package: Playwright's own browser download is not an option
+# Root needs --no-sandbox; the closed network refuses Chromium's background connections, which
+# otherwise slow every start. Playwright already gives each launch a fresh temporary profile.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# MLflow 3.17 opens in its GenAI layout with an assistant panel over a third of the page: ask for
+# the "Model training" layout, the one xaiexp runs belong to (unknown keys are simply ignored).
+TRAINING_LAYOUT = """
+localStorage.setItem('mlflow.workflowType_v1', '"machine_learning"');
+localStorage.setItem('mlflow.assistant.panelOpen_v1', 'false');
+localStorage.setItem('mlflow.assistant.fab.autoOpenedOnFirstLoad_v1', 'true');
+"""
+RUN_LINE = re.compile(r"^xaiexp: run (\w+) finished in experiment (\S+) ", re.MULTILINE)
+
+
+def run_experiment(home, *overrides):
+    """Run the real CLI into the store under ``home``; return (experiment id, run id) it printed."""
+    proc = run_cli(*overrides, env={"XAIEXP_HOME": str(home)})
+    found = RUN_LINE.search(proc.stderr)
+    if proc.returncode or not found:
+        raise RuntimeError(f"xaiexp failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return found.group(2), found.group(1)
+
+
+def free_port():
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def mlflow_ui(home, timeout=90):
+    """Serve the store under ``home`` with ``xaiexp ui`` on a free port; yield (base URL, port).
+
+    The server runs in its own session so that stopping it ends the whole tree it spawns (mlflow
+    server, uvicorn, job runners): ``xaiexp ui`` itself does not pass SIGTERM on.
+    """
+    port = free_port()
+    with tempfile.TemporaryFile("w+") as log:
+        server = subprocess.Popen([sys.executable, "-m", "xaiexp", "ui", "--port", str(port)],
+                                  env={**os.environ, "XAIEXP_HOME": str(home)}, stdout=log,
+                                  stderr=subprocess.STDOUT, start_new_session=True)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_healthy(url, server, log, timeout)
+            yield url, port
+        finally:
+            _stop_group(server)
+
+
+def _wait_healthy(url, server, log, timeout):
+    """Poll ``/health`` until the server answers; fail with its output if it dies or is too slow."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            break
+        with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
+            if answer.status == 200:
+                return
+        time.sleep(0.25)
+    log.seek(0)
+    state = f"exited with {server.returncode}" if server.poll() is not None else f"silent for {timeout} s"
+    raise RuntimeError(f"xaiexp ui at {url} {state}:\n{log.read()[-3000:]}")
+
+
+def _stop_group(server, grace=5):
+    """SIGTERM the server's process group, then SIGKILL whatever is left after ``grace`` seconds."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.pid, signal.SIGTERM)
+    server.wait()
+    deadline = time.monotonic() + grace
+    try:
+        while time.monotonic() < deadline:
+            os.killpg(server.pid, 0)  # raises once the whole group is gone
+            time.sleep(0.1)
+        os.killpg(server.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+@contextlib.contextmanager
+def chromium_page(width=1280, height=800, timeout_ms=30_000):
+    """A page of a fresh headless Chromium with the training layout; waits time out after 30 s."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": width, "height": height})
+            context.set_default_timeout(timeout_ms)
+            context.add_init_script(TRAINING_LAYOUT)
+            yield context.new_page()
+        finally:
+            browser.close()
+
+
+def open_run(page, url, experiment_id, run_id):
+    """Open the run's page (its Overview tab)."""
+    page.goto(f"{url}/#/experiments/{experiment_id}/runs/{run_id}")
+    page.get_by_role("tab", name="Overview").wait_for()
+
+
+def table_value(page, column, name):
+    """Scroll to ``name`` in the Overview table headed ``column``; return the value shown for it."""
+    table = page.get_by_role("table").filter(has=page.get_by_role("columnheader", name=column))
+    row = table.get_by_role("row").filter(has=page.get_by_role("cell", name=name, exact=True))
+    row.scroll_into_view_if_needed()
+    return row.get_by_role("cell").nth(1).inner_text()
+
+
+def show_artifact(page, path):
+    """Select ``path`` in the Artifacts tab, unfolding its folders; return its preview <img>."""
+    page.get_by_role("tab", name="Artifacts").click()
+    for name in path.split("/"):
+        page.locator(f'[data-testid="artifact-tree-node"][artifact-name="{name}"]').click()
+    return page.locator(f'img[alt="{path}"]')
+
+
+def show_stepped_image(page, key):
+    """Show image ``key`` at its first step in the Model metrics tab; return (its chart card, <img>).
+
+    The chart opens at step 0, where xaiexp logs nothing (it logs at each evaluation's global
+    step): one right arrow moves its slider to the first logged step, as a user would.
+    """
+    page.get_by_role("tab", name="Model metrics").click()
+    card = page.get_by_test_id("experiment-view-compare-runs-card").filter(
+        has=page.get_by_role("heading", name=key, exact=True))
+    card.get_by_role("slider").press("ArrowRight")
+    return card, card.locator("img")
+
+
+def loaded_width(image):
+    """Wait for ``image`` to be decoded and return its natural width (an error if it is broken)."""
+    return image.evaluate("img => img.decode().then(() => img.naturalWidth)")
