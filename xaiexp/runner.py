@@ -28,8 +28,9 @@ from xaiexp.op.tensorop.model import ModelOp, UpdateOp
 from xaiexp.pipeline import Pipeline
 from xaiexp.schedule import cosine_decay
 from xaiexp.trace.adapt import LRScheduler
-from xaiexp.trace.best_model_saver import BestModelSaver
+from xaiexp.trace.io import BestModelSaver
 from xaiexp.trace.metric import Accuracy
+from xaiexp.trace.xai import Saliency
 
 
 ARCHITECTURES = {"lenet": LeNet, "cnn": CNN}
@@ -95,7 +96,6 @@ def build_experiment(cfg, output_dir, extra_traces=()):
     if lr_fn is not None:
         traces.append(LRScheduler(model=model, lr_fn=lr_fn))
     if cfg.explain.enabled:
-        from xaiexp.trace.xai import Saliency  # TEMP
         integrating = tuple(cfg.explain.integrating) if len(cfg.explain.integrating) > 1 \
             else cfg.explain.integrating[0]
         traces.append(Saliency(model=model, model_inputs="x", model_outputs="y_pred", class_key="y",

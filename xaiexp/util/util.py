@@ -1,5 +1,7 @@
 """Small helpers shared across the library."""
 
+import re
+
 
 def to_list(value):
     """None -> [], scalar/str -> [value], iterable -> list(value)."""
@@ -31,6 +33,9 @@ def parse_modes(mode):
 
 
 def safe_name(name):
-    """A file/artifact-safe version of a key or class name: no path separators, no '..', no NUL."""
-    cleaned = "".join(c if c.isalnum() or c in "_-." else "_" for c in str(name)).strip(".")
-    return cleaned or "_"
+    """A file/artifact name made from a key or class name: separators, NUL and other odd
+    characters become "_" and no ".." or leading dot remains, so no name can escape its folder."""
+    cleaned = re.sub(r"[^\w.-]", "_", str(name))
+    while ".." in cleaned:
+        cleaned = cleaned.replace("..", "_")
+    return cleaned.lstrip(".") or "_"

@@ -1,0 +1,199 @@
+"""Benchmark of the Saliency trace at the seed tutorial's settings, against two yardsticks.
+
+The work: 5 probe images of LeNet(32x32x3, 10 classes), smoothing=25, integrating=(100, 6):
+FastEstimator runs 1 + 25 + (1 + 100) + (1 + 5·100) = 628 gradient passes per image.
+
+  (a) ours / the same 5·628 single-image input gradients at the model's best batched
+      throughput (one compiled function, best batch size of 64..2048): bar <= 1.3;
+  (b) one eager GradientTape call per noisy or interpolated sample, as FastEstimator does,
+      each call on the 5-image batch; and (b') one image per call. Every eager call costs the
+      same, so a quarter of the calls is timed and multiplied (by 4, and by 5 images in b'):
+      bar >= 30x;
+  (c) peak resident memory (ru_maxrss of a fresh process) at integrating 100, 400 and 1600:
+      chunk_size, not the number of passes, bounds it;
+  (d) all of (a)-(b) with oneDNN on and off (TF_ENABLE_ONEDNN_OPTS is read when TensorFlow is
+      imported, so every configuration runs in its own subprocess).
+
+Timings within a process are interleaved repetitions and reported as medians of per-repetition
+ratios, because this shared 2-core machine drifts between runs. Usage:
+    python benchmarks/saliency.py [--reps 5]
+"""
+
+import argparse
+import json
+import math
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+SAMPLES, SMOOTHING, INTEGRATING = 5, 25, (100, 6)
+STEPS, SMINT_SAMPLES = INTEGRATING
+FE_PASSES_PER_IMAGE = 1 + SMOOTHING + (1 + STEPS) + (1 + (SMINT_SAMPLES - 1) * STEPS)
+BATCH_SIZES = (64, 128, 256, 512, 1024, 2048)
+EAGER_SUBSET = 4  # time 1/4 of the eager calls
+
+
+def build(integrating=INTEGRATING, smoothing=SMOOTHING, chunk_size=None):
+    """LeNet, random normalized probes, and a Saliency trace whose probes are already fixed."""
+    import numpy as np
+
+    import xaiexp  # noqa: F401  (sets TensorFlow's environment first)
+    from xaiexp.architecture.tensorflow import LeNet
+    from xaiexp.system import System
+    from xaiexp.trace.xai import Saliency
+
+    model = LeNet(input_shape=(32, 32, 3), classes=10)
+    rng = np.random.default_rng(0)
+    probes = {"x": rng.normal(size=(SAMPLES, 32, 32, 3)).astype(np.float32),
+              "y": rng.integers(0, 10, size=(SAMPLES, 1))}
+    options = {"chunk_size": chunk_size} if chunk_size else {}
+    trace = Saliency(model, "x", "y_pred", class_key="y", samples=probes, smoothing=smoothing,
+                     integrating=integrating, seed=0, **options)
+    trace.system = System(mode="eval")
+    return model, probes, trace
+
+
+def run_trace(trace):
+    from xaiexp.util.data import Data
+
+    start = time.perf_counter()
+    trace.on_epoch_end(Data())
+    return time.perf_counter() - start
+
+
+def speed_worker(reps):
+    import numpy as np
+    import tensorflow as tf
+
+    model, probes, trace = build()
+    passes = SAMPLES * FE_PASSES_PER_IMAGE
+    x = tf.constant(probes["x"])
+    classes = tf.constant(np.argmax(model(x), axis=1))
+
+    def input_gradient(points, targets):
+        with tf.GradientTape() as tape:
+            tape.watch(points)
+            selected = tf.gather(model(points, training=False), targets, axis=1, batch_dims=1)
+        return tape.gradient(selected, points)
+
+    specs = [tf.TensorSpec((None, 32, 32, 3)), tf.TensorSpec((None,), tf.int64)]
+    batched = tf.function(input_gradient, input_signature=specs)
+
+    def time_batched(size):
+        points = tf.random.normal((size, 32, 32, 3))
+        targets = tf.zeros((size,), tf.int64)
+        calls = math.ceil(passes / size)
+        start = time.perf_counter()
+        for _ in range(calls):
+            batched(points, targets).numpy()
+        return (time.perf_counter() - start) * passes / (calls * size)
+
+    def time_eager(images, targets):
+        """All FE_PASSES_PER_IMAGE eager calls on ``images``, extrapolated from a subset."""
+        start = time.perf_counter()
+        for _ in range(FE_PASSES_PER_IMAGE // EAGER_SUBSET):  # FastEstimator's way
+            input_gradient(images + tf.random.normal(images.shape), targets).numpy()
+        return (time.perf_counter() - start) * EAGER_SUBSET
+
+    first_call = run_trace(trace)  # includes tracing the compiled functions
+    for size in BATCH_SIZES:
+        time_batched(size)  # warm up every shape
+    by_size = {size: statistics.median(time_batched(size) for _ in range(3))
+               for size in BATCH_SIZES}
+    best = min(by_size, key=by_size.get)
+    input_gradient(x, classes), input_gradient(x[:1], classes[:1])
+
+    rows = []
+    for _ in range(reps):
+        ours = run_trace(trace)
+        reference = time_batched(best)
+        fe_batch = time_eager(x, classes)
+        fe_single = time_eager(x[:1], classes[:1]) * SAMPLES
+        rows.append((ours, reference, fe_batch, fe_single))
+        print(f"  rep: ours {ours:.3f}s  batched {reference:.3f}s  eager/5-image call "
+              f"{fe_batch:.2f}s  eager/1-image call {fe_single:.2f}s", file=sys.stderr)
+    ours, reference, fe_batch, fe_single = zip(*rows)
+    return {
+        "passes": passes,
+        "first_call_s": first_call,
+        "ours_s": statistics.median(ours),
+        "best_batch": best,
+        "ms_per_gradient": 1e3 * statistics.median(reference) / passes,
+        "reference_s": statistics.median(reference),
+        "ratio": statistics.median(o / r for o, r in zip(ours, reference)),
+        "fe_batch_s": statistics.median(fe_batch),
+        "fe_batch_speedup": statistics.median(f / o for f, o in zip(fe_batch, ours)),
+        "fe_batch_ceiling": statistics.median(f / r for f, r in zip(fe_batch, reference)),
+        "fe_single_s": statistics.median(fe_single),
+        "fe_single_speedup": statistics.median(f / o for f, o in zip(fe_single, ours)),
+    }
+
+
+def memory_worker(steps, chunk_size, smoothing):
+    _, _, trace = build(integrating=(steps, 6) if steps else 0, smoothing=smoothing,
+                        chunk_size=chunk_size)
+    seconds = [run_trace(trace) for _ in range(2)]
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    return {"peak_mib": peak_kib / 1024, "seconds": seconds[-1]}
+
+
+def in_subprocess(onednn, *args):
+    env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": str(onednn), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    done = subprocess.run([sys.executable, __file__, "--worker", *map(str, args)], env=env,
+                          stdout=subprocess.PIPE, check=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        kind, *values = args.worker
+        worker = {"speed": speed_worker, "memory": memory_worker}[kind]
+        print(json.dumps(worker(*map(int, values))))
+        return
+
+    from xaiexp.xai.saliency import SaliencyNet
+    import inspect
+
+    default_chunk = inspect.signature(SaliencyNet).parameters["chunk_size"].default
+    print(f"Saliency trace benchmark: LeNet 32x32x3, {SAMPLES} probes, smoothing={SMOOTHING}, "
+          f"integrating={INTEGRATING} ({FE_PASSES_PER_IMAGE} FastEstimator passes per image); "
+          f"os.cpu_count()={os.cpu_count()}; medians of {args.reps} interleaved repetitions\n")
+    speed = {onednn: in_subprocess(onednn, "speed", args.reps) for onednn in (1, 0)}
+    rows = [
+        ("trace, first call (traces the graphs) [s]", "first_call_s", "{:.2f}"),
+        ("trace, warm [s]", "ours_s", "{:.3f}"),
+        ("best batch size of plain input gradients", "best_batch", "{}"),
+        ("  ms per gradient at that size", "ms_per_gradient", "{:.3f}"),
+        ("  5x628 gradients at that throughput [s]", "reference_s", "{:.3f}"),
+        ("(a) ratio trace / best batched   (bar <= 1.3)", "ratio", "{:.2f}"),
+        ("eager call per sample, 5-image calls (FE) [s]", "fe_batch_s", "{:.2f}"),
+        ("(b) speed-up vs that               (bar >= 30)", "fe_batch_speedup", "{:.1f}x"),
+        ("    ceiling: that / best batched gradients", "fe_batch_ceiling", "{:.1f}x"),
+        ("eager call per sample and image [s] (1 image x5)", "fe_single_s", "{:.2f}"),
+        ("(b') speed-up vs that              (bar >= 30)", "fe_single_speedup", "{:.1f}x"),
+    ]
+    print(f"{'':52}{'oneDNN on':>12}{'oneDNN off':>12}")
+    for label, key, form in rows:
+        print(f"{label:52}{form.format(speed[1][key]):>12}{form.format(speed[0][key]):>12}")
+
+    print("\n(c) peak memory (ru_maxrss of a fresh process, oneDNN on; includes TensorFlow)")
+    print(f"{'integrating':>12}{'smoothing':>10}{'chunk_size':>12}{'peak MiB':>10}{'trace s':>9}")
+    for steps, smoothing, chunk in [(0, 0, default_chunk), (100, SMOOTHING, default_chunk),
+                                    (400, SMOOTHING, default_chunk),
+                                    (1600, SMOOTHING, default_chunk), (400, SMOOTHING, 256),
+                                    (400, SMOOTHING, 4096)]:
+        memory = in_subprocess(1, "memory", steps, chunk, smoothing)
+        setting = f"({steps}, 6)" if steps else "0"
+        print(f"{setting:>12}{smoothing:>10}{chunk:>12}{memory['peak_mib']:>10.0f}"
+              f"{memory['seconds']:>9.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,406 @@
+"""Saliency engine (parity with a slow reference, invariances, performance contracts), the
+Saliency trace, ImgData and the image I/O traces."""
+
+import logging
+
+import xaiexp  # noqa: F401  (sets the TensorFlow environment before TensorFlow is imported)
+import keras
+import numpy as np
+import pytest
+import saliency_reference as reference
+import tensorflow as tf
+
+from xaiexp.system import System
+from xaiexp.trace.io import ImageSaver, ImageViewer, TensorBoard
+from xaiexp.trace.xai import Saliency
+from xaiexp.util.data import Data
+from xaiexp.util.img_data import ImgData, Overlay
+from xaiexp.xai import (SaliencyNet, integrated_gradients, smooth_grad, smooth_integrated,
+                        vanilla_gradient)
+from xaiexp.xai.masks import to_masks
+
+ALL_METHODS = {
+    "saliency": vanilla_gradient(),
+    "smoothed": smooth_grad(5),
+    "integrated": integrated_gradients(7),
+    "smint": smooth_integrated(3, 6),
+}
+
+
+def tiny_cnn(shape, classes=3, seed=0):
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential([
+        keras.Input(shape),
+        keras.layers.Conv2D(4, 3, activation="tanh"),
+        keras.layers.Flatten(),
+        keras.layers.Dense(classes, activation="softmax"),
+    ])
+
+
+def linear_model(shape, classes=4, seed=0):
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential([keras.Input(shape), keras.layers.Flatten(),
+                             keras.layers.Dense(classes)])
+
+
+def smooth_mlp(shape, seed=0):
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential([
+        keras.Input(shape),
+        keras.layers.Flatten(),
+        keras.layers.Dense(16, activation="tanh"),
+        keras.layers.Dense(3, activation="softplus"),
+    ])
+
+
+def images(shape, batch=3, seed=0):
+    return np.random.default_rng(seed).normal(size=(batch, *shape)).astype(np.float32)
+
+
+def salnet(model, **kwargs):
+    return SaliencyNet(model, model_inputs="x", model_outputs="y_pred", **kwargs)
+
+
+# --- parity with the reference -------------------------------------------------------------
+
+@pytest.mark.parametrize("shape", [(28, 28, 1), (8, 8, 3)], ids=["gray", "rgb"])
+def test_masks_match_reference(shape):
+    model, x = tiny_cnn(shape), images(shape)
+    result = salnet(model).get_masks({"x": tf.constant(x)})
+    classes = reference.predicted_classes(model, x)
+    np.testing.assert_array_equal(result["y_pred"], classes)
+    raw = salnet(model).get_masks({"x": x}, raw=True)["saliency"]
+    np.testing.assert_allclose(raw, reference.vanilla(model, x, classes), rtol=1e-4, atol=1e-7)
+    assert result["saliency"].shape == (3, *shape[:2], 1) and result["saliency"].dtype == np.float32
+    np.testing.assert_allclose(result["saliency"], reference.masks(raw), atol=1e-5)
+
+
+@pytest.mark.parametrize("baseline", ["zeros", "midpoint", "mean"])
+def test_integrated_matches_reference(baseline):
+    shape = (8, 8, 3)
+    model, x = tiny_cnn(shape), images(shape)
+    classes = reference.predicted_classes(model, x)
+    starts = {
+        "zeros": np.zeros_like(x),
+        "midpoint": np.full_like(x, (x.min() + x.max()) / 2),
+        "mean": np.broadcast_to(x.mean(axis=(1, 2), keepdims=True), x.shape),
+    }[baseline]
+    net = salnet(model, baseline=baseline, chunk_size=5)
+    raw = net.get_integrated_masks({"x": x}, nsamples=6, raw=True)["saliency"]
+    expected = reference.integrated(model, x, classes, starts, steps=6)
+    np.testing.assert_allclose(raw, expected, rtol=1e-4, atol=1e-7)
+    masks = net.get_integrated_masks({"x": x}, nsamples=6)["saliency"]
+    np.testing.assert_allclose(masks, reference.masks(expected), atol=1e-4)
+
+
+def test_smoothing_without_noise_matches_reference():
+    """stdev_spread=0 removes the randomness, leaving FastEstimator's arithmetic to compare:
+    SmoothGrad = mean of squared (or raw) clean gradients; SmInt = mean of the squared clean
+    gradient and squared *summed* integrated maps."""
+    shape = (8, 8, 3)
+    model, x = tiny_cnn(shape), images(shape)
+    classes = reference.predicted_classes(model, x)
+    net = salnet(model, baseline="zeros")
+    vanilla = reference.vanilla(model, x, classes)
+    squared = net.get_smoothed_masks({"x": x}, stdev_spread=0, nsamples=4, raw=True)["saliency"]
+    np.testing.assert_allclose(squared, vanilla ** 2, rtol=1e-4, atol=1e-12)
+    plain = net.get_smoothed_masks({"x": x}, stdev_spread=0, magnitude=False, raw=True)
+    np.testing.assert_allclose(plain["saliency"], vanilla, rtol=1e-4, atol=1e-7)
+    smint = net.get_smoothed_masks({"x": x}, stdev_spread=0, nsamples=3, nintegration=5,
+                                   raw=True)["saliency"]
+    expected = reference.smooth_integrated(model, x, classes, [np.zeros_like(x)] * 2, steps=5)
+    np.testing.assert_allclose(smint, expected, rtol=1e-4, atol=1e-12)
+
+
+def test_linear_model_attribution_is_the_class_weights():
+    shape = (6, 5, 2)
+    model, x = linear_model(shape), images(shape, batch=4)
+    weights = model.layers[-1].kernel.numpy()  # (H·W·C, classes)
+    result = salnet(model).get_masks({"x": x}, raw=True)
+    predicted = model(x).numpy().argmax(axis=1)
+    np.testing.assert_array_equal(result["y_pred"], predicted)
+    expected = weights[:, predicted].T.reshape(x.shape)
+    np.testing.assert_allclose(result["saliency"], expected, rtol=1e-5, atol=1e-7)
+    # A label key as target explains that class instead; one-hot labels work too.
+    labels = (predicted + 1) % 4
+    for given in (labels[:, None], np.eye(4)[labels]):
+        raw = salnet(model, target="y").get_masks({"x": x, "y": given}, raw=True)["saliency"]
+        np.testing.assert_allclose(raw, weights[:, labels].T.reshape(x.shape), rtol=1e-5)
+
+
+def test_noisy_smoothing_of_a_linear_model_is_the_squared_weights():
+    """The gradient of a linear model does not depend on its input, so noise must not change
+    SmoothGrad: this catches noisy passes explaining another class than the clean one."""
+    shape = (6, 5, 2)
+    model, x = linear_model(shape), images(shape, batch=4)
+    clean = salnet(model).get_masks({"x": x}, raw=True)["saliency"]
+    smoothed = salnet(model).get_smoothed_masks({"x": x}, stdev_spread=3.0, nsamples=8, raw=True)
+    np.testing.assert_allclose(smoothed["saliency"], clean ** 2, rtol=1e-5, atol=1e-12)
+
+
+# --- the random parts, by their statistics ---------------------------------------------------
+
+def sum_of_squares_model(shape):
+    return keras.Sequential([keras.Input(shape), keras.layers.Lambda(
+        lambda t: keras.ops.sum(t * t, axis=(1, 2, 3))[:, None])])
+
+
+def test_noise_spread_is_a_fraction_of_the_batch_range_and_drawn_afresh():
+    """For f(x) = Σx² the gradient is 2(x + noise): SmoothGrad's mean squared gradient is
+    4x² + 4σ²·(n−1)/n, and the mean gradient 2x + 2·(sum of n−1 independent draws)/n."""
+    shape, n = (16, 16, 3), 50
+    x = images(shape, batch=2)
+    net = salnet(sum_of_squares_model(shape), seed=0)
+    sigma = 0.1 * (x.max() - x.min())
+    squared = net.get_smoothed_masks({"x": x}, stdev_spread=0.1, nsamples=n, raw=True)
+    variance = np.mean(squared["saliency"] / 4 - x ** 2) * n / (n - 1)
+    assert np.sqrt(variance) == pytest.approx(sigma, rel=0.03)
+    mean = net.get_smoothed_masks({"x": x}, stdev_spread=0.1, nsamples=n, magnitude=False,
+                                  raw=True)["saliency"]
+    noise_mean = (mean / 2 - x) * n / (n - 1)
+    assert noise_mean.std() == pytest.approx(sigma / np.sqrt(n - 1), rel=0.1)
+
+
+def test_uniform_baselines_span_the_batch_range_afresh():
+    """For f(x) = Σx the integrated map is x − b, which exposes the baselines."""
+    shape = (16, 16, 3)
+    model = keras.Sequential([keras.Input(shape), keras.layers.Flatten(),
+                              keras.layers.Dense(1, use_bias=False, kernel_initializer="ones")])
+    x = images(shape, batch=2)
+    net = salnet(model, seed=0)
+    first, second = (x - net.get_integrated_masks({"x": x}, nsamples=3, raw=True)["saliency"]
+                     for _ in range(2))
+    low, high = x.min(), x.max()
+    assert low - 1e-5 <= first.min() and first.max() <= high + 1e-5
+    assert first.mean() == pytest.approx((low + high) / 2, abs=0.02 * (high - low))
+    assert first.std() == pytest.approx((high - low) / np.sqrt(12), rel=0.03)
+    np.testing.assert_allclose(first, second, atol=1e-5)  # same seed, same baselines
+    other = x - salnet(model, seed=1).get_integrated_masks({"x": x}, nsamples=3, raw=True)[
+        "saliency"]
+    assert np.abs(other - first).mean() > 0.1 * (high - low)
+
+
+@pytest.mark.parametrize("baseline", ["zeros", "mean", "midpoint"])
+def test_integrated_gradients_are_complete(baseline):
+    """Σ attributions = f(x) − f(b) (within 1 % at 300 steps) for a smooth model."""
+    shape = (4, 4, 3)
+    model, x = smooth_mlp(shape), images(shape, batch=3, seed=1) * 2
+    start = {
+        "zeros": np.zeros_like(x),
+        "mean": np.broadcast_to(x.mean(axis=(1, 2), keepdims=True), x.shape),
+        "midpoint": np.full_like(x, (x.min() + x.max()) / 2),
+    }[baseline]
+    result = salnet(model, baseline=baseline).get_integrated_masks({"x": x}, nsamples=300, raw=True)
+    classes = result["y_pred"]
+    rows = np.arange(len(x))
+    difference = model(x).numpy()[rows, classes] - model(start).numpy()[rows, classes]
+    assert np.all(np.abs(difference) > 1e-3)
+    totals = result["saliency"].reshape(len(x), -1).sum(axis=1)
+    np.testing.assert_allclose(totals, difference, rtol=0.01)
+
+
+# --- invariances and performance contracts ---------------------------------------------------
+
+def test_results_do_not_depend_on_chunk_size():
+    shape = (8, 8, 3)
+    model, x = tiny_cnn(shape), images(shape)
+    results = [salnet(model, seed=7, chunk_size=size).explain({"x": x}, ALL_METHODS, raw=True)
+               for size in (1024, 64, 7, 1)]
+    for other in results[1:]:
+        for name in ALL_METHODS:
+            np.testing.assert_allclose(other[name], results[0][name], rtol=1e-4, atol=1e-9)
+
+
+def test_seed_reproduces_exactly_and_seeds_differ():
+    shape = (8, 8, 3)
+    model, x = tiny_cnn(shape), images(shape)
+    first, again, other = (salnet(model, seed=seed, chunk_size=50).explain({"x": x}, ALL_METHODS)
+                           for seed in (3, 3, 4))
+    for name in ALL_METHODS:
+        np.testing.assert_array_equal(first[name], again[name])
+    for name in ("smoothed", "integrated", "smint"):
+        assert not np.array_equal(first[name], other[name])
+    np.testing.assert_array_equal(first["saliency"], other["saliency"])
+
+
+def test_batch_of_one_and_no_retracing():
+    shape = (8, 8, 3)
+    model = tiny_cnn(shape)
+    net = salnet(model, chunk_size=16)
+    for batch in (1, 3, 2):
+        result = net.explain({"x": images(shape, batch=batch)}, ALL_METHODS)
+        assert result["y_pred"].shape == (batch,)
+        assert all(result[name].shape == (batch, 8, 8, 1) for name in ALL_METHODS)
+        assert all(np.isfinite(result[name]).all() for name in ALL_METHODS)
+    predict, term_maps = net.engine._functions(shape)
+    assert term_maps.experimental_get_tracing_count() == 1
+    assert predict.experimental_get_tracing_count() == 1
+
+
+def test_masks_of_flat_attributions_are_zero_not_nan():
+    np.testing.assert_array_equal(to_masks(np.zeros((2, 4, 4, 3))), np.zeros((2, 4, 4, 1)))
+    spike = np.zeros((1, 4, 4, 1))
+    spike[0, 1, 2] = -5.0  # fewer than 1 % of pixels above the minimum: vmax = vmin
+    assert to_masks(spike)[0, 1, 2, 0] == 1 and to_masks(spike).sum() == 1
+
+
+def test_blur_baseline_keeps_flat_images_flat():
+    shape = (8, 8, 3)
+    model = tiny_cnn(shape)
+    x = np.full((2, *shape), 0.5, np.float32)
+    x[1] = -0.25  # a flat image is its own blur, so every path is a single point
+    raw = salnet(model, baseline="blur").get_integrated_masks({"x": x}, nsamples=4, raw=True)
+    np.testing.assert_allclose(raw["saliency"], 0, atol=1e-6)
+
+
+def test_unknown_baseline_is_refused():
+    with pytest.raises(ValueError, match="baseline"):
+        salnet(tiny_cnn((8, 8, 3)), baseline="gray")
+
+
+# --- the Saliency trace --------------------------------------------------------------------
+
+def batch(seed, size=2, shape=(8, 8, 3)):
+    return {"x": images(shape, batch=size, seed=seed),
+            "y": np.random.default_rng(seed).integers(0, 3, size=(size, 1))}
+
+
+def run_epoch(trace, system, batches):
+    system.epoch_idx += 1
+    for values in batches:
+        trace.on_batch_end(Data(values))
+    data = Data()
+    trace.on_epoch_end(data)
+    return data
+
+
+def saliency_trace(**kwargs):
+    settings = dict(model=tiny_cnn((8, 8, 3)), model_inputs="x", model_outputs="y_pred",
+                    class_key="y", smoothing=2, integrating=(3, 2), seed=0)
+    trace = Saliency(**{**settings, **kwargs})
+    trace.system = System(mode="eval")
+    return trace
+
+
+def test_saliency_trace_fixes_its_probes_at_the_first_epoch():
+    trace = saliency_trace(samples=3, label_mapping={"cat": 0, "dog": 1, "ship": 2})
+    first = run_epoch(trace, trace.system, [batch(1), batch(2)])["saliency"]
+    assert isinstance(first, ImgData)
+    assert list(first) == ["y", "y_pred", "x", "x saliency", "saliency", "Smoothed saliency",
+                           "Integrated saliency", "SmInt saliency"]
+    expected_x = np.concatenate([batch(1)["x"], batch(2)["x"][:1]])
+    np.testing.assert_array_equal(first["x"], expected_x)
+    assert set(first["y"]) <= {"cat", "dog", "ship"} and len(first["y"]) == 3
+    assert set(first["y_pred"]) <= {"cat", "dog", "ship"}
+    assert isinstance(first["x saliency"], Overlay)
+    np.testing.assert_array_equal(first["x saliency"].masks, first["SmInt saliency"])
+    assert not trace.needs_batch()
+
+    second = run_epoch(trace, trace.system, [batch(3), batch(4)])["saliency"]
+    np.testing.assert_array_equal(second["x"], expected_x)
+    assert not trace._collected  # later batches are not hoarded
+    np.testing.assert_array_equal(second["saliency"], first["saliency"])  # same model, probes
+
+    trace.system.mode = "test"  # each mode picks its own probes
+    assert trace.needs_batch()
+    tested = run_epoch(trace, trace.system, [batch(5, size=4)])["saliency"]
+    np.testing.assert_array_equal(tested["x"], batch(5, size=4)["x"][:3])
+
+
+@pytest.mark.parametrize("smoothing, integrating, columns", [
+    (0, 0, ["saliency"]),
+    (2, 0, ["saliency", "Smoothed saliency"]),
+    (0, 3, ["saliency", "Integrated saliency"]),
+    (2, (3, 0), ["saliency", "Smoothed saliency", "Integrated saliency"]),
+    (0, (3, 2), ["saliency", "Integrated saliency", "SmInt saliency"]),
+])
+def test_saliency_trace_columns_follow_settings(smoothing, integrating, columns):
+    trace = saliency_trace(class_key=None, smoothing=smoothing, integrating=integrating)
+    figure = run_epoch(trace, trace.system, [batch(1, size=3), batch(2)])["saliency"]
+    assert list(figure) == ["y_pred", "x", "x saliency", *columns]
+    assert len(figure["x"]) == 3  # samples=None: the first batch
+    np.testing.assert_array_equal(figure["x saliency"].masks, figure[columns[-1]])
+
+
+def test_saliency_trace_accepts_chosen_samples():
+    chosen = batch(9, size=2)
+    trace = saliency_trace(samples=chosen, smoothing=0, integrating=0)
+    assert not trace.needs_batch()
+    figure = run_epoch(trace, trace.system, [batch(1)])["saliency"]
+    np.testing.assert_array_equal(figure["x"], chosen["x"])
+
+
+# --- ImgData and the I/O traces ------------------------------------------------------------
+
+def figure_data(rows=5):
+    x = images((8, 8, 3), batch=rows)
+    masks = np.random.default_rng(1).random((rows, 8, 8, 1)).astype(np.float32)
+    return ImgData(label=np.array(["cat"] * rows), score=np.linspace(0, 1, rows),
+                   x=tf.constant(x), gray=x[..., :1], **{"x mask": Overlay(x, masks)}, mask=masks)
+
+
+def test_img_data_paints_one_row_per_sample():
+    import matplotlib.pyplot as plt
+
+    data = figure_data()
+    figure = data.paint_figure()
+    assert len(figure.axes) == 5 * 6
+    titles = [ax.get_title() for ax in figure.axes]  # row by row: only the first has titles
+    assert titles == ["label", "score", "x", "gray", "x mask", "mask"] + [""] * 24
+    plt.close(figure)
+    pixels = data.paint_numpy()
+    assert pixels.dtype == np.uint8 and pixels.ndim == 3 and pixels.shape[2] == 3
+    assert pixels.shape[0] > pixels.shape[1] / 2  # 5 rows of 6 square cells
+    assert len(data.paint_png()) < 200_000
+
+
+def test_img_data_refuses_ragged_columns():
+    with pytest.raises(ValueError, match="length"):
+        ImgData(a=np.zeros((2, 4, 4, 1)), b=np.zeros((3, 4, 4, 1)))
+
+
+@pytest.mark.filterwarnings("ignore:Glyph")  # the NUL in the key, drawn as a title
+def test_image_saver_writes_safe_file_names(tmp_path):
+    saver = ImageSaver(inputs=["saliency", "../up/../x\0"], save_dir=str(tmp_path / "images"))
+    saver.system = System(mode="eval", epoch_idx=2)
+    data = Data()
+    data.write_without_log("saliency", figure_data(rows=2))
+    data.write_without_log("../up/../x\0", tf.zeros((2, 8, 8, 3)))
+    saver.on_epoch_end(data)
+    names = sorted(path.name for path in (tmp_path / "images").iterdir())
+    assert names == ["__up___x__eval_epoch_2.png", "saliency_eval_epoch_2.png"]
+
+
+def test_image_viewer_is_a_quiet_no_op_without_a_notebook(caplog):
+    viewer = ImageViewer(inputs="saliency")
+    viewer.system = System(mode="eval")
+    data = Data()
+    data.write_without_log("saliency", figure_data(rows=1))
+    with caplog.at_level(logging.INFO):
+        viewer.on_epoch_end(data)
+        viewer.on_epoch_end(data)
+    assert len([r for r in caplog.records if "ImageViewer" in r.getMessage()]) == 1
+
+
+def test_tensorboard_writes_scalars_and_images(tmp_path):
+    board = TensorBoard(log_dir=str(tmp_path), write_images="saliency")
+    board.system = System(mode="train", global_step=1, log_steps=1)
+    train = Data({"x": images((8, 8, 3))})
+    train.write_with_log("ce", np.float32(0.5))
+    board.on_batch_end(train)
+    board.system.mode = "eval"
+    evaluation = Data()
+    evaluation.write_with_log("accuracy", 0.75)
+    evaluation.write_without_log("saliency", figure_data(rows=2))
+    board.on_epoch_end(evaluation)
+    board.on_end(Data())
+
+    def tags(mode):
+        files = list((tmp_path / mode).iterdir())
+        assert len(files) == 1 and files[0].name.startswith("events.out.tfevents")
+        events = tf.compat.v1.train.summary_iterator(str(files[0]))
+        return {value.tag: value.metadata.plugin_data.plugin_name
+                for event in events for value in event.summary.value}
+
+    assert tags("train") == {"ce": "scalars"}
+    assert tags("eval") == {"accuracy": "scalars", "saliency": "images"}

@@ -1,0 +1,48 @@
+"""Where integration paths start. Each baseline maps the path endpoints (T, H, W, C) to baselines.
+
+Random and constant baselines span the batch's value range [low, high]; the others derive from
+each endpoint (the noisy copy, for SmInt). All run inside the engine's compiled call.
+"""
+
+import math
+
+import tensorflow as tf
+
+
+def uniform(endpoints, low, high, draw_uniform):
+    """Uniform noise in [low, high] per element, drawn afresh for every term (DESIGN.md §3)."""
+    return low + (high - low) * draw_uniform()
+
+
+def midpoint(endpoints, low, high, draw_uniform):
+    """The constant (low + high) / 2: what FastEstimator's source code integrates from."""
+    return tf.fill(tf.shape(endpoints), (low + high) / 2)
+
+
+def zeros(endpoints, low, high, draw_uniform):
+    """All zeros, the original paper's black image (mid-gray for inputs normalized around 0)."""
+    return tf.zeros_like(endpoints)
+
+
+def mean(endpoints, low, high, draw_uniform):
+    """Each image's per-channel mean colour: removes structure but keeps the overall tint."""
+    means = tf.reduce_mean(endpoints, axis=(1, 2), keepdims=True)
+    return tf.broadcast_to(means, tf.shape(endpoints))
+
+
+def blur(endpoints, low, high, draw_uniform, relative_sigma=0.1):
+    """A Gaussian blur (σ = ``relative_sigma`` · image side) of each image: removes fine detail,
+    keeps colour and coarse shape (Sturmfels et al., Distill 2020)."""
+    height, width, channels = endpoints.shape[1:]
+    sigma = relative_sigma * max(height, width)
+    radius = max(1, math.ceil(2 * sigma))
+    taps = tf.exp(-0.5 * (tf.range(-radius, radius + 1, dtype=endpoints.dtype) / sigma) ** 2)
+    taps /= tf.reduce_sum(taps)
+    padded = tf.pad(endpoints, [[0, 0], [radius, radius], [radius, radius], [0, 0]], "SYMMETRIC")
+    rows = tf.tile(tf.reshape(taps, (-1, 1, 1, 1)), (1, 1, channels, 1))
+    columns = tf.tile(tf.reshape(taps, (1, -1, 1, 1)), (1, 1, channels, 1))
+    blurred = tf.nn.depthwise_conv2d(padded, rows, strides=(1, 1, 1, 1), padding="VALID")
+    return tf.nn.depthwise_conv2d(blurred, columns, strides=(1, 1, 1, 1), padding="VALID")
+
+
+BASELINES = {"uniform": uniform, "midpoint": midpoint, "zeros": zeros, "mean": mean, "blur": blur}

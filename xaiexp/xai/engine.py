@@ -1,0 +1,142 @@
+"""The batched gradient core: a PassPlan's passes as one compiled TensorFlow call per chunk.
+
+Each call builds its rows' path points in-graph (endpoints with noise, baselines, interpolation),
+takes the target's gradient for all rows in one backward pass, and sums rows into their terms;
+only the per-term sums leave the graph. Noise and random baselines come from Philox, a
+counter-based generator: term t always reads counter block t of a stream keyed by the seed, so
+the numbers (and results) do not depend on how rows are cut into chunks. Calls take every size
+through one ``input_signature`` with open dimensions, so nothing retraces across chunks or
+batches. (XLA, ``jit_compile=True``, is slower on these CPUs: DESIGN.md §4.)
+"""
+
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from xaiexp.xai.baselines import BASELINES
+
+PHILOX = tf.random.Algorithm.PHILOX.value
+PHILOX_BLOCK = 4  # numbers per Philox counter step
+
+
+def _vector(dtype):
+    return tf.TensorSpec((None,), dtype)
+
+
+# What every chunk call shares: the batch's value range and the random streams' keys, and the
+# counter at which the chunk's first term reads them.
+CONTEXT = {
+    "low": tf.TensorSpec((), tf.float32),
+    "high": tf.TensorSpec((), tf.float32),
+    "noise_key": tf.TensorSpec((1,), tf.uint64),
+    "baseline_key": tf.TensorSpec((1,), tf.uint64),
+    "counter": tf.TensorSpec((2,), tf.uint64),
+}
+# A chunk's terms and rows, as PassPlan builds them (plan.py).
+CHUNK = {
+    "term_image": _vector(tf.int32),
+    "term_spread": _vector(tf.float32),
+    "term_integrated": _vector(tf.bool),
+    "term_scale": _vector(tf.float32),
+    "row_term": _vector(tf.int32),
+    "row_alpha": _vector(tf.float32),
+    "valid_rows": tf.TensorSpec((), tf.int32),
+}
+
+
+class GradientEngine:
+    """Runs plans for one model; ``chunk_size`` bounds the rows (passes) per compiled call."""
+
+    def __init__(self, model, baseline="uniform", chunk_size=1024):
+        if baseline not in BASELINES:
+            raise ValueError(f"baseline must be one of {sorted(BASELINES)}, got {baseline!r}")
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+        self.model = model
+        self.baseline = BASELINES[baseline]
+        self.chunk_size = chunk_size
+        self._compiled = {}  # image shape -> (predict, term_maps)
+
+    def predict(self, images):
+        """Model outputs for (B, H, W, C) float32 images, in chunks of ``chunk_size``."""
+        predict, _ = self._functions(images.shape[1:])
+        chunks = range(0, len(images), self.chunk_size)
+        return np.concatenate([predict(images[i:i + self.chunk_size]).numpy() for i in chunks])
+
+    def run(self, plan, images, classes, keys):
+        """Every method's raw attributions, (methods, B, H, W, C), for the target ``classes``;
+        ``keys`` are the Philox keys of the noise and the baseline streams."""
+        _, term_maps = self._functions(images.shape[1:])
+        counters_per_term = math.ceil(images[0].size / PHILOX_BLOCK)
+        images_tensor, classes_tensor = tf.constant(images), tf.constant(classes, tf.int32)
+        context = {
+            "low": np.float32(images.min()),
+            "high": np.float32(images.max()),
+            "noise_key": keys[:1],
+            "baseline_key": keys[1:],
+        }
+        results = np.zeros((plan.num_methods, *images.shape), np.float32)
+        carried = None
+        for chunk in plan.chunks(self.chunk_size):
+            counter = np.array([chunk.first_term * counters_per_term, 0], np.uint64)
+            maps = term_maps(images_tensor, classes_tensor, {**context, "counter": counter},
+                             chunk.tensors).numpy()
+            if carried is not None:  # the rest of a term the previous chunk began
+                maps[0] += carried
+            carried = maps[-1] if chunk.last_term_continues else None
+            finished = maps[:-1] if chunk.last_term_continues else maps
+            plan.accumulate(results, finished, chunk.first_term)
+        return results
+
+    def _functions(self, image_shape):
+        """The compiled predict and term-map functions for one image shape (traced once each)."""
+        image_shape = tuple(image_shape)
+        if image_shape not in self._compiled:
+            images = tf.TensorSpec((None, *image_shape), tf.float32)
+            predict = tf.function(lambda x: self.model(x, training=False), input_signature=[images])
+            term_maps = tf.function(self._term_maps,
+                                    input_signature=[images, _vector(tf.int32), CONTEXT, CHUNK])
+            self._compiled[image_shape] = predict, term_maps
+        return self._compiled[image_shape]
+
+    def _term_maps(self, images, classes, context, chunk):
+        """Sum of row gradients per term, times (endpoint − baseline) on integrated terms and
+        times the term's scale: (terms, H, W, C)."""
+        num_terms = tf.shape(chunk["term_image"])[0]
+        image_shape = images.shape[1:]
+        size = image_shape.num_elements()
+        block = math.ceil(size / PHILOX_BLOCK) * PHILOX_BLOCK
+
+        def draw(random_op, key):
+            numbers = random_op(shape=[num_terms, block], key=key, counter=context["counter"],
+                                alg=PHILOX)
+            return tf.reshape(numbers[:, :size], [num_terms, *image_shape])
+
+        low, high = context["low"], context["high"]
+        sigma = chunk["term_spread"] * (high - low)
+        noise = draw(tf.raw_ops.StatelessRandomNormalV2, context["noise_key"])
+        endpoints = tf.gather(images, chunk["term_image"]) + sigma[:, None, None, None] * noise
+        baselines = self.baseline(
+            endpoints, low, high,
+            lambda: draw(tf.raw_ops.StatelessRandomUniformV2, context["baseline_key"]),
+        )
+        paths = endpoints - baselines
+
+        row_term = chunk["row_term"]
+        # endpoint − (1 − α)·path: exactly the endpoint at α = 1, the baseline at α = 0.
+        remaining = (1.0 - chunk["row_alpha"])[:, None, None, None]
+        points = tf.gather(endpoints, row_term) - remaining * tf.gather(paths, row_term)
+        targets = tf.gather(classes, tf.gather(chunk["term_image"], row_term))
+        with tf.GradientTape() as tape:
+            tape.watch(points)
+            outputs = self.model(points, training=False)
+            selected = tf.gather(outputs, targets, axis=1, batch_dims=1)
+        gradients = tape.gradient(selected, points)
+
+        # Padding rows go to an extra segment that is dropped.
+        rows = tf.range(tf.shape(row_term)[0])
+        segments = tf.where(rows < chunk["valid_rows"], row_term, num_terms)
+        sums = tf.math.unsorted_segment_sum(gradients, segments, num_terms + 1)[:-1]
+        factors = tf.where(chunk["term_integrated"][:, None, None, None], paths, 1.0)
+        return sums * factors * chunk["term_scale"][:, None, None, None]
