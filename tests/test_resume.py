@@ -10,7 +10,7 @@ import tensorflow as tf
 from test_training import make_estimator
 from xaiexp.architecture.tensorflow import CNN
 from xaiexp.trace import Trace
-from xaiexp.trace.best_model_saver import BestModelSaver
+from xaiexp.trace.io import BestModelSaver
 
 
 class SignalAt(Trace):

@@ -13,7 +13,7 @@ from xaiexp.op.tensorop.model import ModelOp, UpdateOp
 from xaiexp.schedule import cosine_decay
 from xaiexp.trace import Trace
 from xaiexp.trace.adapt import LRScheduler
-from xaiexp.trace.best_model_saver import BestModelSaver
+from xaiexp.trace.io import BestModelSaver
 from xaiexp.trace.metric import Accuracy
 
 
