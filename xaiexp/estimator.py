@@ -4,6 +4,8 @@ import contextlib
 import signal
 import threading
 
+import numpy as np
+
 from xaiexp.checkpoint import Checkpoint
 from xaiexp.network import TrainingDivergedError
 from xaiexp.system import System
@@ -66,6 +68,7 @@ class Estimator:
         self.checkpoint = Checkpoint(checkpoint_dir) if checkpoint_dir else None
         self._iterators = {}
         self._train_done = 0  # training batches finished in the current epoch
+        self._eval_logs = {}  # the last eval epoch's logs, what fit() returns
 
     def fit(self, resume=False):
         """Train for the remaining epochs; returns the final eval logs. ``resume=True`` first
@@ -73,7 +76,6 @@ class Estimator:
         modes = {"train", "eval"} if "eval" in self.pipeline.data else {"train"}
         if resume and self.checkpoint and self.checkpoint.exists():
             self._restore()
-        eval_logs = {}
         with self._run("train", modes), self._stop_on_signals():
             while self.system.epoch_idx < self.epochs or self._train_done:
                 if not self._train_done:
@@ -82,12 +84,12 @@ class Estimator:
                     self._run_epoch("train", skip=self._train_done)
                 self._train_done = self._steps("train")
                 if "eval" in modes:
-                    eval_logs = self._run_epoch("eval")
+                    self._eval_logs = self._run_epoch("eval")
                 self._train_done = 0
                 self._save()
                 if self.system.stop_training:
                     break
-        return eval_logs
+        return self._eval_logs
 
     def test(self):
         """One pass over the test split; returns its logs (accuracy, loss, ...)."""
@@ -103,7 +105,8 @@ class Estimator:
     def _save(self):
         if self.checkpoint:
             position = {"epoch_idx": self.system.epoch_idx, "global_step": self.system.global_step,
-                        "train_done": self._train_done}
+                        "train_done": self._train_done,
+                        "eval_logs": {k: float(v) for k, v in self._eval_logs.items() if np.ndim(v) == 0}}
             states = {f"{i}:{type(t).__name__}": t.state_dict() for i, t in enumerate(self.traces)
                       if t.state_dict() is not None}
             self.checkpoint.save(self.network.models, position, states)
@@ -113,6 +116,7 @@ class Estimator:
         self.system.epoch_idx = position["epoch_idx"]
         self.system.global_step = position["global_step"]
         self._train_done = position["train_done"]
+        self._eval_logs = position["eval_logs"]
         for i, trace in enumerate(self.traces):
             key = f"{i}:{type(trace).__name__}"
             if key in states:

@@ -22,6 +22,8 @@ class ResumePoint:
 def find_resume_point(target, experiment, which):
     """The run to continue: ``which`` is a run id, or "last" for the newest run of
     ``experiment`` that did not finish. Raises ConfigError naming ``resume`` otherwise."""
+    if not target.exists():
+        raise ConfigError("resume", f"no MLflow store at {target.uri}: nothing to resume")
     client = mlflow.MlflowClient(target.uri)
     if which == "last":
         found = client.get_experiment_by_name(experiment)

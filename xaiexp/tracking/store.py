@@ -24,6 +24,10 @@ class TrackingTarget:
         """``tracking.uri`` as given, or the embedded store when it is null."""
         return cls(uri=uri) if uri else cls.embedded(root)
 
+    def exists(self):
+        """False only for an embedded SQLite store that was never created."""
+        return not self.uri.startswith("sqlite:///") or Path(self.uri.removeprefix("sqlite:///")).exists()
+
     def ensure_store(self):
         """Create the SQLite store's folder; a server or remote store needs nothing here."""
         if self.uri.startswith("sqlite:///"):
