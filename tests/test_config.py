@@ -5,6 +5,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from xaiexp.cli import COMPOSITION_ERRORS, compose_config, config_dir, describe
@@ -24,7 +25,9 @@ def test_default_config_matches_the_design():
 @pytest.mark.parametrize("group,option", [(g, o) for g, options in GROUPS.items() for o in options
                                           if g != "hparams_search"])
 def test_every_group_option_composes(group, option, tmp_path):
-    extra = [f"dataset.path={tmp_path}"] if option == "npz" else []
+    if option == "npz":
+        np.savez(tmp_path / "data.npz", x=np.zeros((4, 32, 32, 3), np.uint8), y=np.arange(4) % 2)
+    extra = [f"dataset.path={tmp_path / 'data.npz'}"] if option == "npz" else []
     cfg = compose_config([f"{group}={option}", *extra])
     assert cfg is not None
 

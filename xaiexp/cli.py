@@ -11,15 +11,17 @@ import sys
 from pathlib import Path
 
 import hydra
-from hydra.core.hydra_config import HydraConfig
 from hydra._internal.utils import get_args_parser
-from hydra.types import RunMode
+from hydra.core.hydra_config import HydraConfig
 from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
+from hydra.types import RunMode
 from omegaconf import OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
-from xaiexp.config import ConfigError, project_root, register_configs, unknown_key_message, validate
+from xaiexp.config import (Config, ConfigError, one_line, project_root, register_configs,
+                           unknown_key_message, validate)
 
+EXIT_FAILED = 1
 EXIT_CONFIG_ERROR = 2
 EXIT_INTERRUPTED = 130
 
@@ -37,6 +39,10 @@ def _setup():
 
 def describe(error):
     """One line for a composition or validation error, naming the key and what is allowed."""
+    return one_line(_describe(error)) or type(error).__name__
+
+
+def _describe(error):
     if isinstance(error, ConfigError):
         return str(error)
     if isinstance(error, MissingConfigException) and error.missing_cfg_file:
@@ -44,14 +50,29 @@ def describe(error):
         if error.options:
             return f"{group}={option}: no such option; choose from {', '.join(sorted(error.options))}"
         return f"{error.missing_cfg_file}: config not found"
+    if isinstance(error, OverrideParseException):
+        return f"{error.override}: {_parse_problem(error)}; expected key=value (see " \
+               f"https://hydra.cc/docs/advanced/override_grammar/basic)"
     cause = error
     while cause is not None and not isinstance(cause, OmegaConfBaseException):
         cause = cause.__cause__ or cause.__context__
     if cause is not None and getattr(cause, "full_key", None):
         if isinstance(cause, (ConfigAttributeError, ConfigKeyError)) and " not in " in str(cause):
             return unknown_key_message(cause.full_key)
-        return f"{cause.full_key}: {str(cause).splitlines()[0]}"
+        return f"{cause.full_key}: {(str(cause).splitlines() or [type(cause).__name__])[0]}"
     return " ".join(str(error).split())
+
+
+def _parse_problem(error):
+    """Hydra's parser message on one line, its caret turned into a position."""
+    lexer = "LexerNoViableAltException: "
+    lines = [line for line in error.message.splitlines()
+             if line.strip() and not line.startswith(("See https://", "Error parsing override"))]
+    if lines and lines[0].startswith(lexer) and len(lines) > 1 and "^" in lines[1]:
+        column = lines[1].index("^") - len(lexer)
+        if 0 <= column < len(error.override):
+            return f"unexpected {error.override[column]!r} at position {column + 1}"
+    return "cannot parse: " + " ".join(" ".join(lines).split()) if lines else "cannot parse"
 
 
 COMPOSITION_ERRORS = (ConfigCompositionException, MissingConfigException, OverrideParseException,
@@ -59,13 +80,19 @@ COMPOSITION_ERRORS = (ConfigCompositionException, MissingConfigException, Overri
 
 
 def compose_config(overrides):
-    """The validated config for these command-line overrides; raises one of COMPOSITION_ERRORS."""
+    """The validated config for these command-line overrides, its dataset file and tracking
+    server checked too (once per process each); raises one of COMPOSITION_ERRORS."""
     from hydra import compose, initialize_config_dir
+
+    from xaiexp.config import check_overrides
+    from xaiexp.preflight import check_resources
 
     _setup()
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3", job_name="xaiexp"):
+        check_overrides(overrides)  # Hydra raises a bare ValueError for e.g. dataset=3
         cfg = compose(config_name="config", overrides=list(overrides))
     validate(cfg)
+    check_resources(cfg)
     return cfg
 
 
@@ -88,14 +115,42 @@ def job_overrides(overrides, multirun):
 def _job(cfg):
     try:
         validate(cfg)
+        resume = _resume_point(cfg) if cfg.resume else None
     except ConfigError as error:
         if HydraConfig.get().mode == RunMode.MULTIRUN:
             raise  # one bad sampled value fails that trial, not the sweep
         print(f"xaiexp: error: {error}", file=sys.stderr)
         sys.exit(EXIT_CONFIG_ERROR)
+    from xaiexp.dataset.data.errors import DatasetFormatError, DatasetNotFoundError
     from xaiexp.runner import run  # imports TensorFlow: only once the config is known good
 
-    return run(cfg)
+    if resume:
+        cfg = OmegaConf.merge(OmegaConf.structured(Config), resume.config,
+                              {"tracking": {"uri": cfg.tracking.uri}, "resume": cfg.resume})
+    if cfg.debug or HydraConfig.get().mode == RunMode.MULTIRUN:
+        return run(cfg, resume=resume)  # full tracebacks; a sweeper records the failed trial
+    try:
+        return run(cfg, resume=resume)
+    except (DatasetNotFoundError, DatasetFormatError) as error:
+        _exit(EXIT_CONFIG_ERROR, error)
+    except Exception as error:  # the MLflow run is already FAILED, with the reason as a tag
+        _exit(EXIT_FAILED, f"{type(error).__name__}: {error}")
+
+
+def _exit(code, message):
+    print(f"xaiexp: error: {one_line(message)} (debug=true shows the traceback)", file=sys.stderr)
+    sys.exit(code)
+
+
+def _resume_point(cfg):
+    """The interrupted run that ``resume=`` names (ConfigError if there is none)."""
+    from xaiexp.tracking.resume import find_resume_point
+    from xaiexp.tracking.store import TrackingTarget
+
+    if not cfg.tracking.enabled:
+        raise ConfigError("resume", "needs tracking=mlflow: the run to resume is looked up in MLflow")
+    target = TrackingTarget.from_config(cfg.tracking.uri, project_root())
+    return find_resume_point(target, cfg.tracking.experiment or cfg.name, cfg.resume)
 
 
 def main(argv=None):
@@ -103,7 +158,7 @@ def main(argv=None):
     if argv[:1] == ["ui"]:
         from xaiexp.tracking.ui import main as ui_main
 
-        sys.exit(ui_main(argv[1:]))
+        return ui_main(argv[1:])
     _setup()
     args = get_args_parser().parse_args(argv)
     informational = args.help or args.hydra_help or args.cfg or args.info or args.shell_completion

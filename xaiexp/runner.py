@@ -12,13 +12,14 @@ import sys
 import tempfile
 
 import keras
+import tensorflow as tf
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
 import xaiexp
 from xaiexp.architecture.tensorflow import CNN, LeNet
-from xaiexp.config import project_root
+from xaiexp.config import plain_value, project_root
 from xaiexp.dataset.data import cifar10, fashion_mnist, mnist, npz, shapes
 from xaiexp.estimator import Estimator
 from xaiexp.network import Network, build
@@ -38,15 +39,10 @@ OPTIMIZERS = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW,
               "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop}
 
 
-def value(option):
-    """An Enum-typed config value's plain string."""
-    return getattr(option, "value", option)
-
-
 def load_datasets(cfg):
     """(train, eval, test) NumpyDatasets for ``cfg.dataset``; test is split off eval."""
     data = cfg.dataset
-    name = value(data.name)
+    name = plain_value(data.name)
     if name == "shapes":
         train, evaluation = shapes.load_data(n_train=data.n_train, n_eval=data.n_eval,
                                              image_size=data.image_size, seed=cfg.seed)
@@ -62,7 +58,7 @@ def load_datasets(cfg):
 def learning_rate_schedule(cfg, total_steps):
     """``lr_fn(step)`` for the LRScheduler, or None for a constant rate."""
     schedule = cfg.schedule
-    if value(schedule.name) == "constant":
+    if plain_value(schedule.name) == "constant":
         return None
     return functools.partial(cosine_decay, cycle_length=schedule.cycle_length or total_steps,
                              init_lr=schedule.init_lr, min_lr=schedule.min_lr,
@@ -79,12 +75,12 @@ def build_experiment(cfg, output_dir, extra_traces=()):
                         ops=[Normalize(inputs="x", outputs="x", mean=tuple(normalize.mean),
                                        std=tuple(normalize.std),
                                        max_pixel_value=normalize.max_pixel_value)])
-    architecture = ARCHITECTURES[value(cfg.model.name)]
+    architecture = ARCHITECTURES[plain_value(cfg.model.name)]
     options = {"dropout": cfg.model.dropout} if architecture is CNN else {}
     model = build(model_fn=functools.partial(architecture, input_shape=train.data["x"].shape[1:],
                                              classes=len(train.label_mapping),
                                              width=cfg.model.width, **options),
-                  optimizer_fn=functools.partial(OPTIMIZERS[value(cfg.schedule.optimizer)],
+                  optimizer_fn=functools.partial(OPTIMIZERS[plain_value(cfg.schedule.optimizer)],
                                                  learning_rate=cfg.schedule.init_lr))
     network = Network(ops=[ModelOp(model=model, inputs="x", outputs="y_pred"),
                            CrossEntropy(inputs=("y_pred", "y"), outputs="ce"),
@@ -103,7 +99,8 @@ def build_experiment(cfg, output_dir, extra_traces=()):
                                smoothing=cfg.explain.smoothing, integrating=integrating,
                                chunk_size=cfg.explain.chunk_size, seed=cfg.seed))
     estimator = Estimator(pipeline=pipeline, network=network, epochs=cfg.epochs,
-                          traces=[*traces, *extra_traces], log_steps=cfg.log_steps)
+                          traces=[*traces, *extra_traces], log_steps=cfg.log_steps,
+                          checkpoint_dir=os.path.join(output_dir, "checkpoint"))
     return estimator, model
 
 
@@ -140,19 +137,37 @@ def objective(cfg, logs):
     return result
 
 
-def train_and_test(estimator):
-    """fit() then test(); the final eval and test logs by mode."""
-    return {"eval": estimator.fit(), "test": estimator.test()}
+def train_and_test(estimator, resume=False):
+    """fit() (from the checkpoint when resuming) then test(); the final logs by mode."""
+    return {"eval": estimator.fit(resume=resume), "test": estimator.test()}
 
 
-def run(cfg):
+def run_tags(hydra, parent):
+    """What a run records about how it was started."""
+    tags = {"xaiexp.version": xaiexp.__version__,
+            "xaiexp.overrides": " ".join(hydra.overrides.task) if hydra else ""}
+    commit = git_commit()
+    if commit:
+        tags["mlflow.source.git.commit"] = commit
+    if parent:
+        tags["xaiexp.job_num"] = hydra.job.num
+    return tags
+
+
+def run(cfg, resume=None):
     """Train, evaluate and test the configured experiment; returns the objective (by default
-    the final eval accuracy), the value a sweeper optimizes."""
+    the final eval accuracy), the value a sweeper optimizes. ``resume`` (a ResumePoint)
+    continues an interrupted run from its checkpoint, into the same MLflow run."""
+    if cfg.deterministic:
+        tf.config.experimental.enable_op_determinism()
     hydra = HydraConfig.get() if HydraConfig.initialized() else None
-    output_dir = hydra.runtime.output_dir if hydra else tempfile.mkdtemp(prefix="xaiexp-")
+    if resume:
+        output_dir = resume.output_dir
+    else:
+        output_dir = hydra.runtime.output_dir if hydra else tempfile.mkdtemp(prefix="xaiexp-")
     if not cfg.tracking.enabled:
         estimator, _ = build_experiment(cfg, output_dir)
-        return objective(cfg, train_and_test(estimator))
+        return objective(cfg, train_and_test(estimator, resume=bool(resume)))
 
     from xaiexp.tracking import MLflowTrace, TrackingTarget, mlflow_run
     from xaiexp.tracking.run import log_artifacts, log_dict
@@ -161,22 +176,18 @@ def run(cfg):
     tracker = MLflowTrace()
     estimator, _ = build_experiment(cfg, output_dir, extra_traces=[tracker])
     target = TrackingTarget.from_config(cfg.tracking.uri, project_root())
-    overrides = list(hydra.overrides.task) if hydra else []
-    tags = {"xaiexp.version": xaiexp.__version__, "xaiexp.overrides": " ".join(overrides)}
-    commit = git_commit()
-    if commit:
-        tags["mlflow.source.git.commit"] = commit
     parent = os.environ.get(PARENT_RUN_ID) if hydra and hydra.mode == RunMode.MULTIRUN else None
-    if parent:
-        tags["xaiexp.job_num"] = hydra.job.num
-    run_name = (child_run_name(overrides) or f"job {hydra.job.num}") if parent else cfg.name
+    tags = {**run_tags(hydra, parent), "xaiexp.output_dir": output_dir}
+    run_name = (child_run_name(list(hydra.overrides.task)) or f"job {hydra.job.num}") if parent else cfg.name
     resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     with mlflow_run(target, cfg.tracking.experiment or cfg.name, run_name=run_name,
-                    params=flatten(resolved), tags=tags, parent_run_id=parent) as active:
-        result = objective(cfg, train_and_test(estimator))
-        log_dict(resolved, "config.yaml")
-        if hydra:
-            log_artifacts(os.path.join(output_dir, ".hydra"), ".hydra")
+                    params=flatten(resolved), tags=tags, parent_run_id=parent,
+                    run_id=resume.run_id if resume else None) as active:
+        if not resume:
+            log_dict(resolved, "config.yaml")  # first: an interrupted run can be resumed from it
+            if hydra:
+                log_artifacts(os.path.join(output_dir, ".hydra"), ".hydra")
+        result = objective(cfg, train_and_test(estimator, resume=bool(resume)))
         saver = next(t for t in estimator.traces if isinstance(t, BestModelSaver))
         if cfg.tracking.log_model and saver.model_path and os.path.exists(saver.model_path):
             log_artifacts(os.path.dirname(saver.model_path), "model")

@@ -13,12 +13,25 @@ as a shape error deep inside the first training step.
 """
 
 import zipfile
+import zlib
+from dataclasses import dataclass
 
 import numpy as np
 
 from xaiexp.dataset.data import _cache
 from xaiexp.dataset.data.errors import DatasetFormatError
 from xaiexp.dataset.numpy_dataset import NumpyDataset
+
+
+EXPECTED = "an .npz file with arrays x and y"
+_SMALL = ("y", "y_eval", "class_names")  # what inspect() reads in full; of the rest, headers only
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What ``inspect`` finds: the class names (label 0, 1, ... in order) and one image's shape."""
+    class_names: tuple
+    image_shape: tuple  # (H, W, C), a grayscale file's C being 1
 
 
 def load_data(path, eval_fraction=0.2, seed=0, label_mapping=None,
@@ -29,25 +42,68 @@ def load_data(path, eval_fraction=0.2, seed=0, label_mapping=None,
     ``label_mapping`` (class name -> label) overrides the file's ``class_names``; without
     either, labels are named ``"0"``, ``"1"``, ... ``seed`` fixes the random eval split.
     """
-    path = _cache.local(path, "an .npz file with arrays x and y")
-    try:
-        file = np.load(path, allow_pickle=False)
-        if not isinstance(file, np.lib.npyio.NpzFile):
-            raise ValueError("this is a single .npy array")
-        with file:
-            arrays = {key: file[key] for key in file.files}
-    except (OSError, ValueError, zipfile.BadZipFile) as error:
-        raise DatasetFormatError(
-            f"{path}: expected an .npz of numeric arrays (numpy.savez): {error!r}") from error
-    check = _Checker(path, arrays)
-    parts = [check.part("")]
-    if {"x_eval", "y_eval"} & arrays.keys():
-        parts.append(check.part("_eval", like=parts[0]))
-    mapping = check.mapping(label_mapping, np.concatenate([part["y"] for part in parts]))
+    path = _cache.local(path, EXPECTED)
+    parts, mapping = _checked(path, _read(path), label_mapping)
     keys = {"x": image_key, "y": label_key, "mask": mask_key}
     train, *evaluation = (
         NumpyDataset({keys[key]: value for key, value in part.items()}, mapping) for part in parts)
     return train, evaluation[0] if evaluation else train.split(eval_fraction, seed=seed)
+
+
+def inspect(path, label_mapping=None):
+    """The file's ``Summary``, after every check ``load_data`` makes (raising the same errors),
+    without loading the images: labels and class names are read, of the other arrays only their
+    .npy headers. Cheap enough to run before a job starts."""
+    path = _cache.local(path, EXPECTED)
+    parts, mapping = _checked(path, _read(path, headers_only=True), label_mapping)
+    names = sorted(mapping, key=mapping.get)
+    return Summary(class_names=tuple(names), image_shape=tuple(parts[0]["x"].shape[1:]))
+
+
+def _read(path, headers_only=False):
+    """{key: array} of the .npz at ``path``; with ``headers_only``, arrays other than _SMALL are
+    zero-copy stand-ins of the right shape and dtype (no data read)."""
+    try:
+        if path.is_dir():
+            raise ValueError("this is a folder")
+        with open(path, "rb") as head:
+            if head.read(6) == b"\x93NUMPY":
+                raise ValueError("this is a single .npy array")
+        if not zipfile.is_zipfile(path):
+            raise ValueError("this is not a zip archive, as numpy.savez writes")
+        file = np.load(path, allow_pickle=False)
+        with file:
+            if strays := [name for name in file.zip.namelist() if not name.endswith(".npy")]:
+                raise ValueError(f"members {strays[:5]} are not .npy arrays")
+            return {key: _header(file, key) if headers_only and key not in _SMALL else file[key]
+                    for key in file.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+        raise DatasetFormatError(f"{path}: expected an .npz of numeric arrays (numpy.savez): "
+                                 f"{error!r}") from error
+
+
+def _header(file, key):
+    """A read-only array with the member's shape and dtype that costs no memory."""
+    with file.zip.open(key + ".npy") as member:
+        version = np.lib.format.read_magic(member)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+        elif version == (2, 0):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+        else:
+            return file[key]  # a rarer format version: read it all
+    if dtype.hasobject:
+        raise ValueError(f"{key}: object arrays cannot be loaded when allow_pickle=False")
+    return np.broadcast_to(np.zeros((), dtype), shape)
+
+
+def _checked(path, arrays, label_mapping):
+    """The file's parts ([train] or [train, eval], each {"x", "y"[, "mask"]}) and its mapping."""
+    check = _Checker(path, arrays)
+    parts = [check.part("")]
+    if {"x_eval", "y_eval"} & arrays.keys():
+        parts.append(check.part("_eval", like=parts[0]))
+    return parts, check.mapping(label_mapping, np.concatenate([part["y"] for part in parts]))
 
 
 class _Checker:

@@ -1,0 +1,189 @@
+"""Every kind of bad input, through the real ``xaiexp`` command: exit code 2, one line on stderr
+naming the key or file, no traceback, no MLflow run (and no TensorFlow: each answers in < 1 s)."""
+
+import socket
+import sqlite3
+import tarfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import run_cli
+from xaiexp.cli import compose_config
+
+
+def closed_port():
+    """A local port nobody listens on: bound, then released."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def make_files(root):
+    """The bad dataset files the cases below point at, by name."""
+    root.mkdir(parents=True, exist_ok=True)
+    x, y = np.zeros((4, 20, 20, 3), np.uint8), np.array([0, 1, 0, 1])
+    (root / "text.npz").write_text("not an npz")
+    np.savez(root / "no_y.npz", x=x)
+    np.savez(root / "short_y.npz", x=x, y=y[:3])
+    np.savez(root / "two_classes.npz", x=x, y=y)
+    np.savez(root / "tiny_images.npz", x=np.zeros((4, 8, 8, 3)), y=y)
+    np.savez(root / "mnist_no_test.npz", x_train=x, y_train=y)
+    (root / "not_a_folder").write_text("a file")
+    (root / "empty").mkdir(exist_ok=True)
+    with tarfile.open(root / "other.tar.gz", "w:gz") as tar:
+        tar.add(root / "text.npz", arcname="something-else/data")
+    return root
+
+
+# (id, arguments, what stderr must name). "{data}" is the folder of make_files; "{port}" a closed port.
+CASES = [
+    # unknown keys, at every level, and keys the schema cannot lose
+    ("unknown top", ["epoch=3"], "epoch"),
+    ("unknown dataset", ["dataset.n_trian=10"], "dataset.n_trian"),
+    ("unknown schedule", ["schedule.init_lrr=3e-4"], "schedule.init_lrr"),
+    ("unknown explain", ["explain.sample=3"], "explain.sample"),
+    ("unknown tracking", ["tracking.urii=http://localhost:5000"], "tracking.urii"),
+    ("unknown model", ["model.widht=2"], "model.widht"),
+    ("unknown nested", ["dataset.normalize.meen=[0.5]"], "dataset.normalize.meen"),
+    ("added top", ["+newkey=1"], "newkey"),
+    ("added nested", ["+model.depth=3"], "model.depth"),
+    ("removed key", ["~epochs"], "epochs"),
+    # wrong types
+    ("str for int", ["epochs=abc"], "epochs"),
+    ("float for int", ["epochs=1.5"], "epochs"),
+    ("str for float", ["schedule.init_lr=fast"], "schedule.init_lr"),
+    ("str for bool", ["tracking.enabled=maybe"], "tracking.enabled"),
+    ("list for int", ["batch_size=[32,64]"], "batch_size"),
+    ("list for str", ["name=[a,b]"], "name"),
+    ("int for list", ["explain.integrating=5"], "explain.integrating"),
+    ("str in list", ["explain.integrating=[a,6]"], "explain.integrating"),
+    ("dict for group", ["dataset.normalize=3"], "dataset.normalize"),
+    ("null for required", ["epochs=null"], "epochs"),
+    # ranges
+    ("epochs 0", ["epochs=0"], "epochs"),
+    ("batch_size negative", ["batch_size=-3"], "batch_size"),
+    ("log_steps negative", ["log_steps=-1"], "log_steps"),
+    ("samples 0", ["explain.samples=0"], "explain.samples"),
+    ("smoothing negative", ["explain.smoothing=-1"], "explain.smoothing"),
+    ("integrating negative", ["explain.integrating=[-1,6]"], "explain.integrating"),
+    ("integrating too long", ["explain.integrating=[1,2,3]"], "explain.integrating"),
+    ("split 0", ["dataset.test_split=0"], "dataset.test_split"),
+    ("split 1", ["dataset.test_split=1"], "dataset.test_split"),
+    ("init_lr 0", ["schedule.init_lr=0"], "schedule.init_lr"),
+    ("init_lr negative", ["schedule.init_lr=-1e-3"], "schedule.init_lr"),
+    ("init_lr inf", ["schedule.init_lr=inf"], "schedule.init_lr"),
+    ("min_lr above init_lr", ["schedule.min_lr=0.01"], "schedule.min_lr"),
+    ("cycle_length 0", ["schedule.cycle_length=0"], "schedule.cycle_length"),
+    ("cycle_multiplier below 1", ["schedule.cycle_multiplier=0.5"], "schedule.cycle_multiplier"),
+    ("dropout 1", ["model=cnn", "model.dropout=1.0"], "model.dropout"),
+    ("width 0", ["model.width=0"], "model.width"),
+    ("seed negative", ["seed=-1"], "seed"),
+    ("epochs huge", ["epochs=99999999999999999999"], "epochs"),
+    ("empty name", ["name="], "name"),
+    ("std 0", ["dataset.normalize.std=[0]"], "dataset.normalize.std"),
+    ("image too small for lenet", ["dataset.image_size=8"], "dataset.image_size"),
+    # group options, and values that are not options
+    ("dataset option", ["dataset=imagenet"], "dataset=imagenet"),
+    ("model option", ["model=lenett"], "model=lenett"),
+    ("schedule option", ["schedule=linear"], "schedule=linear"),
+    ("explain option", ["explain=gradcam"], "explain=gradcam"),
+    ("tracking option", ["tracking=wandb"], "tracking=wandb"),
+    ("experiment option", ["experiment=nope"], "experiment=nope"),
+    ("hparams_search option", ["hparams_search=grid"], "hparams_search=grid"),
+    ("number for group", ["dataset=3"], "dataset"),
+    ("null for group", ["model=null"], "model"),
+    # enums
+    ("optimizer", ["schedule.optimizer=adamx"], "schedule.optimizer"),
+    ("model name", ["model.name=resnet"], "model.name"),
+    ("dataset name", ["dataset.name=imagenet"], "dataset.name"),
+    ("direction", ["objective.direction=up"], "objective.direction"),
+    ("metric without mode", ["objective.metric=accuracy"], "objective.metric"),
+    ("metric of train", ["objective.metric=train/accuracy"], "objective.metric"),
+    # override syntax and interpolations
+    ("empty value", ["epochs="], "epochs"),
+    ("no key", ["=3"], "=3"),
+    ("open list", ["epochs=[1,"], "epochs=[1,"),
+    ("open quote", ["'epochs=3"], "epochs=3"),
+    ("open interpolation", ["epochs=${"], "epochs"),
+    ("sweep without -m", ["epochs=3,4"], "epochs"),
+    ("missing env var", ["name=${oc.env:XAIEXP_NO_SUCH_VARIABLE}"], "name"),
+    ("bad sweep job", ["-m", "epochs=2,0"], "epochs"),
+    # dataset files
+    ("npz without path", ["dataset=npz"], "dataset.path"),
+    ("npz missing", ["dataset=npz", "dataset.path={data}/absent.npz"], "{data}/absent.npz"),
+    ("npz not an npz", ["dataset=npz", "dataset.path={data}/text.npz"], "{data}/text.npz"),
+    ("npz is a folder", ["dataset=npz", "dataset.path={data}/empty"], "{data}/empty"),
+    ("npz without y", ["dataset=npz", "dataset.path={data}/no_y.npz"], "{data}/no_y.npz"),
+    ("npz lengths differ", ["dataset=npz", "dataset.path={data}/short_y.npz"], "{data}/short_y.npz"),
+    ("npz images too small", ["dataset=npz", "dataset.path={data}/tiny_images.npz"],
+     "{data}/tiny_images.npz"),
+    ("npz class_names", ["dataset=npz", "dataset.path={data}/two_classes.npz",
+                         "dataset.class_names=[a,b,c]"], "dataset.class_names"),
+    ("cifar10 text file", ["dataset=cifar10", "dataset.path={data}/text.npz"], "{data}/text.npz"),
+    ("cifar10 other archive", ["dataset=cifar10", "dataset.path={data}/other.tar.gz"],
+     "{data}/other.tar.gz"),
+    ("cifar10 folder", ["dataset=cifar10", "dataset.path={data}/empty"], "{data}/empty"),
+    ("mnist without test", ["dataset=mnist", "dataset.path={data}/mnist_no_test.npz"],
+     "{data}/mnist_no_test.npz"),
+    ("fashion_mnist empty folder", ["dataset=fashion_mnist", "dataset.path={data}/empty"],
+     "{data}/empty"),
+    ("fashion_mnist file", ["dataset=fashion_mnist", "dataset.path={data}/not_a_folder"],
+     "{data}/not_a_folder"),
+    ("class_names count", ["dataset.class_names=[a,b]"], "dataset.class_names"),
+    ("class_names twice", ["dataset.class_names=[a,a,b,c,d]"], "dataset.class_names"),
+    ("normalize channels", ["dataset=mnist", "dataset.normalize.mean=[0.1,0.2,0.3]"],
+     "dataset.normalize.mean"),
+    # tracking
+    ("server unreachable", ["tracking.uri=http://127.0.0.1:{port}"], "tracking.uri"),
+    ("scheme missing", ["tracking.uri=localhost:5000"], "tracking.uri"),
+    ("sqlite under a file", ["tracking.uri=sqlite:///{data}/not_a_folder/mlflow.db"], "tracking.uri"),
+    ("file store refused", ["tracking.uri=file://{data}/mlruns"], "tracking.uri"),
+]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return make_files(tmp_path_factory.mktemp("bad_data"))
+
+
+@pytest.fixture(scope="module")
+def port():
+    return closed_port()
+
+
+def no_runs(home):
+    """The MLflow store under ``home`` is absent, or holds no run."""
+    store = Path(home, "outputs", "mlflow.db")
+    if not store.exists():
+        return True
+    with sqlite3.connect(store) as db:
+        tables = {name for (name,) in db.execute("select name from sqlite_master where type='table'")}
+        return "runs" not in tables or db.execute("select count(*) from runs").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("args, named", [case[1:] for case in CASES], ids=[case[0] for case in CASES])
+def test_bad_input_is_one_line_naming_it(args, named, home, data, port):
+    fill = lambda text: text.replace("{data}", str(data)).replace("{port}", str(port))  # noqa: E731
+    start = time.perf_counter()
+    result = run_cli(*map(fill, args), timeout=60, env={"MLFLOW_ALLOW_FILE_STORE": "false"})
+    elapsed = time.perf_counter() - start
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert len(lines) == 1 and lines[0].startswith("xaiexp: error: "), result.stderr[-2000:]
+    assert fill(named) in lines[0]
+    assert "Traceback" not in result.stderr
+    assert no_runs(home)
+    assert elapsed < 10, f"took {elapsed:.1f} s"
+
+
+def test_the_cases_are_distinct_and_many():
+    assert len(CASES) >= 30
+    assert len({tuple(case[1]) for case in CASES}) == len(CASES)
+
+
+def test_debug_is_a_key():
+    assert compose_config(["debug=true"]).debug is True
+    assert compose_config([]).debug is False
