@@ -52,6 +52,10 @@ def load_datasets(cfg):
         loader = {"cifar10": cifar10, "mnist": mnist, "fashion_mnist": fashion_mnist}[name]
         train, evaluation = loader.load_data(path=os.path.expanduser(data.path) if data.path else None)
     test = evaluation.split(data.test_split, seed=cfg.seed)
+    if data.class_names:
+        mapping = {name: label for label, name in enumerate(data.class_names)}
+        for dataset in (train, evaluation, test):
+            dataset.label_mapping = mapping
     return train, evaluation, test
 
 
