@@ -61,9 +61,8 @@ def estimator_epoch(x, y, batch_size):
                           UpdateOp(model=model, loss_name="ce")])
     pipeline = xe.Pipeline(train_data=xe.dataset.NumpyDataset({"x": x, "y": y}), batch_size=batch_size, seed=0)
     timer = EpochTimer()
-    estimator = xe.Estimator(pipeline, network, epochs=2, traces=[timer], log_steps=0)
     with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
-        estimator.fit()
+        xe.Estimator(pipeline, network, epochs=2, traces=[timer], log_steps=0).fit()
     return timer.times[1]
 
 
