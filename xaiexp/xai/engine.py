@@ -38,6 +38,7 @@ CHUNK = {
     "term_image": _vector(tf.int32),
     "term_spread": _vector(tf.float32),
     "term_integrated": _vector(tf.bool),
+    "term_times_input": _vector(tf.bool),
     "term_scale": _vector(tf.float32),
     "row_term": _vector(tf.int32),
     "row_alpha": _vector(tf.float32),
@@ -101,8 +102,8 @@ class GradientEngine:
         return self._compiled[image_shape]
 
     def _term_maps(self, images, classes, context, chunk):
-        """Sum of row gradients per term, times (endpoint − baseline) on integrated terms and
-        times the term's scale: (terms, H, W, C)."""
+        """Sum of row gradients per term, times (endpoint − baseline) on integrated terms, times
+        the endpoint on ``times_input`` terms, and times the term's scale: (terms, H, W, C)."""
         num_terms = tf.shape(chunk["term_image"])[0]
         image_shape = images.shape[1:]
         size = image_shape.num_elements()
@@ -138,5 +139,6 @@ class GradientEngine:
         rows = tf.range(tf.shape(row_term)[0])
         segments = tf.where(rows < chunk["valid_rows"], row_term, num_terms)
         sums = tf.math.unsorted_segment_sum(gradients, segments, num_terms + 1)[:-1]
-        factors = tf.where(chunk["term_integrated"][:, None, None, None], paths, 1.0)
+        factors = tf.where(chunk["term_integrated"][:, None, None, None], paths,
+                           tf.where(chunk["term_times_input"][:, None, None, None], endpoints, 1.0))
         return sums * factors * chunk["term_scale"][:, None, None, None]

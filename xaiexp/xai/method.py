@@ -16,13 +16,15 @@ class Term:
     The path ends at e = x + N(0, σ²), σ = ``noise_spread`` · (max(x) − min(x)) over the batch
     (e = x when 0), and starts at a baseline b (``baselines.py``). An ``integrated`` term sums the
     gradients at b + α(e − b) for α = linspace(0, 1, ``steps``) and multiplies the sum by
-    (e − b); a plain term is the gradient at e (``steps`` = 1). Either is then multiplied by
-    ``scale``, squared when ``squared``, and added to its method's result times ``weight``.
+    (e − b); a plain term is the gradient at e (``steps`` = 1), times e itself when
+    ``times_input``. Either is then multiplied by ``scale``, squared when ``squared``, and added
+    to its method's result times ``weight``.
     """
 
     noise_spread: float = 0.0
     integrated: bool = False
     steps: int = 1
+    times_input: bool = False
     scale: float = 1.0
     squared: bool = False
     weight: float = 1.0
@@ -30,13 +32,15 @@ class Term:
     def __post_init__(self):
         if self.steps < 1 or (self.steps > 1 and not self.integrated):
             raise ValueError(f"steps must be >= 1, and 1 unless integrated; got {self}")
+        if self.times_input and self.integrated:
+            raise ValueError(f"integrated terms are already times (e − b); got {self}")
         if self.noise_spread < 0:
             raise ValueError(f"noise_spread must be >= 0, got {self.noise_spread}")
 
     @property
     def path(self):
         """What the gradients depend on; terms with equal noise-free paths are computed once."""
-        return self.noise_spread, self.integrated, self.steps, self.scale
+        return self.noise_spread, self.integrated, self.steps, self.times_input, self.scale
 
     @property
     def is_random(self):

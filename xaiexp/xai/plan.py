@@ -51,6 +51,7 @@ class PassPlan:
         self._spread = np.array([t.noise_spread for t in self.kinds], np.float32)
         self._integrated = np.array([t.integrated for t in self.kinds])
         self._steps = np.array([t.steps for t in self.kinds], np.int64)
+        self._times_input = np.array([t.times_input for t in self.kinds])
         self._scale = np.array([t.scale for t in self.kinds], np.float32)
         self._term_start = np.concatenate([[0], np.cumsum(np.tile(self._steps, num_images))])
         self.num_rows = int(self._term_start[-1])
@@ -76,6 +77,7 @@ class PassPlan:
             "term_image": (terms // self.num_kinds).astype(np.int32),
             "term_spread": self._spread[terms_kind],
             "term_integrated": self._integrated[terms_kind],
+            "term_times_input": self._times_input[terms_kind],
             "term_scale": self._scale[terms_kind],
             "row_term": np.pad(term - first, (0, padding), mode="edge").astype(np.int32),
             "row_alpha": np.pad(alpha, (0, padding), mode="edge").astype(np.float32),

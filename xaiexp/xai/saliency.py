@@ -6,13 +6,17 @@ import numpy as np
 
 from xaiexp.backend.to_number import to_number
 from xaiexp.xai.engine import GradientEngine
+from xaiexp.xai.grad_cam import GradCam
+from xaiexp.xai.gradient_x_input import gradient_x_input
 from xaiexp.xai.integrated_gradients import integrated_gradients
 from xaiexp.xai.masks import to_masks
 from xaiexp.xai.method import Method
+from xaiexp.xai.occlusion import occlusion
 from xaiexp.xai.plan import PassPlan
 from xaiexp.xai.smooth_grad import smooth_grad
 from xaiexp.xai.smooth_integrated import smooth_integrated
 from xaiexp.xai.vanilla_gradient import vanilla_gradient
+from xaiexp.xai.vargrad import noisy_gradients, variance
 
 
 def class_indices(labels):
@@ -29,7 +33,9 @@ class SaliencyNet:
     Semantics are FastEstimator's (DESIGN.md §3): each method explains the model output at the
     argmax class of the clean input, also on its noisy and interpolated copies, and masks are
     normalized per image. Every gradient pass of a call runs in compiled chunks of at most
-    ``chunk_size`` passes, never one eager call per sample.
+    ``chunk_size`` passes, never one eager call per sample. Beyond FastEstimator's methods:
+    Gradient × Input and VarGrad (on the same engine), Grad-CAM and Occlusion (own batched
+    calls), all with the same targets, normalization and ``raw`` option.
 
     Args:
         model: The Keras model to inspect; called with ``training=False``.
@@ -56,6 +62,7 @@ class SaliencyNet:
         self.seed = seed
         self.target = target
         self.engine = GradientEngine(model, baseline=baseline, chunk_size=chunk_size)
+        self._grad_cams = {}  # layer name (None: the last feature layer) -> GradCam
 
     def get_masks(self, batch, raw=False):
         """Vanilla gradient masks. With ``raw``, the un-normalized (B, H, W, C) gradients."""
@@ -77,19 +84,58 @@ class SaliencyNet:
         With ``raw``, the attributions (x − b)·mean(gradients), which sum to f(x) − f(b)."""
         return self.explain(batch, {self.outputs: integrated_gradients(nsamples)}, raw)
 
+    def get_gradient_x_input_masks(self, batch, raw=False):
+        """Gradient × Input masks; with ``raw``, gradient · x per element."""
+        return self.explain(batch, {self.outputs: gradient_x_input()}, raw)
+
+    def get_vargrad_masks(self, batch, nsamples=25, stdev_spread=0.15, raw=False):
+        """VarGrad masks: the variance of ``nsamples`` gradients at x + N(0, σ²), σ =
+        ``stdev_spread`` · (max(x) − min(x)); all passes share the compiled calls."""
+        images, predictions, classes = self.targets(batch)
+        samples = self._attributions(images, classes, noisy_gradients(nsamples, stdev_spread))
+        return self._results(predictions, {self.outputs: variance(samples)}, raw)
+
+    def get_gradcam_masks(self, batch, layer=None, raw=False):
+        """Grad-CAM masks (B, H, W, 1) from ``layer`` (default: the last layer with a 4-D
+        output); with ``raw``, the ReLU'd class activation map resized to the input."""
+        if layer not in self._grad_cams:
+            self._grad_cams[layer] = GradCam(self.engine.model, layer, self.engine.chunk_size)
+        images, predictions, classes = self.targets(batch)
+        return self._results(predictions, {self.outputs: self._grad_cams[layer](images, classes)},
+                             raw)
+
+    def get_occlusion_masks(self, batch, patch=4, stride=4, fill=0.0, raw=False):
+        """Occlusion masks (B, H, W, 1): the target's score drop when ``patch`` × ``patch``
+        squares (every ``stride`` pixels) are set to ``fill``, averaged per pixel; all occluded
+        copies are scored in chunks of ``chunk_size``."""
+        images, predictions, classes = self.targets(batch)
+        drops = occlusion(self.engine.predict, images, classes, patch, stride, fill,
+                          self.engine.chunk_size)
+        return self._results(predictions, {self.outputs: drops}, raw)
+
     def explain(self, batch, methods: Mapping[str, Method], raw=False):
         """Several methods in one go, e.g. ``{"saliency": vanilla_gradient(), "smoothed":
         smooth_grad(25)}``: their passes share the compiled calls, and the clean gradient is
         computed once. Returns ``{model_outputs: predicted classes, name: masks, ...}``."""
+        images, predictions, classes = self.targets(batch)
+        attributions = self._attributions(images, classes, methods)
+        return self._results(predictions, dict(zip(methods, attributions)), raw)
+
+    def targets(self, batch):
+        """The batch's float32 images, their predicted classes and the classes to explain."""
         images = to_number(batch[self.model_inputs]).astype(np.float32)
         if not len(images):
             raise ValueError(f"batch[{self.model_inputs!r}] holds no images")
         predictions = self.engine.predict(images).argmax(axis=-1)
         if self.target == "predicted":
-            classes = predictions
-        else:
-            classes = class_indices(batch[self.target])
+            return images, predictions, predictions
+        return images, predictions, class_indices(batch[self.target])
+
+    def _attributions(self, images, classes, methods):
+        """Raw attributions (methods, B, H, W, C), drawing noise and baselines from ``seed``."""
         keys = np.random.SeedSequence(self.seed).generate_state(2, np.uint64)
-        attributions = self.engine.run(PassPlan(methods, len(images)), images, classes, keys)
-        results = attributions if raw else [to_masks(a) for a in attributions]
-        return {self.model_outputs: predictions, **dict(zip(methods, results))}
+        return self.engine.run(PassPlan(methods, len(images)), images, classes, keys)
+
+    def _results(self, predictions, attributions, raw):
+        masks = attributions if raw else {name: to_masks(a) for name, a in attributions.items()}
+        return {self.model_outputs: predictions, **masks}

@@ -4,6 +4,9 @@ Each image holds one shape (the class) of random position, size, rotation and co
 random textured background (flat, gradient, stripes or blotches) with sensor noise. Colour is
 drawn independently of the class, so only the outline tells the classes apart, and the
 per-pixel object ``mask`` is the ground truth a saliency map can be scored against.
+With ``shortcut``, a small class-coded patch (a decoy, after Ross et al., 2017, "Right for the
+Right Reasons", https://arxiv.org/abs/1703.03717) offers a model an easier, wrong cue, whose
+use a saliency map should reveal.
 Everything is computed on coordinate grids with NumPy, a whole batch of images at a time.
 """
 
@@ -18,21 +21,51 @@ RADIUS = (0.3, 0.44)  # shape radius, as a fraction of the image side
 TEXTURE_CONTRAST = 40  # largest per-channel difference between a background's two colours
 NOISE = 4  # largest per-image standard deviation of the pixel noise
 SUBPIXELS = 2  # edges are antialiased from SUBPIXELS x SUBPIXELS samples per pixel
+DECOY = 4  # side of the shortcut patch, in pixels
+DECOY_CODES = np.linspace(0, 255, len(CLASSES)).round().astype(np.uint8)  # grey level per class
 
 
 def load_data(n_train=8000, n_eval=2000, image_size=32, seed=0,
-              image_key="x", label_key="y", mask_key="mask"):
+              image_key="x", label_key="y", mask_key="mask", shortcut=False,
+              decoy_key="decoy_mask"):
     """``(train, eval)`` NumpyDatasets: ``image_key`` uint8 (N, S, S, 3), ``label_key`` int (N,)
     with classes balanced, ``mask_key`` uint8 (N, S, S, 1), 1 where the shape covers the pixel.
 
     The same ``seed`` gives the same arrays; train and eval come from independent streams, so
     changing ``n_eval`` does not change the training images.
+
+    With ``shortcut``, each image also gets a DECOY x DECOY grey patch in a random corner (over
+    the shape, whose mask loses those pixels), recorded under ``decoy_key`` uint8 (N, S, S, 1).
+    Its grey level ``DECOY_CODES[class]`` gives the class away in train; in eval the code is of
+    a random class, so a model that learnt the patch instead of the shape fails there. The
+    images are otherwise the same as without ``shortcut``.
     """
     mapping = {name: label for label, name in enumerate(CLASSES)}
-    return tuple(
-        NumpyDataset(dict(zip((image_key, label_key, mask_key), draw(n, image_size, rng))), mapping)
-        for n, rng in ((n_train, np.random.default_rng([seed, 0])),
-                       (n_eval, np.random.default_rng([seed, 1]))))
+    keys = (image_key, label_key, mask_key) + ((decoy_key,) if shortcut else ())
+
+    def split(n, stream, informative):
+        rng = np.random.default_rng([seed, stream])
+        arrays = draw(n, image_size, rng)
+        if shortcut:
+            arrays += (add_decoy(*arrays, rng, informative),)
+        return NumpyDataset(dict(zip(keys, arrays)), mapping)
+
+    return split(n_train, 0, True), split(n_eval, 1, False)
+
+
+def add_decoy(x, y, mask, rng, informative):
+    """Paint the decoy patches into ``x`` and cut them from ``mask`` (in place); returns their
+    (n, size, size, 1) uint8 mask. The code is the class when ``informative``, else random."""
+    n, size = len(x), x.shape[1]
+    codes = y if informative else rng.integers(0, len(CLASSES), n)
+    corner = rng.integers(0, 4, n)
+    top, left = (np.where(bit, size - DECOY, 0)[:, None] for bit in (corner // 2, corner % 2))
+    pixels = np.arange(size)
+    rows, columns = (pixels >= top) & (pixels < top + DECOY), (pixels >= left) & (pixels < left + DECOY)
+    decoy = (rows[:, :, None] & columns[:, None, :])[..., None]
+    x[:] = np.where(decoy, DECOY_CODES[codes][:, None, None, None], x)
+    mask[decoy] = 0
+    return decoy.astype(np.uint8)
 
 
 def draw(n, size, rng):
