@@ -141,6 +141,9 @@ CASES = [
     ("scheme missing", ["tracking.uri=localhost:5000"], "tracking.uri"),
     ("sqlite under a file", ["tracking.uri=sqlite:///{data}/not_a_folder/mlflow.db"], "tracking.uri"),
     ("file store refused", ["tracking.uri=file://{data}/mlruns"], "tracking.uri"),
+    ("output folder unwritable", ["hydra.run.dir=/proc/xaiexp-runs"], "hydra.run.dir"),
+    ("sweep folder under a file", ["-m", "hydra.sweep.dir={data}/not_a_folder/sweep", "epochs=1,2"],
+     "hydra.sweep.dir"),
 ]
 
 

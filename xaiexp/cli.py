@@ -20,6 +20,7 @@ from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBase
 
 from xaiexp.config import (Config, ConfigError, one_line, project_root, register_configs,
                            unknown_key_message, validate)
+from xaiexp.preflight import check_output_dir, check_resources
 
 EXIT_FAILED = 1
 EXIT_CONFIG_ERROR = 2
@@ -85,7 +86,6 @@ def compose_config(overrides):
     from hydra import compose, initialize_config_dir
 
     from xaiexp.config import check_overrides
-    from xaiexp.preflight import check_resources
 
     _setup()
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3", job_name="xaiexp"):
@@ -166,6 +166,7 @@ def main(argv=None):
         try:
             for overrides in job_overrides(args.overrides, args.multirun):
                 compose_config(overrides)
+            check_output_dir(args.overrides, args.multirun)
         except COMPOSITION_ERRORS as error:
             print(f"xaiexp: error: {describe(error)}", file=sys.stderr)
             sys.exit(EXIT_CONFIG_ERROR)

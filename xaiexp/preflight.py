@@ -5,6 +5,7 @@ a second and one line, not a failed run."""
 import functools
 import os
 import tarfile
+import tempfile
 import threading
 import urllib.error
 import urllib.parse
@@ -182,7 +183,7 @@ def _check_tracking(uri, root, file_store_allowed):
     """``uri`` None: the embedded SQLite store under ``root``/outputs."""
     if uri is None:
         store = Path(root) / "outputs" / "mlflow.db"
-        _check_writable(store.parent, f"the embedded store {store}",
+        check_writable(store.parent, "tracking.uri", f"the embedded store {store}",
                         "set XAIEXP_HOME to a writable folder, or tracking.uri")
         return
     scheme = urllib.parse.urlsplit(uri).scheme.lower()
@@ -195,14 +196,14 @@ def _check_tracking(uri, root, file_store_allowed):
         require(not database.is_dir(), "tracking.uri", f"{database} is a folder, not a SQLite file")
         require(not database.exists() or os.access(database, os.W_OK), "tracking.uri",
                f"{database} is not writable")
-        _check_writable(database.absolute().parent, f"the SQLite store {database}")
+        check_writable(database.absolute().parent, "tracking.uri", f"the SQLite store {database}")
     elif scheme in ("file", "") or len(scheme) == 1:  # a folder (len 1: a Windows drive letter)
         require(file_store_allowed, "tracking.uri",
                f"{uri} is a file store, which MLflow 3 refuses unless MLFLOW_ALLOW_FILE_STORE=true; "
                f"use sqlite:///path/to/mlflow.db")
         folder = (urllib.request.url2pathname(urllib.parse.urlsplit(uri).path)
                   if scheme == "file" else uri)
-        _check_writable(Path(folder).expanduser().absolute(), f"the file store {folder}")
+        check_writable(Path(folder).expanduser().absolute(), "tracking.uri", f"the file store {folder}")
     elif scheme.partition("+")[0] not in (*_DATABASES, *_HOSTED) and not _plugin_scheme(scheme):
         raise ConfigError("tracking.uri", f"unknown scheme {scheme!r} in {uri}; expected "
                                           f"http(s)://host:port, sqlite:///path/mlflow.db, "
@@ -216,15 +217,24 @@ def _plugin_scheme(scheme):
     return any(point.name == scheme for point in entry_points(group="mlflow.tracking_store"))
 
 
-def _check_writable(folder, what, advice=""):
-    """``folder`` is, or can be created as, a folder we may write in."""
-    existing = Path(folder)
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
+def check_writable(folder, key, what, advice=""):
+    """``folder`` can be created and written in: tried, not guessed from permission bits (which
+    root ignores), so a read-only mount or a full disk is named here, not mid-run."""
     hint = f" ({advice})" if advice else ""
-    require(existing.is_dir(), "tracking.uri", f"{what} cannot be created: {existing} is a file{hint}")
-    require(os.access(existing, os.W_OK | os.X_OK), "tracking.uri",
-           f"{what} cannot be written: {existing} is not writable{hint}")
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise ConfigError(key, f"{what} cannot be written: {error.strerror or error}: {folder}{hint}") from None
+
+
+def check_output_dir(overrides, multirun):
+    """Hydra's run (or sweep) folder: its fixed part, before any ``${...}``, must be writable."""
+    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    given = [o.split("=", 1)[1] for o in overrides if o.startswith(f"{key}=")]
+    folder = given[-1].split("$", 1)[0] if given else os.path.join(project_root(), "outputs")
+    check_writable(folder or ".", key, "the output folder")
 
 
 def _probe_server(uri):
