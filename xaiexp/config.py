@@ -113,6 +113,12 @@ class TrackingConfig:
     log_model: bool = True
 
 
+class Distribute(Enum):
+    none = "none"  # one device
+    mirrored = "mirrored"  # data-parallel over the GPUs (else the logical CPUs) of this machine
+    multi_worker = "multi_worker"  # data-parallel over the machines described by $TF_CONFIG
+
+
 class Direction(Enum):
     maximize = "maximize"
     minimize = "minimize"
@@ -141,6 +147,7 @@ class Config:
     debug: bool = False  # on an error, show the full traceback instead of one line
     deterministic: bool = False  # TensorFlow op determinism: identical metrics run after run
     resume: Optional[str] = None  # a run id, or "last": continue that interrupted run
+    distribute: Distribute = Distribute.none  # data-parallel training (tf.distribute)
 
 
 def register_configs():

@@ -171,10 +171,12 @@ class Estimator:
 
     def _iterator(self, mode, skip=0):
         """One long-lived iterator per mode; training's starts at the current epoch's data order
-        (after ``skip`` batches when resuming mid-epoch)."""
+        (after ``skip`` batches when resuming mid-epoch). Split over the replicas when the
+        Network trains data-parallel."""
         if mode not in self._iterators:
             first_epoch = max(self.system.epoch_idx - 1, 0) if mode == "train" else 0
-            self._iterators[mode] = iter(self.pipeline.get_loader(mode, first_epoch, skip))
+            loader = self.pipeline.get_loader(mode, first_epoch, skip)
+            self._iterators[mode] = iter(self.network.distribute(loader))
         return self._iterators[mode]
 
     def _run_epoch(self, mode, skip=0):

@@ -1,8 +1,11 @@
 """Network: the tensor ops of one training step, compiled once per mode."""
 
+import contextlib
+
 import keras
 import tensorflow as tf
 
+from xaiexp.distribute import merge_replicas
 from xaiexp.op.tensorop.model import ModelOp, UpdateOp
 
 DIVERGED = "xaiexp: non-finite loss"
@@ -12,17 +15,24 @@ class TrainingDivergedError(FloatingPointError):
     """The training loss became NaN or infinite; the weights are left as they were before."""
 
 
-def build(model_fn, optimizer_fn, model_name="model"):
+def build(model_fn, optimizer_fn, model_name="model", strategy=None):
     """Create the model and attach its optimizer, as ``fe.build`` does.
 
     ``optimizer_fn`` is a Keras optimizer name ("adam", "sgd", ...) or a function returning an
-    optimizer. ``model_name`` prefixes the model's logged values (``model_lr``).
+    optimizer. ``model_name`` prefixes the model's logged values (``model_lr``). With a
+    ``tf.distribute`` ``strategy`` (``xaiexp.distribute.get_strategy("mirrored")``, or the one
+    whose ``scope()`` is active), both are created in its scope and the Network trains the
+    model data-parallel.
     """
-    model = model_fn()
-    optimizer = keras.optimizers.get(optimizer_fn) if isinstance(optimizer_fn, str) else optimizer_fn()
-    optimizer.build(model.trainable_variables)
+    if strategy is None and tf.distribute.has_strategy():
+        strategy = tf.distribute.get_strategy()
+    with strategy.scope() if strategy else contextlib.nullcontext():
+        model = model_fn()
+        optimizer = keras.optimizers.get(optimizer_fn) if isinstance(optimizer_fn, str) else optimizer_fn()
+        optimizer.build(model.trainable_variables)
     model.optimizer = optimizer
     model.model_name = model_name
+    model.strategy = strategy
     return model
 
 
@@ -31,6 +41,11 @@ class Network:
 
     One ``tf.function`` per mode pulls the batch from the pipeline's iterator inside the graph
     (as Keras' ``fit`` does), so a step costs one Python call however many ops there are.
+
+    Models built with a ``strategy`` train data-parallel: each replica runs the ops on its
+    slice of the global batch, weighs its losses by its share of the batch (so the optimizer's
+    all-reduced SUM of gradients is the gradient of the global batch's mean loss), and the
+    step returns the global batch (losses summed, predictions gathered) as on one device.
     """
 
     def __init__(self, ops):
@@ -40,13 +55,22 @@ class Network:
             if not hasattr(model, "model_name"):
                 raise ValueError("Network models must come from xaiexp.build(model_fn, optimizer_fn)")
         self.loss_keys = [op.inputs[0] for op in self.ops if isinstance(op, UpdateOp)]
+        strategies = {id(model.strategy): model.strategy for model in self.models}
+        if len(strategies) > 1:
+            raise ValueError("all of a Network's models must be built with the same strategy")
+        self.strategy = next(iter(strategies.values()), None)
         self._steps = {}
+
+    def distribute(self, dataset):
+        """The pipeline's ``dataset`` (of global batches) split over the strategy's replicas."""
+        return self.strategy.experimental_distribute_dataset(dataset) if self.strategy else dataset
 
     def run_step(self, iterator, mode):
         """Take the next batch from ``iterator`` and run the ops of ``mode``; returns the batch
         with every op output added, as tensors."""
         if mode not in self._steps:
-            self._steps[mode] = tf.function(lambda it: self.forward(next(it), mode))
+            step = self._distributed_step if self.strategy else self._step
+            self._steps[mode] = tf.function(lambda iterator: step(iterator, mode))
         try:
             return self._steps[mode](iterator)
         except tf.errors.InvalidArgumentError as error:
@@ -56,8 +80,32 @@ class Network:
             raise TrainingDivergedError(
                 f"training diverged: loss {key!r} is NaN or infinite (lower the learning rate?)") from None
 
-    def forward(self, batch, mode):
-        """The ops of ``mode`` on one batch (eager or traced); returns the enlarged batch."""
+    def _step(self, iterator, mode):
+        return self.forward(next(iterator), mode)
+
+    def _distributed_step(self, iterator, mode):
+        def replica_step(batch):
+            size = tf.shape(next(iter(batch.values())))[0]
+            total = tf.distribute.get_replica_context().all_reduce(
+                tf.distribute.ReduceOp.SUM, tf.cast(size, tf.float32))
+            # A final batch smaller than the replica count leaves a replica empty-handed, and
+            # oneDNN's convolutions refuse empty batches: run it on one zero sample, weighted 0
+            # and cut from the results.
+            batch = {key: tf.cond(size > 0, lambda v=value: v,
+                                  lambda v=value: tf.zeros(tf.concat([[1], tf.shape(v)[1:]], 0), v.dtype))
+                     for key, value in batch.items()}
+            results = self.forward(batch, mode, loss_weight=tf.cast(size, tf.float32) / total)
+            return {key: value[:size] if value.shape.rank else value for key, value in results.items()}
+
+        results = self.strategy.run(replica_step, args=(next(iterator),))
+        return merge_replicas(self.strategy, results, self.loss_keys)
+
+    def forward(self, batch, mode, loss_weight=None):
+        """The ops of ``mode`` on one batch (eager or traced); returns the enlarged batch.
+
+        ``loss_weight`` (a replica's share of the global batch) scales the losses before their
+        gradients are taken (a weight of 0 gives 0, even for a NaN loss).
+        """
         batch = dict(batch)
         ops = [op for op in self.ops if mode in op.mode]
         forward_ops = [op for op in ops if not isinstance(op, UpdateOp)]
@@ -65,12 +113,20 @@ class Network:
         if not update_ops:
             for op in forward_ops:
                 op.apply(batch, {"mode": mode})
-            return batch
+            return self._weigh_losses(batch, loss_weight)
         with tf.GradientTape(persistent=len(update_ops) > 1) as tape:
             for op in forward_ops:
                 op.apply(batch, {"mode": mode})
+            batch = self._weigh_losses(batch, loss_weight)
             for key in {op.inputs[0] for op in update_ops}:  # never apply a NaN/Inf gradient
                 batch[key] = tf.debugging.check_numerics(batch[key], f"{DIVERGED} {key}")
         for op in update_ops:
             op.apply(batch, {"mode": mode, "tape": tape})
+        return batch
+
+    def _weigh_losses(self, batch, weight):
+        if weight is not None:
+            for key in self.loss_keys:
+                if key in batch:
+                    batch[key] = tf.math.multiply_no_nan(batch[key], tf.cast(weight, batch[key].dtype))
         return batch

@@ -21,6 +21,7 @@ import xaiexp
 from xaiexp.architecture.tensorflow import CNN, LeNet
 from xaiexp.config import plain_value, project_root
 from xaiexp.dataset.data import cifar10, fashion_mnist, mnist, npz, shapes
+from xaiexp.distribute import get_strategy, is_chief
 from xaiexp.estimator import Estimator
 from xaiexp.network import Network, build
 from xaiexp.op.numpyop.univariate import Normalize
@@ -71,6 +72,7 @@ def learning_rate_schedule(cfg, total_steps):
 
 def build_experiment(cfg, output_dir, extra_traces=()):
     """The seed tutorial's objects, built from the config; returns (estimator, model)."""
+    strategy = get_strategy(plain_value(cfg.distribute))  # first: multi_worker must precede any op
     keras.utils.set_random_seed(cfg.seed)
     train, evaluation, test = load_datasets(cfg)
     normalize = cfg.dataset.normalize
@@ -85,7 +87,8 @@ def build_experiment(cfg, output_dir, extra_traces=()):
                                              classes=len(train.label_mapping),
                                              width=cfg.model.width, **options),
                   optimizer_fn=functools.partial(OPTIMIZERS[plain_value(cfg.schedule.optimizer)],
-                                                 learning_rate=cfg.schedule.init_lr))
+                                                 learning_rate=cfg.schedule.init_lr),
+                  strategy=strategy)
     network = Network(ops=[ModelOp(model=model, inputs="x", outputs="y_pred"),
                            CrossEntropy(inputs=("y_pred", "y"), outputs="ce"),
                            UpdateOp(model=model, loss_name="ce")])
@@ -169,7 +172,10 @@ def run(cfg, resume=None):
         output_dir = resume.output_dir
     else:
         output_dir = hydra.runtime.output_dir if hydra else tempfile.mkdtemp(prefix="xaiexp-")
-    if not cfg.tracking.enabled:
+    chief = plain_value(cfg.distribute) != "multi_worker" or is_chief()
+    if not chief:  # a multi_worker run's other workers train alongside, tracking nothing
+        output_dir = tempfile.mkdtemp(prefix="xaiexp-worker-")
+    if not cfg.tracking.enabled or not chief:
         estimator, _ = build_experiment(cfg, output_dir)
         return objective(cfg, train_and_test(estimator, resume=bool(resume)))
 
