@@ -5,6 +5,7 @@ same way the end-to-end test looks at the UI.
 """
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -39,6 +40,24 @@ def run_experiment(home, *overrides):
     if proc.returncode or not found:
         raise RuntimeError(f"xaiexp failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     return found.group(2), found.group(1)
+
+
+def run_sweep(home, *overrides):
+    """Run a multirun (``-m``) into the store under ``home``; return the experiment id it printed."""
+    proc = run_cli("-m", *overrides, env={"XAIEXP_HOME": str(home)})
+    found = RUN_LINE.search(proc.stderr)
+    if proc.returncode or not found:
+        raise RuntimeError(f"xaiexp -m failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return found.group(2)
+
+
+def search_runs(url, experiment_id, filter_string=""):
+    """The runs of an experiment that match ``filter_string``, from the server's REST API."""
+    body = json.dumps({"experiment_ids": [experiment_id], "filter": filter_string}).encode()
+    request = urllib.request.Request(f"{url}/api/2.0/mlflow/runs/search", data=body,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as response:
+        return json.load(response).get("runs", [])
 
 
 def free_port():
@@ -118,6 +137,24 @@ def open_run(page, url, experiment_id, run_id):
     """Open the run's page (its Overview tab)."""
     page.goto(f"{url}/#/experiments/{experiment_id}/runs/{run_id}")
     page.get_by_role("tab", name="Overview").wait_for()
+
+
+def open_experiment(page, url, experiment_id):
+    """Open the experiment's page (its runs table)."""
+    page.goto(f"{url}/#/experiments/{experiment_id}")
+    page.get_by_role("columnheader", name="Run Name").first.wait_for()
+
+
+def run_row(page, name):
+    """The runs table's row of the run named ``name`` (its pinned left part: name, expander)."""
+    return page.get_by_role("row").filter(has=page.get_by_role("link", name=name, exact=True))
+
+
+def expand_run(page, name):
+    """Unfold the child runs nested under the parent run ``name`` in the experiment's runs table."""
+    row = run_row(page, name)
+    row.get_by_role("button").click()  # the +/- box before the name: the row's only button
+    return row
 
 
 def table_value(page, column, name):

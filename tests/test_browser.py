@@ -3,6 +3,7 @@
 Screenshots of each test's final page go to $XAIEXP_TEST_ARTIFACTS (default tests/artifacts/).
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -11,8 +12,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from browser import (CHROMIUM, chromium_page, loaded_width, mlflow_ui, open_run, run_experiment,
-                     show_artifact, show_stepped_image, table_value)
+from browser import (CHROMIUM, chromium_page, expand_run, loaded_width, mlflow_ui, open_experiment,
+                     open_run, run_experiment, run_row, run_sweep, search_runs, show_artifact,
+                     show_stepped_image, table_value)
 from conftest import TINY
 
 # Skipped on a developer machine without a browser; CI (.ci/run installs both) must run them.
@@ -28,23 +30,48 @@ SCREENSHOTS = Path(os.environ.get("XAIEXP_TEST_ARTIFACTS", Path(__file__).parent
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
+def store_home(tmp_path_factory):
+    """A fresh XAIEXP_HOME shared by this module's runs and its ``xaiexp ui``."""
+    return tmp_path_factory.mktemp("home")
+
+
+@pytest.fixture(scope="module")
+def served(store_home):
     """A tiny run in a fresh store, and ``xaiexp ui`` serving it: (base URL, port, exp id, run id)."""
-    home = tmp_path_factory.mktemp("home")
-    experiment_id, run_id = run_experiment(home, *TINY)
-    with mlflow_ui(home) as (url, port):
+    experiment_id, run_id = run_experiment(store_home, *TINY)
+    with mlflow_ui(store_home) as (url, port):
         yield url, port, experiment_id, run_id
+
+
+@pytest.fixture(scope="module")
+def swept(served, store_home):
+    """A tiny 2-job grid sweep into the served store (one server for the module, started once):
+    (experiment id, the parent run, its child runs) as the server's REST API reports them."""
+    experiment_id = run_sweep(store_home, "schedule.init_lr=1e-3,3e-4", *TINY, "epochs=1", "explain=none")
+    (parent,) = search_runs(served[0], experiment_id, "tags.`xaiexp.sweep` = 'true'")
+    children = search_runs(served[0], experiment_id,
+                           f"tags.`mlflow.parentRunId` = '{parent['info']['run_id']}'")
+    return experiment_id, parent, children
+
+
+@contextlib.contextmanager
+def screenshot_when_done(name):
+    """A Chromium page; a screenshot of where the test left it is saved, pass or fail."""
+    with chromium_page() as page:
+        try:
+            yield page
+        finally:
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=SCREENSHOTS / f"{name}.png")
 
 
 @pytest.fixture
 def page(served, request):
     """The run's page in Chromium; a screenshot of where the test left it is saved, pass or fail."""
     url, _, experiment_id, run_id = served
-    with chromium_page() as page:
+    with screenshot_when_done(request.node.name) as page:
         open_run(page, url, experiment_id, run_id)
         yield page
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=SCREENSHOTS / f"{request.node.name}.png")
 
 
 def listening_addresses(port):
@@ -89,3 +116,27 @@ def test_model_metrics_tab_shows_the_stepped_saliency_image(page):
     assert f"/eval~saliency+step+{step}+" in urllib.parse.unquote(image.get_attribute("src"))
     image.scroll_into_view_if_needed()  # below the run's params, in the card's own scroll area
     assert image.is_visible()
+
+
+def test_experiment_page_shows_a_sweep_as_a_parent_run_with_its_children_under_it(served, swept, request):
+    url = served[0]
+    experiment_id, parent, children = swept
+    names = ["schedule.init_lr=0.001", "schedule.init_lr=0.0003"]
+    assert parent["info"]["run_name"] == "sweep xaiexp"
+    assert sorted(c["info"]["run_name"] for c in children) == sorted(names)
+
+    with screenshot_when_done(request.node.name) as page:
+        open_experiment(page, url, experiment_id)
+        parent_link = page.get_by_role("link", name="sweep xaiexp", exact=True)
+        parent_link.wait_for()
+        assert parent_link.get_attribute("href").endswith(f"/runs/{parent['info']['run_id']}")
+        assert page.get_by_role("link", name=names[0], exact=True).count() == 0  # folded
+
+        expand_run(page, "sweep xaiexp")
+        top = parent_link.bounding_box()
+        for name in names:
+            child = run_row(page, name).get_by_role("link", name=name, exact=True)
+            child.wait_for()
+            assert child.is_visible()
+            box = child.bounding_box()
+            assert box["y"] > top["y"] and box["x"] > top["x"]  # below the parent, indented
