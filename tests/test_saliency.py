@@ -172,7 +172,7 @@ def test_uniform_baselines_span_the_batch_range_afresh():
                      for _ in range(2))
     low, high = x.min(), x.max()
     assert low - 1e-5 <= first.min() and first.max() <= high + 1e-5
-    assert first.mean() == pytest.approx((low + high) / 2, abs=0.02 * (high - low))
+    assert first.mean() == pytest.approx((low + high) / 2, abs=float(0.02 * (high - low)))
     assert first.std() == pytest.approx((high - low) / np.sqrt(12), rel=0.03)
     np.testing.assert_allclose(first, second, atol=1e-5)  # same seed, same baselines
     other = x - salnet(model, seed=1).get_integrated_masks({"x": x}, nsamples=3, raw=True)[
