@@ -342,15 +342,21 @@ def figure_data(rows=5):
 def test_img_data_paints_one_row_per_sample():
     import matplotlib.pyplot as plt
 
+    from xaiexp.util.img_data import CELL_PIXELS as cell
+    from xaiexp.util.img_data import TITLE_PIXELS as title
+
     data = figure_data()
     figure = data.paint_figure()
-    assert len(figure.axes) == 5 * 6
-    titles = [ax.get_title() for ax in figure.axes]  # row by row: only the first has titles
-    assert titles == ["label", "score", "x", "gray", "x mask", "mask"] + [""] * 24
+    texts = [t.get_text() for ax in figure.axes for t in ax.texts]
+    assert texts[:2] == ["label", "cat"] and texts.count("cat") == 5 and "x mask" in texts
+    assert [texts.index(name) < texts.index(after) for name, after in
+            (("label", "score"), ("score", "x"), ("x", "gray"), ("gray", "x mask"), ("x mask", "mask"))] == [True] * 5
     plt.close(figure)
     pixels = data.paint_numpy()
-    assert pixels.dtype == np.uint8 and pixels.ndim == 3 and pixels.shape[2] == 3
-    assert pixels.shape[0] > pixels.shape[1] / 2  # 5 rows of 6 square cells
+    assert pixels.dtype == np.uint8 and pixels.shape == (title + 5 * cell, 6 * cell, 3)
+    image_cell = pixels[title + 10:title + cell - 10, 2 * cell + 10:3 * cell - 10]  # row 1, column x
+    text_cell_corner = pixels[title + 2 * cell - 20:title + 2 * cell - 5, 5:20]  # row 1, column label
+    assert image_cell.std() > 10 and (text_cell_corner == 255).all()
     assert len(data.paint_png()) < 200_000
 
 
