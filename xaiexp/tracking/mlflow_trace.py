@@ -1,5 +1,7 @@
 """The MLflow trace: what the console log shows, sent to the active MLflow run."""
 
+import importlib
+import threading
 import time
 
 import mlflow
@@ -37,6 +39,9 @@ class MLflowTrace(Trace):
     def on_begin(self, data):
         self.run_id = self.run_id or mlflow.active_run().info.run_id
         self.client = mlflow.MlflowClient()
+        # Figures are painted with matplotlib at the first epoch's end: import it meanwhile.
+        threading.Thread(target=importlib.import_module, args=("matplotlib.backends.backend_agg",),
+                         daemon=True).start()
 
     def on_batch_end(self, data):
         if self.system.should_log():
@@ -68,5 +73,5 @@ class MLflowTrace(Trace):
     def _log_figure(self, key, figure):
         image = figure.paint_numpy()
         mode, name = self.system.mode, safe_name(key)
-        mlflow.log_image(image, key=f"{mode}/{name}", step=self.system.global_step)
+        mlflow.log_image(image, key=f"{mode}/{name}", step=self.system.global_step, synchronous=True)
         mlflow.log_image(image, artifact_file=f"{name}/{mode}_epoch_{self.system.epoch_idx:03d}.png")
