@@ -97,7 +97,7 @@ TRACKING_ENTRY_POINTS = {("mlflow_trace.py", name) for name in ("on_begin", "on_
     ("run.py", "mlflow_run"), ("run.py", "log_dict"), ("run.py", "log_artifacts"), ("runner.py", "git_commit")}
 
 
-def profiled_share(cfg, run):
+def profiled_share(cfg, run, label):
     """The time one tracked run spends in tracking code, as a share of the whole run: measured
     inside one run, so machine noise scales both alike (whole-run on/off ratios drift +-30 %
     here). Entry points only (the MLflow trace's hooks, the run's start/end, artifact logging),
@@ -113,7 +113,7 @@ def profiled_share(cfg, run):
     stats = pstats.Stats(profiler).stats
     tracking = sum(entry[3] for (file, _, name), entry in stats.items()
                    if (os.path.basename(file), name) in TRACKING_ENTRY_POINTS)
-    print(f"\nTracking code inside one tracked default run (cProfile, entry points): {tracking:.2f} s of "
+    print(f"Tracking code inside one tracked run, {label} (cProfile, entry points): {tracking:.2f} s of "
           f"{total:.1f} s = {100 * tracking / total:.1f} %")
 
 
@@ -131,7 +131,9 @@ def tracking_overhead(rounds):
         return time.perf_counter() - start
 
     timed("mlflow")  # warm-up: imports mlflow, creates the SQLite store
-    profiled_share(compose_config([]), run)
+    print()
+    profiled_share(compose_config(["explain=none"]), run, "metrics, params, artifacts (explain=none)")
+    profiled_share(compose_config([]), run, "the default experiment (+ a saliency figure per epoch)")
     pairs = [(timed("mlflow"), timed("none")) for _ in range(rounds)]
     ratios = [on / off for on, off in pairs]
     print(f"\nMLflow tracking on/off, the default experiment (5 epochs of shapes, saliency on): "
