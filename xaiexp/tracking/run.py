@@ -8,6 +8,16 @@ from mlflow.entities import Param, RunTag
 from xaiexp.util.util import safe_name
 
 
+def as_params(values):
+    """MLflow params (values cut to MLflow's 6000-character limit)."""
+    return [Param(key, str(value)[:6000]) for key, value in values.items()]
+
+
+def as_tags(values):
+    """MLflow tags (values cut to 8000 characters)."""
+    return [RunTag(key, str(value)[:8000]) for key, value in values.items()]
+
+
 def experiment_id(client, name, artifact_root=None):
     """The id of experiment ``name``, created (with its artifacts under ``artifact_root``) if new."""
     experiment = client.get_experiment_by_name(name)
@@ -40,9 +50,7 @@ def mlflow_run(target, experiment, run_name=None, params=None, tags=None, parent
                                run_name=run_name, parent_run_id=parent_run_id,
                                nested=parent_run_id is not None)
     try:
-        client.log_batch(run.info.run_id,
-                         params=[Param(k, str(v)[:6000]) for k, v in (params or {}).items()],
-                         tags=[RunTag(k, str(v)[:8000]) for k, v in (tags or {}).items()])
+        client.log_batch(run.info.run_id, params=as_params(params or {}), tags=as_tags(tags or {}))
         yield run
     except (KeyboardInterrupt, SystemExit) as stop:
         client.set_tag(run.info.run_id, "xaiexp.error", f"{type(stop).__name__}: interrupted")

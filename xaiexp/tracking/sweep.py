@@ -8,9 +8,8 @@ import math
 import os
 
 import mlflow
-from mlflow.entities import Param, RunTag
 
-from xaiexp.tracking.run import experiment_id
+from xaiexp.tracking.run import as_params, as_tags, experiment_id
 
 PARENT_RUN_ID = "XAIEXP_PARENT_RUN_ID"
 PARENT_URI = "XAIEXP_PARENT_TRACKING_URI"
@@ -24,7 +23,7 @@ def start_sweep(target, experiment, name, definition, swept_keys=()):
     client = mlflow.MlflowClient(target.uri)
     run = client.create_run(experiment_id(client, experiment, target.artifact_root), run_name=name,
                             tags={"xaiexp.sweep": "true"})
-    client.log_batch(run.info.run_id, params=[Param(k, str(v)[:6000]) for k, v in definition.items()])
+    client.log_batch(run.info.run_id, params=as_params(definition))
     os.environ[PARENT_RUN_ID] = run.info.run_id
     os.environ[PARENT_URI] = target.uri
     os.environ[SWEPT_KEYS] = ",".join(swept_keys)
@@ -52,13 +51,12 @@ def finish_sweep(metric, direction):
               if c.info.status == "FINISHED" and math.isfinite(c.data.metrics.get(metric, math.nan))]
     pick = max if direction == "maximize" else min
     best = pick(scored, key=lambda c: c.data.metrics[metric], default=None)
-    tags = [RunTag("xaiexp.children", str(len(children))),
-            RunTag("xaiexp.failed_children", str(sum(c.info.status != "FINISHED" for c in children)))]
+    tags = {"xaiexp.children": len(children),
+            "xaiexp.failed_children": sum(c.info.status != "FINISHED" for c in children)}
     if best is not None:
         client.log_metric(parent, f"best/{metric}", best.data.metrics[metric])
-        tags += [RunTag("xaiexp.best_child_run_id", best.info.run_id),
-                 RunTag("xaiexp.best_child_name", best.info.run_name)]
-    client.log_batch(parent, tags=tags)
+        tags |= {"xaiexp.best_child_run_id": best.info.run_id, "xaiexp.best_child_name": best.info.run_name}
+    client.log_batch(parent, tags=as_tags(tags))
     close_sweep("FINISHED")
     return best
 
