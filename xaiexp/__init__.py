@@ -23,7 +23,8 @@ _ATTRIBUTES = {
     "Estimator": "xaiexp.estimator",
 }
 _SUBPACKAGES = {
-    "architecture", "backend", "dataset", "op", "schedule", "trace", "tracking", "util", "xai",
+    "architecture", "backend", "dataset", "distribute", "op", "schedule", "trace", "tracking", "util",
+    "xai",
 }
 
 
