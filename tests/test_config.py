@@ -1,7 +1,9 @@
 """Composition and validation: fast, no TensorFlow."""
 
+import http.server
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -22,14 +24,27 @@ def test_default_config_matches_the_design():
     assert cfg.tracking.experiment == "xaiexp"
 
 
+def health_server():
+    """A local HTTP server that answers every GET with 200 OK; returns its URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), type("Ok", (http.server.BaseHTTPRequestHandler,), {
+        "do_GET": lambda self: (self.send_response(200), self.end_headers()),
+        "log_message": lambda self, *args: None}))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_port}"
+
+
 @pytest.mark.parametrize("group,option", [(g, o) for g, options in GROUPS.items() for o in options
                                           if g != "hparams_search"])
-def test_every_group_option_composes(group, option, tmp_path):
+def test_every_group_option_composes(group, option, tmp_path, monkeypatch):
+    if option == "server":  # tracking=server: a stand-in server answering /health like MLflow's
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", health_server())
     if option == "npz":
         np.savez(tmp_path / "data.npz", x=np.zeros((4, 32, 32, 3), np.uint8), y=np.arange(4) % 2)
     extra = [f"dataset.path={tmp_path / 'data.npz'}"] if option == "npz" else []
     cfg = compose_config([f"{group}={option}", *extra])
     assert cfg is not None
+    if option == "server":
+        assert cfg.tracking.uri.startswith("http://127.0.0.1:")
 
 
 def test_seed_experiment_is_the_tutorial():

@@ -50,7 +50,8 @@ def _describe(error):
         group, _, option = error.missing_cfg_file.rpartition("/")
         if error.options:
             return f"{group}={option}: no such option; choose from {', '.join(sorted(error.options))}"
-        return f"{error.missing_cfg_file}: config not found"
+        plugin = " (a Hydra plugin's config: is the plugin installed?)" if group.startswith("hydra/") else ""
+        return f"{error.missing_cfg_file}: config not found{plugin}"
     if isinstance(error, OverrideParseException):
         return f"{error.override}: {_parse_problem(error)}; expected key=value (see " \
                f"https://hydra.cc/docs/advanced/override_grammar/basic)"
