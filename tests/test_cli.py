@@ -30,7 +30,7 @@ def artifacts(client, run_id, path=""):
 def test_a_run_logs_everything_to_mlflow(home):
     result = run_cli(*TINY, "name=tiny", "schedule.init_lr=3e-4")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert re.search(r"^xaiexp-Test: step: 16; epoch: 2; ce: \S+; accuracy: \S+;$", result.stdout, re.M)
+    assert re.search(r"^xaiexp-Test: step: 16; epoch: 2; ce: \S+; accuracy: \S+; xai/saliency/relevance_mass: \S+;", result.stdout, re.M)
     client, experiment, run = only_run(home)
     assert experiment.name == "tiny" and run.info.status == "FINISHED"
     assert f"xaiexp: run {run.info.run_id} finished" in result.stderr
@@ -44,6 +44,8 @@ def test_a_run_logs_everything_to_mlflow(home):
     assert [m.step for m in history] == [1, 4, 8, 12, 16]
     assert [m.step for m in client.get_metric_history(run.info.run_id, "eval/accuracy")] == [8, 16]
     assert {"train/model_lr", "train/steps/sec", "test/accuracy", "test/ce"} <= set(run.data.metrics)
+    quality = [m.value for m in client.get_metric_history(run.info.run_id, "eval/xai/smint_saliency/relevance_mass")]
+    assert len(quality) == 2 and all(0 <= value <= 1 for value in quality)
     files = artifacts(client, run.info.run_id)
     assert {"config.yaml", ".hydra/config.yaml", ".hydra/overrides.yaml", "model/model_best_accuracy.keras",
             "saliency/eval_epoch_001.png", "saliency/eval_epoch_002.png", "saliency/test_epoch_002.png"} <= set(files)

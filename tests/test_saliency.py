@@ -330,6 +330,23 @@ def test_saliency_trace_accepts_chosen_samples():
     np.testing.assert_array_equal(figure["x"], chosen["x"])
 
 
+def test_saliency_trace_scores_its_maps_against_masks():
+    """A mask covering everything holds all relevance and every peak; an empty one none."""
+    def with_mask(seed, fill):
+        values = batch(seed)
+        return {**values, "mask": np.full((*values["x"].shape[:3], 1), fill, np.uint8)}
+
+    methods = ["saliency", "smoothed_saliency", "integrated_saliency", "smint_saliency"]
+    for fill, expected in ((1, 1.0), (0, 0.0)):
+        trace = saliency_trace(mask_key="mask")
+        logs = run_epoch(trace, trace.system, [with_mask(1, fill)]).read_logs()
+        assert logs == {f"xai/{method}/{metric}": expected for method in methods
+                        for metric in ("relevance_mass", "pointing_game")}
+    assert run_epoch(*(lambda t: (t, t.system))(saliency_trace()), [batch(1)]).read_logs() == {}
+    with pytest.raises(ValueError, match="unknown metric"):
+        saliency_trace(mask_key="mask", metrics=["accuracy"])
+
+
 # --- ImgData and the I/O traces ------------------------------------------------------------
 
 def figure_data(rows=5):

@@ -96,6 +96,11 @@ class ScheduleConfig:
     cycle_multiplier: float = 1.0
 
 
+class LocalizationMetric(Enum):
+    relevance_mass = "relevance_mass"
+    pointing_game = "pointing_game"
+
+
 @dataclass
 class ExplainConfig:
     enabled: bool = True
@@ -103,6 +108,9 @@ class ExplainConfig:
     smoothing: int = 25  # SmoothGrad samples; 0 turns the column off
     integrating: List[int] = field(default_factory=lambda: [100, 6])  # IG steps, SmInt samples
     chunk_size: int = 1024  # images per compiled gradient call; bounds memory
+    # scored against the dataset's object masks (shapes, npz with `mask`), logged per epoch
+    metrics: List[LocalizationMetric] = field(
+        default_factory=lambda: [LocalizationMetric.relevance_mass, LocalizationMetric.pointing_game])
 
 
 @dataclass

@@ -104,7 +104,9 @@ def build_experiment(cfg, output_dir, extra_traces=()):
         traces.append(Saliency(model=model, model_inputs="x", model_outputs="y_pred", class_key="y",
                                label_mapping=train.label_mapping, samples=cfg.explain.samples,
                                smoothing=cfg.explain.smoothing, integrating=integrating,
-                               chunk_size=cfg.explain.chunk_size, seed=cfg.seed))
+                               chunk_size=cfg.explain.chunk_size, seed=cfg.seed,
+                               mask_key="mask" if "mask" in train.data else None,
+                               metrics=[plain_value(m) for m in cfg.explain.metrics]))
     estimator = Estimator(pipeline=pipeline, network=network, epochs=cfg.epochs,
                           traces=[*traces, *extra_traces], log_steps=cfg.log_steps,
                           checkpoint_dir=os.path.join(output_dir, "checkpoint"))

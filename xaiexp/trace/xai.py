@@ -5,9 +5,14 @@ import numpy as np
 from xaiexp.backend.to_number import to_number
 from xaiexp.trace.trace import Trace
 from xaiexp.util.img_data import ImgData, Overlay
+from xaiexp.util.util import safe_name
 from xaiexp.xai import (SaliencyNet, integrated_gradients, smooth_grad, smooth_integrated,
                         vanilla_gradient)
+from xaiexp.xai.metrics import pointing_game, relevance_mass
 from xaiexp.xai.saliency import class_indices
+
+# Quality metrics the trace can log, each scoring a batch of maps against ground-truth masks.
+LOCALIZATION_METRICS = {"relevance_mass": relevance_mass, "pointing_game": pointing_game}
 
 
 class Saliency(Trace):
@@ -36,13 +41,23 @@ class Saliency(Trace):
             ``smoothing`` samples for SmInt.
         chunk_size: Most gradient passes per compiled call (bounds memory).
         seed: None for fresh noise every epoch; an int draws the same noise each epoch.
+        mask_key: Batch key of ground-truth object masks (e.g. "mask" of the shapes dataset).
+            With it, every method's maps are scored with ``metrics`` each epoch and logged as
+            ``xai/<method>/<metric>`` (the mean over the probes).
+        metrics: Names from LOCALIZATION_METRICS (relevance mass, pointing game).
     """
 
     def __init__(self, model, model_inputs, model_outputs, class_key=None, label_mapping=None,
                  outputs="saliency", samples=None, mode=("eval", "test"), smoothing=25,
-                 integrating=(100, 6), chunk_size=1024, seed=None):
-        super().__init__(inputs=[key for key in (class_key, model_inputs) if key],
+                 integrating=(100, 6), chunk_size=1024, seed=None, mask_key=None,
+                 metrics=("relevance_mass", "pointing_game")):
+        super().__init__(inputs=[key for key in (class_key, model_inputs, mask_key) if key],
                          outputs=outputs, mode=mode)
+        unknown = set(metrics) - set(LOCALIZATION_METRICS)
+        if unknown:
+            raise ValueError(f"unknown metric(s) {sorted(unknown)}; choose from {sorted(LOCALIZATION_METRICS)}")
+        self.mask_key = mask_key
+        self.metrics = {name: LOCALIZATION_METRICS[name] for name in metrics} if mask_key else {}
         self.model_inputs = model_inputs
         self.model_outputs = model_outputs
         self.class_key = class_key
@@ -99,10 +114,14 @@ class Saliency(Trace):
                 return
             self.probes[mode] = {key: np.concatenate([part[key] for part in collected])
                                  for key in self.inputs}
-        data.write_without_log(self.salnet.outputs, self._paint(self.probes[mode]))
+        maps = self.salnet.explain(self.probes[mode], self.methods)
+        data.write_without_log(self.salnet.outputs, self._paint(self.probes[mode], maps))
+        for method in self.methods:
+            for name, metric in self.metrics.items():
+                score = metric(maps[method], self.probes[mode][self.mask_key])
+                data.write_with_log(f"xai/{safe_name(method).lower()}/{name}", float(np.mean(score)))
 
-    def _paint(self, probes):
-        maps = self.salnet.explain(probes, self.methods)
+    def _paint(self, probes, maps):
         images = probes[self.model_inputs]
         columns = {}
         if self.class_key:
