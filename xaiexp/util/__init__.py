@@ -12,4 +12,4 @@ def __getattr__(name):
     raise AttributeError(f"module 'xaiexp.util' has no attribute {name!r}")
 
 
-__all__ = ["Data", "ImgData", "to_list", "to_set"]
+__all__ = ["Data", "ImgData", "parse_modes", "to_list", "to_set"]
