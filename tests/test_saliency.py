@@ -15,8 +15,9 @@ from xaiexp.trace.io import ImageSaver, ImageViewer, TensorBoard
 from xaiexp.trace.xai import Saliency
 from xaiexp.util.data import Data
 from xaiexp.util.img_data import ImgData, Overlay
-from xaiexp.xai import (SaliencyNet, integrated_gradients, smooth_grad, smooth_integrated,
+from xaiexp.xai import (SaliencyNet, Term, integrated_gradients, smooth_grad, smooth_integrated,
                         vanilla_gradient)
+from xaiexp.xai.baselines import BASELINES
 from xaiexp.xai.masks import to_masks
 
 ALL_METHODS = {
@@ -180,9 +181,19 @@ def test_uniform_baselines_span_the_batch_range_afresh():
     assert np.abs(other - first).mean() > 0.1 * (high - low)
 
 
+def score_gaps(model, x, start, classes):
+    rows = np.arange(len(x))
+    return model(x).numpy()[rows, classes] - model(start).numpy()[rows, classes]
+
+
+def relative_error(attributions, gaps):
+    return np.abs(attributions.reshape(len(gaps), -1).sum(axis=1) - gaps) / np.abs(gaps)
+
+
 @pytest.mark.parametrize("baseline", ["zeros", "mean", "midpoint"])
 def test_integrated_gradients_are_complete(baseline):
-    """Σ attributions = f(x) − f(b) (within 1 % at 300 steps) for a smooth model."""
+    """Σ attributions = f(x) − f(b) (within 1 % at 300 steps) for a smooth model, and the
+    completeness error explain reports is that of its own maps against the model's scores."""
     shape = (4, 4, 3)
     model, x = smooth_mlp(shape), images(shape, batch=3, seed=1) * 2
     start = {
@@ -190,13 +201,53 @@ def test_integrated_gradients_are_complete(baseline):
         "mean": np.broadcast_to(x.mean(axis=(1, 2), keepdims=True), x.shape),
         "midpoint": np.full_like(x, (x.min() + x.max()) / 2),
     }[baseline]
-    result = salnet(model, baseline=baseline).get_integrated_masks({"x": x}, nsamples=300, raw=True)
-    classes = result["y_pred"]
-    rows = np.arange(len(x))
-    difference = model(x).numpy()[rows, classes] - model(start).numpy()[rows, classes]
+    result = salnet(model, baseline=baseline).explain(
+        {"x": x}, {"ig": integrated_gradients(300)}, raw=True, completeness=True)
+    difference = score_gaps(model, x, start, result["y_pred"])
     assert np.all(np.abs(difference) > 1e-3)
-    totals = result["saliency"].reshape(len(x), -1).sum(axis=1)
+    totals = result["ig"].reshape(len(x), -1).sum(axis=1)
     np.testing.assert_allclose(totals, difference, rtol=0.01)
+    errors = result["ig completeness"]
+    assert errors.shape == (3,) and errors.dtype == np.float64 and errors.max() < 0.01
+    np.testing.assert_allclose(errors, relative_error(result["ig"], difference), atol=1e-5)
+
+
+def test_completeness_error_shrinks_with_steps():
+    shape = (4, 4, 3)
+    model, x = smooth_mlp(shape), images(shape, batch=3, seed=1) * 2
+    net = salnet(model, baseline="zeros")
+    errors = []
+    for steps in (2, 5, 30, 300):
+        result = net.explain({"x": x}, {"ig": integrated_gradients(steps)}, raw=True,
+                             completeness=True)
+        expected = relative_error(result["ig"], score_gaps(model, x, 0 * x, result["y_pred"]))
+        np.testing.assert_allclose(result["ig completeness"], expected, rtol=1e-4, atol=1e-6)
+        errors.append(expected)
+    assert (np.diff(errors, axis=0) < 0).all() and errors[-1].max() < 0.01
+
+
+@pytest.mark.parametrize("baseline", sorted(BASELINES))
+def test_completeness_is_exact_on_a_linear_model(baseline):
+    """A linear score has a constant gradient, so every Riemann sum is the integral: the error
+    is 0 for any steps and baseline, random and noisy paths included."""
+    shape = (6, 5, 2)
+    model, x = linear_model(shape), images(shape, batch=4)
+    methods = {"two": integrated_gradients(2), "seven": integrated_gradients(7),
+               "noisy": (Term(noise_spread=0.5, integrated=True, steps=3, scale=1 / 3),)}
+    result = salnet(model, seed=0, baseline=baseline).explain({"x": x}, methods,
+                                                              completeness=True)
+    for name in methods:
+        np.testing.assert_allclose(result[f"{name} completeness"], 0, atol=1e-4)
+
+
+def test_completeness_only_for_one_unsquared_integrated_path():
+    shape = (8, 8, 3)
+    methods = {**ALL_METHODS, "one_step": integrated_gradients(1),
+               "squared": (Term(integrated=True, steps=3, squared=True),)}
+    net = salnet(tiny_cnn(shape), seed=0)
+    result = net.explain({"x": images(shape)}, methods, completeness=True)
+    assert [key for key in result if "completeness" in key] == ["integrated completeness"]
+    assert not any("completeness" in key for key in net.explain({"x": images(shape)}, methods))
 
 
 # --- invariances and performance contracts ---------------------------------------------------
@@ -204,11 +255,15 @@ def test_integrated_gradients_are_complete(baseline):
 def test_results_do_not_depend_on_chunk_size():
     shape = (8, 8, 3)
     model, x = tiny_cnn(shape), images(shape)
-    results = [salnet(model, seed=7, chunk_size=size).explain({"x": x}, ALL_METHODS, raw=True)
+    results = [salnet(model, seed=7, chunk_size=size).explain({"x": x}, ALL_METHODS, raw=True,
+                                                              completeness=True)
                for size in (1024, 64, 7, 1)]
     for other in results[1:]:
         for name in ALL_METHODS:
             np.testing.assert_allclose(other[name], results[0][name], rtol=1e-4, atol=1e-9)
+        # Chunks of 7 or 1 rows split the integrated paths: their ends' scores are carried over.
+        np.testing.assert_allclose(other["integrated completeness"],
+                                   results[0]["integrated completeness"], rtol=1e-4, atol=1e-6)
 
 
 def test_seed_reproduces_exactly_and_seeds_differ():
@@ -338,11 +393,12 @@ def test_saliency_trace_scores_its_maps_against_masks():
 
     methods = ["saliency", "smoothed_saliency", "integrated_saliency", "smint_saliency"]
     for fill, expected in ((1, 1.0), (0, 0.0)):
-        trace = saliency_trace(mask_key="mask")
+        trace = saliency_trace(mask_key="mask", metrics=["relevance_mass", "pointing_game"])
         logs = run_epoch(trace, trace.system, [with_mask(1, fill)]).read_logs()
         assert logs == {f"xai/{method}/{metric}": expected for method in methods
                         for metric in ("relevance_mass", "pointing_game")}
-    assert run_epoch(*(lambda t: (t, t.system))(saliency_trace()), [batch(1)]).read_logs() == {}
+    unmasked = saliency_trace(metrics=["relevance_mass", "pointing_game"])
+    assert run_epoch(unmasked, unmasked.system, [batch(1)]).read_logs() == {}
     with pytest.raises(ValueError, match="unknown metric"):
         saliency_trace(mask_key="mask", metrics=["accuracy"])
 

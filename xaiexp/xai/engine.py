@@ -2,14 +2,17 @@
 
 Each call builds its rows' path points in-graph (endpoints with noise, baselines, interpolation),
 takes the target's gradient for all rows in one backward pass, and sums rows into their terms;
-only the per-term sums leave the graph. Noise and random baselines come from Philox, a
-counter-based generator: term t always reads counter block t of a stream keyed by the seed, so
-the numbers (and results) do not depend on how rows are cut into chunks. Calls take every size
+only the per-term sums leave the graph, with each integrated term's score gap f(e) − f(b) read
+off the target scores at its path's ends, which the pass computes anyway. Noise and random
+baselines come from Philox, a counter-based generator: term t always reads counter block t of a
+stream keyed by the seed, so the numbers (and results) do not depend on how rows are cut into
+chunks. Calls take every size
 through one ``input_signature`` with open dimensions, so nothing retraces across chunks or
 batches. (XLA, ``jit_compile=True``, is slower on these CPUs: DESIGN.md §4.)
 """
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
@@ -42,8 +45,29 @@ CHUNK = {
     "term_scale": _vector(tf.float32),
     "row_term": _vector(tf.int32),
     "row_alpha": _vector(tf.float32),
+    "row_gap_sign": _vector(tf.float32),
     "valid_rows": tf.TensorSpec((), tf.int32),
 }
+
+
+class Attributions(NamedTuple):
+    """A run's raw attributions (B, H, W, C) by method name, and the (B,) score gaps
+    f(e) − f(b) of the methods whose gap is known (``PassPlan.gapped``): what their
+    attributions should add up to (completeness, Sundararajan et al. 2017)."""
+
+    maps: dict[str, np.ndarray]
+    score_gaps: dict[str, np.ndarray]
+
+    def completeness_errors(self):
+        """(B,) float64 |Σ attributions − gap| / |gap| per gapped method (inf or NaN where the
+        gap is 0): how far the Riemann sum over the path is from the integral."""
+        errors = {}
+        for name, gap in self.score_gaps.items():
+            maps = self.maps[name]
+            total = maps.reshape(len(maps), -1).sum(axis=1, dtype=np.float64)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                errors[name] = np.abs(total - gap) / np.abs(gap)
+        return errors
 
 
 class GradientEngine:
@@ -65,9 +89,9 @@ class GradientEngine:
         chunks = range(0, len(images), self.chunk_size)
         return np.concatenate([predict(images[i:i + self.chunk_size]).numpy() for i in chunks])
 
-    def run(self, plan, images, classes, keys):
-        """Every method's raw attributions, (methods, B, H, W, C), for the target ``classes``;
-        ``keys`` are the Philox keys of the noise and the baseline streams."""
+    def run(self, plan, images, classes, keys) -> Attributions:
+        """Every method's raw attributions and score gaps for the target ``classes``; ``keys``
+        are the Philox keys of the noise and the baseline streams."""
         _, term_maps = self._functions(images.shape[1:])
         counters_per_term = math.ceil(images[0].size / PHILOX_BLOCK)
         images_tensor, classes_tensor = tf.constant(images), tf.constant(classes, tf.int32)
@@ -77,18 +101,21 @@ class GradientEngine:
             "noise_key": keys[:1],
             "baseline_key": keys[1:],
         }
-        results = np.zeros((plan.num_methods, *images.shape), np.float32)
-        carried = None
+        results = np.zeros((len(plan.names), *images.shape), np.float32)
+        gaps = {name: np.zeros(len(images)) for name in plan.gapped}
+        carried = None  # (map, gap) of a term the previous chunk began
         for chunk in plan.chunks(self.chunk_size):
             counter = np.array([chunk.first_term * counters_per_term, 0], np.uint64)
-            maps = term_maps(images_tensor, classes_tensor, {**context, "counter": counter},
-                             chunk.tensors).numpy()
-            if carried is not None:  # the rest of a term the previous chunk began
-                maps[0] += carried
-            carried = maps[-1] if chunk.last_term_continues else None
-            finished = maps[:-1] if chunk.last_term_continues else maps
-            plan.accumulate(results, finished, chunk.first_term)
-        return results
+            maps, term_gaps = (t.numpy() for t in term_maps(
+                images_tensor, classes_tensor, {**context, "counter": counter}, chunk.tensors))
+            if carried is not None:
+                maps[0] += carried[0]
+                term_gaps[0] += carried[1]
+            finished = len(maps) - int(chunk.last_term_continues)
+            carried = (maps[-1], term_gaps[-1]) if chunk.last_term_continues else None
+            plan.accumulate(results, gaps, maps[:finished], term_gaps[:finished],
+                            chunk.first_term)
+        return Attributions(dict(zip(plan.names, results)), gaps)
 
     def _functions(self, image_shape):
         """The compiled predict and term-map functions for one image shape (traced once each)."""
@@ -103,7 +130,9 @@ class GradientEngine:
 
     def _term_maps(self, images, classes, context, chunk):
         """Sum of row gradients per term, times (endpoint − baseline) on integrated terms, times
-        the endpoint on ``times_input`` terms, and times the term's scale: (terms, H, W, C)."""
+        the endpoint on ``times_input`` terms, and times the term's scale: (terms, H, W, C);
+        and per term the target score's sum times ``row_gap_sign`` (f(e) − f(b) on integrated
+        paths of two or more steps, else 0): (terms,)."""
         num_terms = tf.shape(chunk["term_image"])[0]
         image_shape = images.shape[1:]
         size = image_shape.num_elements()
@@ -139,6 +168,9 @@ class GradientEngine:
         rows = tf.range(tf.shape(row_term)[0])
         segments = tf.where(rows < chunk["valid_rows"], row_term, num_terms)
         sums = tf.math.unsorted_segment_sum(gradients, segments, num_terms + 1)[:-1]
+        signed = tf.cast(selected, tf.float32) * chunk["row_gap_sign"]
+        gaps = tf.math.unsorted_segment_sum(signed, segments,
+                                            num_terms + 1)[:-1]
         factors = tf.where(chunk["term_integrated"][:, None, None, None], paths,
                            tf.where(chunk["term_times_input"][:, None, None, None], endpoints, 1.0))
-        return sums * factors * chunk["term_scale"][:, None, None, None]
+        return sums * factors * chunk["term_scale"][:, None, None, None], gaps

@@ -29,16 +29,23 @@ class Chunk:
     tensors: dict
 
 
+def _has_score_gap(terms):
+    """One unsquared integrated path whose rows include both ends: its attributions should add up
+    to f(e) − f(b), the score gap its rows give. A one-step path visits only b, so has none."""
+    return len(terms) == 1 and terms[0].integrated and terms[0].steps > 1 and not terms[0].squared
+
+
 class PassPlan:
     """The passes of ``methods`` for ``num_images`` images. Each distinct term of the methods is
     a "kind"; term t is kind t % kinds of image t // kinds, and each kind's "consumers" say
     which methods add it, with what weight, squared or not."""
 
     def __init__(self, methods: Mapping[str, Method], num_images: int):
-        self.num_methods = len(methods)
+        self.names = list(methods)
         self.kinds, self.consumers = [], []  # consumers: (kind, method index, weight, squared)
+        self.gapped = {}  # name -> kind of the methods whose score gap is their one term's
         shared = {}
-        for method_index, terms in enumerate(methods.values()):
+        for method_index, (name, terms) in enumerate(methods.items()):
             for term in terms:
                 kind = shared.get(term.path)
                 if kind is None:
@@ -47,6 +54,8 @@ class PassPlan:
                     if not term.is_random:  # random terms draw afresh, so never share
                         shared[term.path] = kind
                 self.consumers.append((kind, method_index, term.weight, term.squared))
+            if _has_score_gap(terms):
+                self.gapped[name] = kind
         self.num_kinds = len(self.kinds)
         self._spread = np.array([t.noise_spread for t in self.kinds], np.float32)
         self._integrated = np.array([t.integrated for t in self.kinds])
@@ -70,6 +79,10 @@ class PassPlan:
         step = rows - self._term_start[term]
         # alpha = linspace(0, 1, steps)[step] on integrated paths; plain terms sit at the endpoint.
         alpha = np.where(self._integrated[kind], step / np.maximum(self._steps[kind] - 1, 1), 1.0)
+        # The score gap f(e) − f(b): + the target score at α = 1, − at α = 0 (both exist from 2
+        # steps on; a one-step path's only row, at b, must not count as −f(b) alone).
+        spans = self._integrated[kind] & (self._steps[kind] > 1)
+        gap_sign = spans * ((alpha == 1).astype(np.float32) - (alpha == 0))
         terms = np.arange(first, last + 1)
         terms_kind = terms % self.num_kinds
         padding = size - len(rows)
@@ -81,14 +94,16 @@ class PassPlan:
             "term_scale": self._scale[terms_kind],
             "row_term": np.pad(term - first, (0, padding), mode="edge").astype(np.int32),
             "row_alpha": np.pad(alpha, (0, padding), mode="edge").astype(np.float32),
+            "row_gap_sign": np.pad(gap_sign, (0, padding), mode="edge").astype(np.float32),
             "valid_rows": np.int32(len(rows)),
         }
         continues = bool(self._term_start[last + 1] > rows[-1] + 1)
         return Chunk(int(first), continues, tensors)
 
-    def accumulate(self, results, maps, first_term):
+    def accumulate(self, results, gaps, maps, term_gaps, first_term):
         """Add finished term maps (terms ``first_term``, ``first_term`` + 1, …) into
-        ``results`` (methods, images, H, W, C), each times its weight, squared where asked."""
+        ``results`` (methods, images, H, W, C), each times its weight, squared where asked, and
+        their score gaps into ``gaps`` (name -> (images,)) of the ``gapped`` methods."""
         terms = first_term + np.arange(len(maps))
         kinds, images = terms % self.num_kinds, terms // self.num_kinds
         for kind, method, weight, squared in self.consumers:
@@ -96,3 +111,6 @@ class PassPlan:
             if chosen.any():
                 values = maps[chosen]
                 results[method, images[chosen]] += weight * (values * values if squared else values)
+        for name, kind in self.gapped.items():
+            chosen = kinds == kind
+            gaps[name][images[chosen]] += term_gaps[chosen]

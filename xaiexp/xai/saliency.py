@@ -5,7 +5,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from xaiexp.backend.to_number import to_number
-from xaiexp.xai.engine import GradientEngine
+from xaiexp.xai.engine import Attributions, GradientEngine
 from xaiexp.xai.grad_cam import GradCam
 from xaiexp.xai.gradient_x_input import gradient_x_input
 from xaiexp.xai.integrated_gradients import integrated_gradients
@@ -92,8 +92,8 @@ class SaliencyNet:
         """VarGrad masks: the variance of ``nsamples`` gradients at x + N(0, σ²), σ =
         ``stdev_spread`` · (max(x) − min(x)); all passes share the compiled calls."""
         images, predictions, classes = self.targets(batch)
-        samples = self._attributions(images, classes, noisy_gradients(nsamples, stdev_spread))
-        return self._results(predictions, {self.outputs: variance(samples)}, raw)
+        samples = self._attributions(images, classes, noisy_gradients(nsamples, stdev_spread)).maps
+        return self._results(predictions, {self.outputs: variance(list(samples.values()))}, raw)
 
     def get_gradcam_masks(self, batch, layer=None, raw=False):
         """Grad-CAM masks (B, H, W, 1) from ``layer`` (default: the last layer with a 4-D
@@ -113,13 +113,26 @@ class SaliencyNet:
                           self.engine.chunk_size)
         return self._results(predictions, {self.outputs: drops}, raw)
 
-    def explain(self, batch, methods: Mapping[str, Method], raw=False):
+    def explain(self, batch, methods: Mapping[str, Method], raw=False, completeness=False):
         """Several methods in one go, e.g. ``{"saliency": vanilla_gradient(), "smoothed":
         smooth_grad(25)}``: their passes share the compiled calls, and the clean gradient is
-        computed once. Returns ``{model_outputs: predicted classes, name: masks, ...}``."""
+        computed once. Returns ``{model_outputs: predicted classes, name: masks, ...}``.
+
+        With ``completeness``, also ``f"{name} completeness"`` for each method that is one
+        unsquared integrated term (``integrated_gradients``): the (B,) float64 relative error
+        |Σ raw attributions − (f(x) − f(b))| / |f(x) − f(b)| of exactly these maps, whatever the
+        baseline, random ones included (Sundararajan et al. 2017's completeness; x is the path's
+        end, the noisy copy on a noisy path; inf or NaN where f(x) = f(b)). The path's first and
+        last passes already score f(b) and f(x), so it costs no extra pass. A one-step path
+        (``nsamples=1``) only visits b, so it gets no key.
+        """
         images, predictions, classes = self.targets(batch)
         attributions = self._attributions(images, classes, methods)
-        return self._results(predictions, dict(zip(methods, attributions)), raw)
+        results = self._results(predictions, attributions.maps, raw)
+        if completeness:
+            errors = attributions.completeness_errors()
+            results.update({f"{name} completeness": error for name, error in errors.items()})
+        return results
 
     def targets(self, batch):
         """The batch's float32 images, their predicted classes and the classes to explain."""
@@ -131,8 +144,8 @@ class SaliencyNet:
             return images, predictions, predictions
         return images, predictions, class_indices(batch[self.target])
 
-    def _attributions(self, images, classes, methods):
-        """Raw attributions (methods, B, H, W, C), drawing noise and baselines from ``seed``."""
+    def _attributions(self, images, classes, methods) -> Attributions:
+        """Raw attributions and score gaps, drawing noise and baselines from ``seed``."""
         keys = np.random.SeedSequence(self.seed).generate_state(2, np.uint64)
         return self.engine.run(PassPlan(methods, len(images)), images, classes, keys)
 
