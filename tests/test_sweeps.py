@@ -1,11 +1,14 @@
 """Real sweeps through the CLI: Hydra multirun and Optuna into MLflow parent/child runs."""
 
+import csv
 from pathlib import Path
 
+import matplotlib.image
 import mlflow
 import pytest
 
 from conftest import TINY, run_cli
+from xaiexp.util.img_data import CELL_PIXELS, TITLE_PIXELS
 
 pytestmark = pytest.mark.slow
 
@@ -38,13 +41,36 @@ def test_grid_sweep_with_parallel_jobs(home):
     for child in children:
         assert {"eval/accuracy", "train/ce", "test/accuracy"} <= set(child.data.metrics)
         assert [f.path for f in client.list_artifacts(child.info.run_id, "saliency")] == [
-            "saliency/eval_epoch_001.png", "saliency/test_epoch_001.png"]
+            "saliency/eval_epoch_001.npz", "saliency/eval_epoch_001.png",
+            "saliency/test_epoch_001.npz", "saliency/test_epoch_001.png"]
     best = max(children, key=lambda c: c.data.metrics["eval/accuracy"])
     assert parent.data.tags["xaiexp.best_child_run_id"] == best.info.run_id
     assert parent.data.metrics["best/eval/accuracy"] == best.data.metrics["eval/accuracy"]
     assert "model=lenet,cnn" in parent.data.params["sweep.overrides"]
     (sweep_dir,) = Path(home, "outputs", "multiruns").glob("*/*")
     assert sorted(p.name for p in sweep_dir.iterdir() if p.is_dir()) == ["0", "1", "2", "3"]
+    check_report_of_the_last_sweep(home, children)
+
+
+def check_report_of_the_last_sweep(home, children):
+    """``xaiexp report --sweep last``: the children ranked by the objective, a grid row each."""
+    result = run_cli("report", "--sweep", "last")
+    assert result.returncode == 0, result.stderr[-3000:]
+    paths = [Path(line) for line in result.stdout.split()]
+    assert [p.name for p in paths] == ["report.md", "report.csv", "saliency_grid.png"]
+    assert paths[0].parent.parent == Path(home, "outputs", "reports")
+    with open(paths[1], newline="") as file:
+        rows = list(csv.DictReader(file))
+    by_id = {c.info.run_id: c for c in children}
+    assert sorted(row["run_id"] for row in rows) == sorted(by_id)
+    objective = [float(row["eval/accuracy"]) for row in rows]
+    assert objective == sorted(objective, reverse=True)
+    assert all(float(row["accuracy"]) == by_id[row["run_id"]].data.metrics["test/accuracy"] for row in rows)
+    assert {"model.name", "schedule.init_lr", "eval/accuracy", "xai/smint_saliency/relevance_mass"} <= set(rows[0])
+    assert paths[0].read_text().count("\n| ") == 1 + 4  # header and a row per child
+    grid = matplotlib.image.imread(paths[2])
+    runs, columns = 4, 6  # run, x, saliency, Smoothed, Integrated, SmInt
+    assert grid.shape[:2] == (TITLE_PIXELS + CELL_PIXELS * runs, CELL_PIXELS * columns)
 
 
 FAILING_GRID = """\

@@ -1,4 +1,4 @@
-"""The ``xaiexp`` command: a Hydra app, plus the ``ui`` subcommand.
+"""The ``xaiexp`` command: a Hydra app, plus the ``ui`` and ``report`` subcommands.
 
 Configs are composed and validated before TensorFlow is imported, so ``--help``, ``--cfg job``
 and a typo answer in well under two seconds. A bad key, type or value prints one line naming
@@ -160,6 +160,10 @@ def main(argv=None):
         from xaiexp.tracking.ui import main as ui_main
 
         return ui_main(argv[1:])
+    if argv[:1] == ["report"]:
+        from xaiexp.tracking.report import main as report_main
+
+        return report_main(argv[1:])
     _setup()
     args = get_args_parser().parse_args(argv)
     informational = args.help or args.hydra_help or args.cfg or args.info or args.shell_completion

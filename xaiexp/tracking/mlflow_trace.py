@@ -1,6 +1,8 @@
 """The MLflow trace: what the console log shows, sent to the active MLflow run."""
 
 import importlib
+import os
+import tempfile
 import threading
 import time
 
@@ -9,6 +11,7 @@ import numpy as np
 from mlflow.entities import Metric
 
 from xaiexp.trace.trace import Trace
+from xaiexp.tracking.figure_arrays import figure_arrays, figure_artifact
 from xaiexp.util.util import safe_name
 
 
@@ -20,8 +23,9 @@ def metric_name(mode, key):
 class MLflowTrace(Trace):
     """Logs every logged value as ``<mode>/<key>`` with ``step`` = global step, and every figure
     a trace published (anything with ``paint_numpy``, e.g. a saliency ImgData) as a stepped
-    image (``<mode>/<key>``, the UI's step slider) and a PNG artifact
-    ``<key>/<mode>_epoch_<n>.png``.
+    image (``<mode>/<key>``, the UI's step slider), a PNG artifact ``<key>/<mode>_epoch_<n>.png``
+    and its columns as ``<key>/<mode>_epoch_<n>.npz`` (see figure_arrays; ``xaiexp report``
+    reads them).
 
     Metrics are buffered and sent with one ``log_batch`` per epoch: a synchronous call per value
     costs ~17 ms on SQLite.
@@ -71,7 +75,15 @@ class MLflowTrace(Trace):
                 self.buffer.append(Metric(metric_name(mode, key), float(value), now, self.system.global_step))
 
     def _log_figure(self, key, figure):
+        """The figure is PNG-encoded twice (stepped image, artifact): MLflow's log_image encodes
+        whatever it is given and names the stepped file itself, so one encoding cannot serve
+        both without copying MLflow's private file layout (~20 ms an epoch)."""
         image = figure.paint_numpy()
-        mode, name = self.system.mode, safe_name(key)
-        mlflow.log_image(image, key=f"{mode}/{name}", step=self.system.global_step, synchronous=True)
-        mlflow.log_image(image, artifact_file=f"{name}/{mode}_epoch_{self.system.epoch_idx:03d}.png")
+        mode, name, epoch = self.system.mode, safe_name(key), self.system.epoch_idx
+        self.client.log_image(self.run_id, image, key=f"{mode}/{name}", step=self.system.global_step,
+                              synchronous=True)
+        self.client.log_image(self.run_id, image, artifact_file=figure_artifact(name, mode, epoch, "png"))
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, os.path.basename(figure_artifact(name, mode, epoch, "npz")))
+            np.savez(path, **figure_arrays(figure))
+            self.client.log_artifact(self.run_id, path, artifact_path=name)

@@ -1,0 +1,79 @@
+"""Which runs a report compares, and the order it ranks them in: an experiment's runs, or the
+child runs of a sweep's parent, sorted by the sweep's objective (else by accuracy)."""
+
+import math
+from dataclasses import dataclass
+
+SWEEP_TAG = "xaiexp.sweep"  # set on a sweep's parent run by tracking/sweep.py
+PARENT_TAG = "mlflow.parentRunId"
+
+
+class ReportError(Exception):
+    """Nothing to report on: the message is the one line the command prints."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The runs to compare, best first, and the name of what they were selected from."""
+
+    name: str
+    runs: list
+    objective: str  # the metric they are ranked by, e.g. "eval/accuracy"
+    maximize: bool
+
+
+def select_runs(target, experiment, parent=None, sweep=None, mode="test"):
+    """The runs of ``experiment`` (sweep parents left out), or the children of run ``parent``,
+    or of the newest sweep of ``experiment`` when ``sweep`` is "last"."""
+    import mlflow  # ~2.6 s: not for `xaiexp report --help`
+
+    if not target.exists():
+        raise ReportError(f"no MLflow store at {target.uri}")
+    client = mlflow.MlflowClient(target.uri)
+    if parent is None and sweep is None:
+        found = _experiment(client, experiment, target)
+        runs = [r for r in _search(client, found.experiment_id) if r.data.tags.get(SWEEP_TAG) != "true"]
+        if not runs:
+            raise ReportError(f"experiment {experiment!r} has no runs in {target.uri}")
+        return _ranked(experiment, runs, f"{mode}/accuracy", maximize=True)
+    if sweep is not None:
+        found = _experiment(client, experiment, target)
+        sweeps = _search(client, found.experiment_id, f"tags.`{SWEEP_TAG}` = 'true'",
+                         order="DESC", max_results=1)
+        if not sweeps:
+            raise ReportError(f"experiment {experiment!r} has no sweep in {target.uri}")
+        parent_run = sweeps[0]
+    else:
+        try:
+            parent_run = client.get_run(parent)
+        except mlflow.exceptions.MlflowException:
+            raise ReportError(f"no run {parent!r} in {target.uri}") from None
+    parent_id = parent_run.info.run_id
+    children = _search(client, parent_run.info.experiment_id, f"tags.`{PARENT_TAG}` = '{parent_id}'")
+    if not children:
+        raise ReportError(f"run {parent_id} ({parent_run.info.run_name}) has no child runs")
+    metric = parent_run.data.params.get("sweep.objective", f"{mode}/accuracy")
+    directions = {c.data.params.get("objective.direction", "maximize") for c in children}
+    return _ranked(parent_run.info.run_name or parent_id, children, metric,
+                   maximize=directions != {"minimize"})
+
+
+def _experiment(client, name, target):
+    found = client.get_experiment_by_name(name)
+    if found is None:
+        raise ReportError(f"no experiment {name!r} in {target.uri}")
+    return found
+
+
+def _search(client, experiment_id, filter_string="", order="ASC", max_results=10000):
+    return client.search_runs([experiment_id], filter_string=filter_string, max_results=max_results,
+                              order_by=[f"attributes.start_time {order}"])
+
+
+def _ranked(name, runs, metric, maximize):
+    """Runs best first by ``metric`` (those without a finite value last, in start order)."""
+    def key(run):
+        value = run.data.metrics.get(metric, math.nan)
+        return (0, -value if maximize else value) if math.isfinite(value) else (1, 0)
+
+    return Selection(name, sorted(runs, key=key), metric, maximize)
