@@ -12,7 +12,10 @@ FastEstimator runs 1 + 25 + (1 + 100) + (1 + 5·100) = 628 gradient passes per i
   (c) peak resident memory (ru_maxrss of a fresh process) at integrating 100, 400 and 1600:
       chunk_size, not the number of passes, bounds it;
   (d) all of (a)-(b) with oneDNN on and off (TF_ENABLE_ONEDNN_OPTS is read when TensorFlow is
-      imported, so every configuration runs in its own subprocess).
+      imported, so every configuration runs in its own subprocess);
+  (e) metrics overhead: the trace with its default metrics (object masks given, as on shapes)
+      and with each metric alone, against the trace without metrics: bar <= 1.3 for the
+      defaults. (a)-(d) time the trace without metrics.
 
 Timings within a process are interleaved repetitions and reported as medians of per-repetition
 ratios, because this shared 2-core machine drifts between runs. Usage:
@@ -37,7 +40,8 @@ EAGER_SUBSET = 4  # time 1/4 of the eager calls
 
 
 def build(integrating=INTEGRATING, smoothing=SMOOTHING, chunk_size=None):
-    """LeNet, random normalized probes, and a Saliency trace whose probes are already fixed."""
+    """LeNet, random normalized probes with random object masks, and a Saliency trace without
+    metrics whose probes are already fixed."""
     import numpy as np
 
     import xaiexp  # noqa: F401  (sets TensorFlow's environment first)
@@ -48,10 +52,11 @@ def build(integrating=INTEGRATING, smoothing=SMOOTHING, chunk_size=None):
     model = LeNet(input_shape=(32, 32, 3), classes=10)
     rng = np.random.default_rng(0)
     probes = {"x": rng.normal(size=(SAMPLES, 32, 32, 3)).astype(np.float32),
-              "y": rng.integers(0, 10, size=(SAMPLES, 1))}
+              "y": rng.integers(0, 10, size=(SAMPLES, 1)),
+              "mask": (rng.random((SAMPLES, 32, 32, 1)) < 0.3).astype(np.uint8)}
     options = {"chunk_size": chunk_size} if chunk_size else {}
     trace = Saliency(model, "x", "y_pred", class_key="y", samples=probes, smoothing=smoothing,
-                     integrating=integrating, seed=0, **options)
+                     integrating=integrating, seed=0, mask_key="mask", metrics=(), **options)
     trace.system = System(mode="eval")
     return model, probes, trace
 
@@ -132,6 +137,36 @@ def speed_worker(reps):
     }
 
 
+def metrics_worker(reps):
+    """Trace time with each metric setting over the time without metrics, interleaved. One
+    trace serves all settings (its scorecard swapped), so all time the same compiled engine."""
+    from xaiexp.trace.xai import DEFAULT_METRICS
+    from xaiexp.xai.metrics.scorecard import METRICS, Scorecard
+
+    _, _, trace = build()
+    settings = {"defaults": DEFAULT_METRICS, **{name: (name,) for name in METRICS}}
+    cards = {label: Scorecard(metrics, trace.salnet, trace.method_set, mask_key="mask")
+             for label, metrics in {"none": (), **settings}.items()}
+
+    def timed(label):
+        trace.scorecard = cards[label]
+        return run_trace(trace)
+
+    for label in cards:
+        timed(label)  # traces the compiled functions
+    pairs = {label: [] for label in settings}  # (without, with) per repetition
+    for _ in range(reps):
+        for label in settings:
+            pairs[label].append((timed("none"), timed(label)))
+        print(f"  rep: defaults / none {pairs['defaults'][-1][1] / pairs['defaults'][-1][0]:.2f}",
+              file=sys.stderr)
+    return {"bare_s": statistics.median(bare for times in pairs.values() for bare, _ in times),
+            "ratios": {label: statistics.median(w / b for b, w in times)
+                       for label, times in pairs.items()},
+            "added_ms": {label: 1e3 * statistics.median(w - b for b, w in times)
+                         for label, times in pairs.items()}}
+
+
 def memory_worker(steps, chunk_size, smoothing):
     _, _, trace = build(integrating=(steps, 6) if steps else 0, smoothing=smoothing,
                         chunk_size=chunk_size)
@@ -154,7 +189,7 @@ def main():
     args = parser.parse_args()
     if args.worker:
         kind, *values = args.worker
-        worker = {"speed": speed_worker, "memory": memory_worker}[kind]
+        worker = {"speed": speed_worker, "memory": memory_worker, "metrics": metrics_worker}[kind]
         print(json.dumps(worker(*map(int, values))))
         return
 
@@ -193,6 +228,14 @@ def main():
         setting = f"({steps}, 6)" if steps else "0"
         print(f"{setting:>12}{smoothing:>10}{chunk:>12}{memory['peak_mib']:>10.0f}"
               f"{memory['seconds']:>9.2f}")
+
+    print("\n(e) metrics overhead: trace time with metrics / without (oneDNN on)")
+    overhead = in_subprocess(1, "metrics", args.reps)
+    print(f"{'trace without metrics [s]':52}{overhead['bare_s']:>12.3f}")
+    print(f"{'metrics':52}{'ratio':>12}{'added ms':>12}")
+    for label, ratio in overhead["ratios"].items():
+        bar = "   (bar <= 1.3)" if label == "defaults" else ""
+        print(f"{label + bar:52}{ratio:>12.2f}{overhead['added_ms'][label]:>12.0f}")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,17 @@ def test_default_config_matches_the_design():
     assert cfg.tracking.experiment == "xaiexp"
 
 
+def test_explain_defaults_are_the_four_classic_columns_and_the_cheap_metrics():
+    explain = compose_config([]).explain
+    assert [m.value for m in explain.methods] == ["vanilla", "smoothgrad", "integrated", "smint"]
+    assert [m.value for m in explain.metrics] == ["relevance_mass", "pointing_game", "deletion_auc",
+                                                  "insertion_auc"]
+    assert (explain.occlusion.patch, explain.occlusion.stride) == (4, 4)
+    chosen = compose_config(["explain.methods=[vanilla,integrated]", "explain.smoothing=0",
+                             "explain.metrics=[randomization,completeness]"]).explain
+    assert [m.value for m in chosen.metrics] == ["randomization", "completeness"]
+
+
 def health_server():
     """A local HTTP server that answers every GET with 200 OK; returns its URL."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), type("Ok", (http.server.BaseHTTPRequestHandler,), {
@@ -70,6 +81,15 @@ def test_seed_experiment_is_the_tutorial():
     ("dataset.test_split=1.5", "dataset.test_split: must be in (0, 1)"),
     ("explain.samples=0", "explain.samples: must be >= 1"),
     ("explain.smoothing=-1", "explain.smoothing: must be >= 0"),
+    ("explain.methods=[vanilla,lime]", "explain.methods[1]: Invalid value 'lime', expected one of "
+                                       "[vanilla, smoothgrad, integrated, smint, gradient_x_input, vargrad, gradcam, occlusion]"),
+    ("explain.metrics=[accuracy]", "explain.metrics[0]: Invalid value 'accuracy', expected one of "
+                                   "[relevance_mass, pointing_game, deletion_auc, insertion_auc, randomization, completeness]"),
+    ("explain.methods=[]", "explain.methods: must name at least one of vanilla, smoothgrad"),
+    ("explain.smoothing=0", "explain.smoothing: must be >= 1 while explain.methods has smoothgrad, got 0; "
+                            "raise it or remove smoothgrad from explain.methods"),
+    ("explain.integrating=[100,0]", "explain.integrating[1]: must be >= 1 while explain.methods has smint"),
+    ("explain.occlusion.stride=0", "explain.occlusion.stride: must be >= 1, got 0"),
     ("dataset=npz", "dataset.path: dataset=npz needs dataset.path="),
     ("dataset.path=/no/such/file.npz", "dataset.path: no such file or folder: /no/such/file.npz"),
 ])

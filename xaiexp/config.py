@@ -96,21 +96,50 @@ class ScheduleConfig:
     cycle_multiplier: float = 1.0
 
 
-class LocalizationMetric(Enum):
+class ExplainMethod(Enum):
+    """Saliency trace columns (xaiexp.xai.method_set.METHODS)."""
+    vanilla = "vanilla"
+    smoothgrad = "smoothgrad"
+    integrated = "integrated"
+    smint = "smint"
+    gradient_x_input = "gradient_x_input"
+    vargrad = "vargrad"
+    gradcam = "gradcam"
+    occlusion = "occlusion"
+
+
+class ExplainMetric(Enum):
+    """Scores of each method's maps (xaiexp.xai.metrics.scorecard.METRICS)."""
     relevance_mass = "relevance_mass"
     pointing_game = "pointing_game"
+    deletion_auc = "deletion_auc"
+    insertion_auc = "insertion_auc"
+    randomization = "randomization"
+    completeness = "completeness"
+
+
+@dataclass
+class OcclusionConfig:
+    patch: int = 4  # side of the square hidden at a time, in pixels
+    stride: int = 4  # pixels between squares
 
 
 @dataclass
 class ExplainConfig:
     enabled: bool = True
     samples: int = 5  # probe images explained at the end of every eval/test epoch
-    smoothing: int = 25  # SmoothGrad samples; 0 turns the column off
+    # columns, in order (the overlay shows the last)
+    methods: List[ExplainMethod] = field(default_factory=lambda: [
+        ExplainMethod.vanilla, ExplainMethod.smoothgrad, ExplainMethod.integrated, ExplainMethod.smint])
+    smoothing: int = 25  # SmoothGrad and VarGrad samples
     integrating: List[int] = field(default_factory=lambda: [100, 6])  # IG steps, SmInt samples
+    occlusion: OcclusionConfig = field(default_factory=OcclusionConfig)
     chunk_size: int = 1024  # images per compiled gradient call; bounds memory
-    # scored against the dataset's object masks (shapes, npz with `mask`), logged per epoch
-    metrics: List[LocalizationMetric] = field(
-        default_factory=lambda: [LocalizationMetric.relevance_mass, LocalizationMetric.pointing_game])
+    # logged per epoch as xai/<method>/<metric>; relevance_mass and pointing_game need the
+    # dataset's object masks (shapes, npz with `mask`) and are skipped without them
+    metrics: List[ExplainMetric] = field(default_factory=lambda: [
+        ExplainMetric.relevance_mass, ExplainMetric.pointing_game, ExplainMetric.deletion_auc,
+        ExplainMetric.insertion_auc])
 
 
 @dataclass
@@ -345,6 +374,27 @@ def validate(cfg):
     require(len(integrating) in (1, 2) and all(v >= 0 for v in integrating), "explain.integrating",
            f"must be [steps] or [steps, smint_samples], each >= 0, got {integrating}")
     require(explain.chunk_size >= 1, "explain.chunk_size", f"must be >= 1, got {explain.chunk_size}")
+    _check_explain_methods(explain, integrating)
+
+
+def _check_explain_methods(explain, integrating):
+    """Each chosen method has the samples or steps it needs (what the trace would refuse later)."""
+    methods = [plain_value(m) for m in explain.methods]
+    require(methods, "explain.methods", f"must name at least one of "
+                                        f"{', '.join(m.value for m in ExplainMethod)} (or explain=none)")
+    steps, smint_samples = (integrating + [explain.smoothing])[:2]
+    needs = [("smoothgrad", "explain.smoothing", explain.smoothing),
+             ("vargrad", "explain.smoothing", explain.smoothing),
+             ("integrated", "explain.integrating[0]", steps), ("smint", "explain.integrating[0]", steps),
+             ("smint", "explain.integrating[1]" if len(integrating) > 1 else "explain.smoothing",
+              smint_samples)]
+    for method, key, value in needs:
+        require(method not in methods or value >= 1, key,
+                f"must be >= 1 while explain.methods has {method}, got {value}; raise it or "
+                f"remove {method} from explain.methods")
+    occlusion = explain.occlusion
+    for key in ("patch", "stride"):
+        require(occlusion[key] >= 1, f"explain.occlusion.{key}", f"must be >= 1, got {occlusion[key]}")
 
 
 def project_root():

@@ -105,7 +105,10 @@ def build_experiment(cfg, output_dir, extra_traces=()):
                                label_mapping=train.label_mapping, samples=cfg.explain.samples,
                                smoothing=cfg.explain.smoothing, integrating=integrating,
                                chunk_size=cfg.explain.chunk_size, seed=cfg.seed,
+                               methods=[plain_value(m) for m in cfg.explain.methods],
+                               occlusion=(cfg.explain.occlusion.patch, cfg.explain.occlusion.stride),
                                mask_key="mask" if "mask" in train.data else None,
+                               decoy_key="decoy_mask" if "decoy_mask" in train.data else None,
                                metrics=[plain_value(m) for m in cfg.explain.metrics]))
     estimator = Estimator(pipeline=pipeline, network=network, epochs=cfg.epochs,
                           traces=[*traces, *extra_traces], log_steps=cfg.log_steps,

@@ -6,13 +6,12 @@ from xaiexp.backend.to_number import to_number
 from xaiexp.trace.trace import Trace
 from xaiexp.util.img_data import ImgData, Overlay
 from xaiexp.util.util import safe_name
-from xaiexp.xai import (SaliencyNet, integrated_gradients, smooth_grad, smooth_integrated,
-                        vanilla_gradient)
-from xaiexp.xai.metrics import pointing_game, relevance_mass
+from xaiexp.xai import SaliencyNet
+from xaiexp.xai.method_set import MethodSet
+from xaiexp.xai.metrics.scorecard import Scorecard
 from xaiexp.xai.saliency import class_indices
 
-# Quality metrics the trace can log, each scoring a batch of maps against ground-truth masks.
-LOCALIZATION_METRICS = {"relevance_mass": relevance_mass, "pointing_game": pointing_game}
+DEFAULT_METRICS = ("relevance_mass", "pointing_game", "deletion_auc", "insertion_auc")
 
 
 class Saliency(Trace):
@@ -21,9 +20,10 @@ class Saliency(Trace):
     The probes are taken from the first batches of the first epoch in each mode and reused in
     later epochs, so the maps show how the model's attention changes. At each epoch end an
     ``ImgData`` with the columns label, prediction, input, input overlaid with the right-most map,
-    saliency, smoothed, integrated and SmInt is written under ``outputs`` (for ImageSaver,
-    ImageViewer, TensorBoard or MLflow). All methods' gradient passes run together in a few
-    compiled calls.
+    and one map per method is written under ``outputs`` (for ImageSaver, ImageViewer,
+    TensorBoard or MLflow), and every method's maps are scored with ``metrics``, logged as
+    ``xai/<method>/<metric>`` (the mean over the probes; <method> is the column name in lower
+    case with "_" for spaces). The gradient methods' passes run together in a few compiled calls.
 
     Args:
         model: The Keras model to inspect.
@@ -35,36 +35,45 @@ class Saliency(Trace):
         samples: How many probes to keep (None: the first batch); or a dict
             {model_inputs: images, class_key: labels} of chosen probes.
         mode: Mode(s) to run in.
-        smoothing: SmoothGrad samples (0: no smoothed column).
-        integrating: Integration steps (0: no integrated and SmInt columns), or a tuple
+        smoothing: SmoothGrad and VarGrad samples (0: no smoothed column by default).
+        integrating: Integration steps (0: no integrated and SmInt columns by default), or a tuple
             (integration steps, SmInt smoothing samples; 0 samples drops only SmInt). An int uses
             ``smoothing`` samples for SmInt.
         chunk_size: Most gradient passes per compiled call (bounds memory).
         seed: None for fresh noise every epoch; an int draws the same noise each epoch.
-        mask_key: Batch key of ground-truth object masks (e.g. "mask" of the shapes dataset).
-            With it, every method's maps are scored with ``metrics`` each epoch and logged as
-            ``xai/<method>/<metric>`` (the mean over the probes).
-        metrics: Names from LOCALIZATION_METRICS (relevance mass, pointing game).
+        methods: Columns in order, names from ``xaiexp.xai.method_set.METHODS`` (vanilla,
+            smoothgrad, integrated, smint, gradient_x_input, vargrad, gradcam, occlusion); None:
+            FastEstimator's four, those that ``smoothing`` and ``integrating`` leave on.
+        occlusion: (patch, stride) in pixels of the occlusion method.
+        mask_key: Batch key of ground-truth object masks (e.g. "mask" of the shapes dataset),
+            needed by the relevance_mass and pointing_game metrics (skipped without it).
+        decoy_key: Batch key of the masks of a planted shortcut (e.g. "decoy_mask"): each mask
+            metric is also scored against them, logged as ``xai/<method>/decoy_mass`` and
+            ``xai/<method>/decoy_pointing_game``.
+        metrics: Names from ``xaiexp.xai.metrics.scorecard.METRICS``; see ``Scorecard``.
     """
 
     def __init__(self, model, model_inputs, model_outputs, class_key=None, label_mapping=None,
                  outputs="saliency", samples=None, mode=("eval", "test"), smoothing=25,
-                 integrating=(100, 6), chunk_size=1024, seed=None, mask_key=None,
-                 metrics=("relevance_mass", "pointing_game")):
-        super().__init__(inputs=[key for key in (class_key, model_inputs, mask_key) if key],
+                 integrating=(100, 6), chunk_size=1024, seed=None, methods=None, occlusion=(4, 4),
+                 mask_key=None, decoy_key=None, metrics=DEFAULT_METRICS):
+        super().__init__(inputs=[key for key in (class_key, model_inputs, mask_key, decoy_key)
+                                 if key],
                          outputs=outputs, mode=mode)
-        unknown = set(metrics) - set(LOCALIZATION_METRICS)
-        if unknown:
-            raise ValueError(f"unknown metric(s) {sorted(unknown)}; choose from {sorted(LOCALIZATION_METRICS)}")
-        self.mask_key = mask_key
-        self.metrics = {name: LOCALIZATION_METRICS[name] for name in metrics} if mask_key else {}
         self.model_inputs = model_inputs
         self.model_outputs = model_outputs
         self.class_key = class_key
         self.class_names = {index: name for name, index in (label_mapping or {}).items()}
-        self.methods = self._methods(outputs, smoothing, integrating)
+        steps, smint_samples = integrating if isinstance(integrating, tuple) else (integrating,
+                                                                                   smoothing)
+        if methods is None:
+            methods = [name for name, on in (("vanilla", True), ("smoothgrad", smoothing),
+                                             ("integrated", steps),
+                                             ("smint", steps and smint_samples)) if on]
+        self.method_set = MethodSet(methods, outputs, smoothing, steps, smint_samples, occlusion)
         self.salnet = SaliencyNet(model, model_inputs, model_outputs, outputs=outputs,
                                   chunk_size=chunk_size, seed=seed)
+        self.scorecard = Scorecard(metrics, self.salnet, self.method_set, mask_key, decoy_key)
         if isinstance(samples, dict):
             self.samples = None
             self.probes = {mode: {key: to_number(samples[key]) for key in self.inputs}
@@ -73,22 +82,6 @@ class Saliency(Trace):
             self.samples = samples
             self.probes = {}  # mode -> {key: array}, fixed once the mode's first epoch ends
         self._collected = {}  # mode -> list of batch slices, during that first epoch
-
-    @staticmethod
-    def _methods(name, smoothing, integrating):
-        """Column name -> method, in column order; the last one is the overlay's."""
-        if isinstance(integrating, tuple):
-            steps, smint_samples = integrating
-        else:
-            steps, smint_samples = integrating, smoothing
-        methods = {name: vanilla_gradient()}
-        if smoothing:
-            methods[f"Smoothed {name}"] = smooth_grad(smoothing)
-        if steps:
-            methods[f"Integrated {name}"] = integrated_gradients(steps)
-            if smint_samples:
-                methods[f"SmInt {name}"] = smooth_integrated(smint_samples, steps)
-        return methods
 
     def needs_batch(self):
         """Only while this mode's probes are being collected."""
@@ -114,12 +107,11 @@ class Saliency(Trace):
                 return
             self.probes[mode] = {key: np.concatenate([part[key] for part in collected])
                                  for key in self.inputs}
-        maps = self.salnet.explain(self.probes[mode], self.methods)
-        data.write_without_log(self.salnet.outputs, self._paint(self.probes[mode], maps))
-        for method in self.methods:
-            for name, metric in self.metrics.items():
-                score = metric(maps[method], self.probes[mode][self.mask_key])
-                data.write_with_log(f"xai/{safe_name(method).lower()}/{name}", float(np.mean(score)))
+        probes = self.probes[mode]
+        maps = self.method_set.explain(self.salnet, probes, self.scorecard.needs_completeness)
+        data.write_without_log(self.salnet.outputs, self._paint(probes, maps))
+        for (column, metric), score in self.scorecard(probes, maps).items():
+            data.write_with_log(f"xai/{safe_name(column).lower()}/{metric}", score)
 
     def _paint(self, probes, maps):
         images = probes[self.model_inputs]
@@ -128,9 +120,9 @@ class Saliency(Trace):
             columns[self.class_key] = self._names(class_indices(probes[self.class_key]))
         columns[self.model_outputs] = self._names(maps[self.model_outputs])
         columns[self.model_inputs] = images
-        last_method = list(self.methods)[-1]
-        columns[f"{self.model_inputs} {self.salnet.outputs}"] = Overlay(images, maps[last_method])
-        columns.update((name, maps[name]) for name in self.methods)
+        methods = list(self.method_set.columns)
+        columns[f"{self.model_inputs} {self.salnet.outputs}"] = Overlay(images, maps[methods[-1]])
+        columns.update((name, maps[name]) for name in methods)
         return ImgData(colormap="inferno", **columns)
 
     def _names(self, classes):

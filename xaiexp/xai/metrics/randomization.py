@@ -3,7 +3,8 @@ https://arxiv.org/abs/1810.03292): a map that explains the model must change whe
 weights are destroyed. Layers are re-initialized cumulatively from the output down (cascading
 randomization); after each, the maps are compared with the trained model's by Spearman rank
 correlation. High correlation throughout means the method ignores the model (an edge detector
-would pass as an explanation)."""
+would pass as an explanation). The Saliency trace logs the last step alone, the fully randomized
+model (``randomized_clone``, ``rank_correlation``), every epoch."""
 
 import keras
 import numpy as np
@@ -22,7 +23,7 @@ def cascading_randomization(model, explain, absolute=True):
     trained_ranks = _ranks(explain(model), absolute)
     randomized = keras.models.clone_model(model)
     randomized.set_weights(model.get_weights())
-    fresh = keras.models.clone_model(model)
+    fresh = randomized_clone(model)
     correlations = {}
     for original, target, source in reversed(list(zip(model.layers, randomized.layers,
                                                       fresh.layers))):
@@ -31,6 +32,18 @@ def cascading_randomization(model, explain, absolute=True):
             correlations[original.name] = _pearson(trained_ranks,
                                                    _ranks(explain(randomized), absolute))
     return correlations
+
+
+def randomized_clone(model):
+    """``model``'s architecture with fresh weights from its layers' own initializers: the fully
+    randomized model of the test (seed it with ``keras.utils.set_random_seed``)."""
+    return keras.models.clone_model(model)
+
+
+def rank_correlation(first, second, absolute=True):
+    """(B,) Spearman correlation of each pair of maps (B, H, W[, C]); of |maps| when
+    ``absolute``."""
+    return _pearson(_ranks(first, absolute), _ranks(second, absolute))
 
 
 def _ranks(maps, absolute):

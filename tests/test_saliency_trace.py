@@ -1,0 +1,161 @@
+"""The Saliency trace's method columns and per-epoch metrics: every chosen method becomes a
+column, every chosen metric a logged ``xai/<method>/<metric>`` that a sweep can optimize."""
+
+import xaiexp  # noqa: F401  (sets the TensorFlow environment before TensorFlow is imported)
+import keras
+import numpy as np
+import pytest
+
+from xaiexp.system import System
+from xaiexp.trace.xai import Saliency
+from xaiexp.util.data import Data
+from xaiexp.util.img_data import Overlay
+from xaiexp.xai.method_set import METHODS
+from xaiexp.xai.metrics.scorecard import METRICS
+
+SHAPE = (8, 8, 3)
+ALL_COLUMNS = ["saliency", "Smoothed saliency", "Integrated saliency", "SmInt saliency",
+               "Gradient x Input saliency", "VarGrad saliency", "GradCAM saliency",
+               "Occlusion saliency"]
+ALL_KEYS = ["saliency", "smoothed_saliency", "integrated_saliency", "smint_saliency",
+            "gradient_x_input_saliency", "vargrad_saliency", "gradcam_saliency",
+            "occlusion_saliency"]
+
+
+def small_cnn(seed=0):
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential([keras.Input(SHAPE),
+                             keras.layers.Conv2D(4, 3, activation="relu", padding="same"),
+                             keras.layers.Flatten(),
+                             keras.layers.Dense(3, activation="softmax")])
+
+
+def probes(size=3, seed=0, mask=None, decoy=None):
+    """A batch; ``mask``/``decoy``: the value filling an object/decoy mask, if any."""
+    rng = np.random.default_rng(seed)
+    values = {"x": rng.normal(size=(size, *SHAPE)).astype(np.float32),
+              "y": rng.integers(0, 3, size=(size, 1))}
+    for key, fill in (("mask", mask), ("decoy_mask", decoy)):
+        if fill is not None:
+            values[key] = np.full((size, *SHAPE[:2], 1), fill, np.uint8)
+    return values
+
+
+def trace(model=None, **kwargs):
+    settings = dict(model=model or small_cnn(), model_inputs="x", model_outputs="y_pred",
+                    class_key="y", smoothing=2, integrating=(3, 2), seed=0, occlusion=(4, 4),
+                    metrics=())
+    made = Saliency(**{**settings, **kwargs})
+    made.system = System(mode="eval")
+    return made
+
+
+def epoch(made, batch):
+    made.system.epoch_idx += 1
+    made.on_batch_end(Data(batch))
+    data = Data()
+    made.on_epoch_end(data)
+    return data
+
+
+def test_every_method_is_a_column_in_the_chosen_order():
+    methods = list(reversed(METHODS))
+    figure = epoch(trace(methods=methods), probes(size=3))["saliency"]
+    columns = list(reversed(ALL_COLUMNS))
+    assert list(figure) == ["y", "y_pred", "x", "x saliency", *columns]
+    for column in columns:
+        assert figure[column].shape == (3, *SHAPE[:2], 1) and figure[column].dtype == np.float32
+        assert 0 <= figure[column].min() and figure[column].max() <= 1
+    assert isinstance(figure["x saliency"], Overlay)
+    np.testing.assert_array_equal(figure["x saliency"].masks, figure[columns[-1]])
+
+
+def test_gradient_methods_share_one_engine_call(monkeypatch):
+    made = trace(methods=["vanilla", "smoothgrad", "integrated", "smint", "gradient_x_input",
+                          "vargrad"])
+    calls = []
+    explain = made.salnet.explain
+    monkeypatch.setattr(made.salnet, "explain", lambda *a, **k: calls.append(a) or explain(*a, **k))
+    epoch(made, probes())
+    assert len(calls) == 1
+
+
+def test_default_columns_follow_smoothing_and_integrating():
+    figure = epoch(trace(smoothing=0, integrating=(3, 0)), probes())["saliency"]
+    assert list(figure)[4:] == ["saliency", "Integrated saliency"]
+
+
+@pytest.mark.parametrize("methods, settings, message", [
+    (["vanilla", "lime"], {}, "methods must be a non-empty list"),
+    ([], {}, "methods must be a non-empty list"),
+    (["smoothgrad"], {"smoothing": 0}, "smoothgrad needs smoothing >= 1"),
+    (["vargrad"], {"smoothing": 0}, "vargrad needs smoothing >= 1"),
+    (["integrated"], {"integrating": 0}, "integrated needs integration steps >= 1"),
+    (["smint"], {"integrating": (3, 0)}, "smint needs SmInt samples >= 1"),
+])
+def test_impossible_methods_are_refused(methods, settings, message):
+    with pytest.raises(ValueError, match=message):
+        trace(methods=methods, **settings)
+
+
+def test_every_chosen_metric_is_logged_under_its_key():
+    made = trace(methods=METHODS, metrics=METRICS, mask_key="mask", decoy_key="decoy_mask")
+    logs = epoch(made, probes(mask=1, decoy=0)).read_logs()
+    per_method = ["relevance_mass", "pointing_game", "deletion_auc", "insertion_auc",
+                  "randomization", "decoy_mass", "decoy_pointing_game"]
+    expected = {f"xai/{key}/{metric}" for key in ALL_KEYS for metric in per_method}
+    assert set(logs) == expected | {"xai/integrated_saliency/completeness"}
+    assert all(isinstance(value, float) and np.isfinite(value) for value in logs.values())
+    for key in ALL_KEYS:  # the object mask covers everything, the decoy nothing
+        assert logs[f"xai/{key}/relevance_mass"] == 1.0 and logs[f"xai/{key}/decoy_mass"] == 0.0
+        assert logs[f"xai/{key}/decoy_pointing_game"] == 0.0
+        assert 0 <= logs[f"xai/{key}/deletion_auc"] <= 1 and 0 <= logs[f"xai/{key}/insertion_auc"] <= 1
+    assert logs["xai/integrated_saliency/completeness"] >= 0
+
+
+def test_mask_metrics_are_skipped_without_masks():
+    made = trace(metrics=["relevance_mass", "pointing_game", "deletion_auc"])
+    logs = epoch(made, probes(mask=1, decoy=1)).read_logs()
+    assert set(logs) == {f"xai/{key}/deletion_auc" for key in ALL_KEYS[:4]}
+
+
+def test_each_mask_metric_also_scores_the_decoy():
+    made = trace(methods=["vanilla"], metrics=["relevance_mass"], mask_key="mask",
+                 decoy_key="decoy_mask")
+    assert epoch(made, probes(mask=0, decoy=1)).read_logs() == {
+        "xai/saliency/relevance_mass": 0.0, "xai/saliency/decoy_mass": 1.0}
+    made = trace(methods=["vanilla"], metrics=["pointing_game"], mask_key="mask",
+                 decoy_key="decoy_mask")
+    assert epoch(made, probes(mask=0, decoy=1)).read_logs() == {
+        "xai/saliency/pointing_game": 0.0, "xai/saliency/decoy_pointing_game": 1.0}
+
+
+def tracing_counts(salnet):
+    return [function.experimental_get_tracing_count() for functions in
+            salnet.engine._compiled.values() for function in functions]
+
+
+def test_randomization_falls_below_identical_weights_without_retracing():
+    model = small_cnn()
+    made = trace(model, methods=["vanilla"], metrics=["randomization"])
+    randomized = made.scorecard._randomized
+    batch = probes(size=6)
+    fresh = epoch(made, batch).read_logs()["xai/saliency/randomization"]
+    counts = tracing_counts(randomized), tracing_counts(made.salnet)
+    randomized.engine.model.set_weights(model.get_weights())
+    same = epoch(made, batch).read_logs()["xai/saliency/randomization"]
+    assert same == pytest.approx(1.0) and fresh < 0.7
+    epoch(made, batch)
+    assert (tracing_counts(randomized), tracing_counts(made.salnet)) == counts
+    assert all(count == 1 for count in counts[0] + counts[1])
+
+
+def test_a_logged_metric_is_a_valid_objective():
+    from xaiexp.cli import compose_config
+    from xaiexp.runner import objective
+
+    made = trace(metrics=["relevance_mass", "deletion_auc"], mask_key="mask")
+    logs = epoch(made, probes(mask=1)).read_logs()
+    for metric in ("eval/xai/smoothed_saliency/relevance_mass", "eval/xai/saliency/deletion_auc"):
+        cfg = compose_config([f"objective.metric={metric}"])
+        assert objective(cfg, {"eval": logs, "test": logs}) == logs[metric.partition("/")[2]]
