@@ -115,17 +115,20 @@ def test_cascading_randomization_flags_maps_that_ignore_the_weights():
 
 # --- completeness --------------------------------------------------------------------------
 
-def test_integrated_gradients_are_complete_at_300_steps():
+def test_integrated_gradients_are_complete_at_300_steps_from_any_baseline():
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((6, 6, 3)), keras.layers.Flatten(),
                               keras.layers.Dense(16, activation="tanh"),
                               keras.layers.Dense(3, activation="softmax")])
     batch = {"x": images((6, 6, 3))}
     errors = completeness_error(salnet(model, baseline="zeros"), batch, nsamples=300)
-    assert errors.shape == (4,) and errors.max() < 0.01
+    assert errors.shape == (4,) and errors.dtype == np.float64 and errors.max() < 0.01
     assert completeness_error(salnet(model, baseline="zeros"), batch, nsamples=2).max() > 0.01
-    with pytest.raises(ValueError, match="deterministic baseline"):
-        completeness_error(salnet(model), batch)
+    # The default random baseline is drawn inside the compiled call, and scored there too; its
+    # rough paths (and one small f(x) − f(b) here) want more steps for the same error.
+    assert completeness_error(salnet(model, seed=0), batch, nsamples=1000).max() < 0.005
+    with pytest.raises(ValueError, match="nsamples >= 2"):
+        completeness_error(salnet(model), batch, nsamples=1)
 
 
 # --- attribution methods -------------------------------------------------------------------
