@@ -515,3 +515,41 @@ def test_importing_the_loaders_does_not_import_tensorflow():
             "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# --- the shortcut (decoy) variant of shapes ------------------------------------------------
+
+def _patch_classes(split):
+    """(N,) the class whose pattern fills each image's decoy patch."""
+    x, decoy = split.data["x"], split.data["decoy_mask"][..., 0] == 1
+    grid = np.indices(x.shape[1:3])
+    patterns = np.stack([p(*grid) for p in shapes.DECOY_PATTERNS.values()]) * 255
+    matches = [[(image[..., 0][inside] == pattern[inside]).all() and
+                (image[inside] == image[inside][:, :1]).all() for pattern in patterns]
+               for image, inside in zip(x, decoy)]
+    assert (np.sum(matches, axis=1) == 1).all()  # exactly one class's pattern, in grey
+    return np.argmax(matches, axis=1)
+
+
+def test_shapes_shortcut_codes_the_class_in_train_and_eval_and_break_shortcut_randomizes_it():
+    plain, _ = shapes.load_data(n_train=200, n_eval=1, seed=4)
+    train, evaluation = shapes.load_data(n_train=200, n_eval=400, seed=4, shortcut=True)
+    assert set(plain.data) == {"x", "y", "mask"}
+    side, margin = 8, 2  # a quarter of 32, inset by a sixteenth
+    for split in (train, evaluation):
+        decoy = split.data["decoy_mask"]
+        assert decoy.shape == (len(decoy), 32, 32, 1) and decoy.dtype == np.uint8
+        assert (decoy.sum(axis=(1, 2, 3)) == side * side).all()
+        corners = decoy[:, [margin, margin, -1 - margin, -1 - margin],
+                        [margin, -1 - margin, margin, -1 - margin], 0]
+        assert (corners.sum(1) == 1).all()  # one corner each
+        assert not (split.data["mask"] & decoy).any()  # the patch hides the object
+        np.testing.assert_array_equal(_patch_classes(split), split.data["y"])
+    outside = train.data["decoy_mask"][..., 0] == 0  # elsewhere the images are the plain ones
+    np.testing.assert_array_equal(train.data["x"][outside], plain.data["x"][outside])
+
+    before = evaluation.data["x"].copy()
+    shapes.break_shortcut(evaluation, seed=4)
+    assert (_patch_classes(evaluation) == evaluation.data["y"]).mean() < 0.35  # about 1 in 5
+    outside = evaluation.data["decoy_mask"][..., 0] == 0
+    np.testing.assert_array_equal(evaluation.data["x"][outside], before[outside])

@@ -175,28 +175,3 @@ def test_vargrad_is_zero_without_noise_and_not_with_it():
     np.testing.assert_array_equal(net.get_vargrad_masks({"x": x}, 5, stdev_spread=0)["saliency"], 0)
     noisy = net.get_vargrad_masks({"x": x}, 5, stdev_spread=0.3)["saliency"]
     assert noisy.shape == (4, 8, 8, 1) and noisy.max() == 1
-
-
-# --- the shortcut (decoy) variant of shapes ------------------------------------------------
-
-def test_shapes_shortcut_codes_the_class_in_train_and_not_in_eval():
-    plain, _ = shapes.load_data(n_train=200, n_eval=1, seed=4)
-    train, evaluation = shapes.load_data(n_train=200, n_eval=400, seed=4, shortcut=True)
-    assert set(plain.data) == {"x", "y", "mask"}
-    for split in (train, evaluation):
-        x, y, decoy = (split.data[key] for key in ("x", "y", "decoy_mask"))
-        assert decoy.shape == (len(x), 32, 32, 1) and decoy.dtype == np.uint8
-        corners = decoy[:, [0, 0, -1, -1], [0, -1, 0, -1], 0]
-        assert (decoy.sum(axis=(1, 2, 3)) == 16).all() and (corners.sum(1) == 1).all()
-        assert not (split.data["mask"] & decoy).any()  # the patch hides the object
-        patches = x[decoy[..., 0] == 1].reshape(len(x), 16, 3)
-        assert (patches == patches[:, :1]).all()  # one grey level per patch
-        codes = np.searchsorted(shapes.DECOY_CODES, patches[:, 0, 0])
-        np.testing.assert_array_equal(shapes.DECOY_CODES[codes], patches[:, 0, 0])
-        agreement = (codes == y).mean()
-        if split is train:
-            assert agreement == 1
-        else:
-            assert agreement < 0.35  # random codes: about 1 in 5
-    outside = train.data["decoy_mask"] == 0  # elsewhere the images are the plain ones
-    np.testing.assert_array_equal(train.data["x"][outside[..., 0]], plain.data["x"][outside[..., 0]])

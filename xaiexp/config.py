@@ -76,6 +76,9 @@ class DatasetConfig:
     n_train: int = 8000  # shapes only
     n_eval: int = 2000  # shapes only
     image_size: int = 32  # shapes only
+    # shapes only: a class-coded pattern patch in a corner of every train/eval image, repainted
+    # at random in the test split (experiment=shortcut_detection)
+    shortcut: bool = False
     normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
 
 
@@ -340,6 +343,8 @@ def validate(cfg):
     name, model = plain_value(data.name), plain_value(cfg.model.name)
     if name == "npz":
         require(data.path is not None, "dataset.path", "dataset=npz needs dataset.path=/path/to/data.npz")
+    require(name == "shapes" or not data.shortcut, "dataset.shortcut",
+            f"only the embedded shapes dataset has a shortcut option, got dataset={name}")
     if name == "shapes":
         smallest = MIN_IMAGE_SIZE.get(model, 1)
         require(data.image_size >= smallest, "dataset.image_size",

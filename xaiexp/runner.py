@@ -29,6 +29,8 @@ from xaiexp.op.tensorop.loss import CrossEntropy
 from xaiexp.op.tensorop.model import ModelOp, UpdateOp
 from xaiexp.pipeline import Pipeline
 from xaiexp.schedule import cosine_decay
+from xaiexp.shortcut import accuracy_gap
+from xaiexp.shortcut import describe as describe_shortcut
 from xaiexp.trace.adapt import LRScheduler
 from xaiexp.trace.io import BestModelSaver
 from xaiexp.trace.metric import Accuracy
@@ -46,13 +48,16 @@ def load_datasets(cfg):
     name = plain_value(data.name)
     if name == "shapes":
         train, evaluation = shapes.load_data(n_train=data.n_train, n_eval=data.n_eval,
-                                             image_size=data.image_size, seed=cfg.seed)
+                                             image_size=data.image_size, seed=cfg.seed,
+                                             shortcut=data.shortcut)
     elif name == "npz":
         train, evaluation = npz.load_data(os.path.expanduser(data.path), seed=cfg.seed)
     else:
         loader = {"cifar10": cifar10, "mnist": mnist, "fashion_mnist": fashion_mnist}[name]
         train, evaluation = loader.load_data(path=os.path.expanduser(data.path) if data.path else None)
     test = evaluation.split(data.test_split, seed=cfg.seed)
+    if name == "shapes" and data.shortcut:
+        shapes.break_shortcut(test, seed=cfg.seed)
     if data.class_names:
         mapping = {name: label for label, name in enumerate(data.class_names)}
         for dataset in (train, evaluation, test):
@@ -154,6 +159,15 @@ def train_and_test(estimator, resume=False):
     return {"eval": estimator.fit(resume=resume), "test": estimator.test()}
 
 
+def report_shortcut(cfg, logs):
+    """On ``dataset.shortcut``: print the shortcut check's verdict and return the metrics to log
+    (else {})."""
+    if not (plain_value(cfg.dataset.name) == "shapes" and cfg.dataset.shortcut):
+        return {}
+    print(f"xaiexp: {describe_shortcut(logs)}", file=sys.stderr)
+    return {"shortcut/accuracy_gap": accuracy_gap(logs)}
+
+
 def run_tags(hydra, parent):
     """What a run records about how it was started."""
     tags = {"xaiexp.version": xaiexp.__version__,
@@ -182,7 +196,11 @@ def run(cfg, resume=None):
         output_dir = tempfile.mkdtemp(prefix="xaiexp-worker-")
     if not cfg.tracking.enabled or not chief:
         estimator, _ = build_experiment(cfg, output_dir)
-        return objective(cfg, train_and_test(estimator, resume=bool(resume)))
+        logs = train_and_test(estimator, resume=bool(resume))
+        report_shortcut(cfg, logs)
+        return objective(cfg, logs)
+
+    import mlflow
 
     from xaiexp.tracking import MLflowTrace, TrackingTarget, mlflow_run
     from xaiexp.tracking.run import log_artifacts, log_dict
@@ -202,7 +220,11 @@ def run(cfg, resume=None):
             log_dict(resolved, "config.yaml")  # first: an interrupted run can be resumed from it
             if hydra:
                 log_artifacts(os.path.join(output_dir, ".hydra"), ".hydra")
-        result = objective(cfg, train_and_test(estimator, resume=bool(resume)))
+        logs = train_and_test(estimator, resume=bool(resume))
+        findings = report_shortcut(cfg, logs)
+        if findings:
+            mlflow.log_metrics(findings)
+        result = objective(cfg, logs)
         saver = next(t for t in estimator.traces if isinstance(t, BestModelSaver))
         if cfg.tracking.log_model and saver.model_path and os.path.exists(saver.model_path):
             log_artifacts(os.path.dirname(saver.model_path), "model")
