@@ -102,6 +102,9 @@ CASES = [
     ("direction", ["objective.direction=up"], "objective.direction"),
     ("metric without mode", ["objective.metric=accuracy"], "objective.metric"),
     ("metric of train", ["objective.metric=train/accuracy"], "objective.metric"),
+    ("shortcut off shapes", ["dataset=mnist", "dataset.shortcut=true"], "dataset.shortcut"),
+    ("floor without mode", ["objective.subject_to.metric=accuracy"], "objective.subject_to.metric"),
+    ("floor not a number", ["objective.subject_to.at_least=high"], "objective.subject_to.at_least"),
     # override syntax and interpolations
     ("empty value", ["epochs="], "epochs"),
     ("no key", ["=3"], "=3"),

@@ -1,8 +1,11 @@
 """The Saliency trace's method columns and per-epoch metrics: every chosen method becomes a
 column, every chosen metric a logged ``xai/<method>/<metric>`` that a sweep can optimize."""
 
+import math
+
 import xaiexp  # noqa: F401  (sets the TensorFlow environment before TensorFlow is imported)
 import keras
+
 import numpy as np
 import pytest
 
@@ -159,3 +162,18 @@ def test_a_logged_metric_is_a_valid_objective():
     for metric in ("eval/xai/smoothed_saliency/relevance_mass", "eval/xai/saliency/deletion_auc"):
         cfg = compose_config([f"objective.metric={metric}"])
         assert objective(cfg, {"eval": logs, "test": logs}) == logs[metric.partition("/")[2]]
+
+
+@pytest.mark.parametrize("direction, accuracy, expected", [
+    ("maximize", 0.95, 0.5), ("maximize", 0.85, -math.inf), ("minimize", 0.85, math.inf)])
+def test_an_objective_counts_only_above_its_floor(direction, accuracy, expected, capsys):
+    from xaiexp.cli import compose_config
+    from xaiexp.runner import objective
+
+    cfg = compose_config(["objective.metric=eval/xai/saliency/relevance_mass",
+                          f"objective.direction={direction}", "objective.subject_to.at_least=0.9"])
+    logs = {"accuracy": accuracy, "xai/saliency/relevance_mass": 0.5}
+    assert objective(cfg, {"eval": logs, "test": logs}) == expected
+    if expected != 0.5:
+        assert ("xaiexp: eval/xai/saliency/relevance_mass does not count: eval/accuracy 0.85 < 0.9"
+                in capsys.readouterr().err)

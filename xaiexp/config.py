@@ -165,10 +165,20 @@ class Direction(Enum):
 
 
 @dataclass
+class FloorConfig:
+    """A metric the run must reach for its objective to count (e.g. accuracy >= 0.9)."""
+    metric: str = "eval/accuracy"
+    at_least: Optional[float] = None  # null: no floor
+
+
+@dataclass
 class ObjectiveConfig:
     """What a job returns to a sweeper, and how the sweep's best child is chosen."""
     metric: str = "eval/accuracy"  # <mode>/<logged key> of the final epoch
     direction: Direction = Direction.maximize
+    # maximize e.g. relevance mass subject to accuracy: a run below the floor returns the worst
+    # value (-inf when maximizing, +inf when minimizing) and cannot be the sweep's best
+    subject_to: FloorConfig = field(default_factory=FloorConfig)
 
 
 @dataclass
@@ -369,9 +379,11 @@ def validate(cfg):
                f"must be >= 1 or null, got {schedule.cycle_length}")
     require(schedule.cycle_multiplier >= 1, "schedule.cycle_multiplier",
            f"must be >= 1, got {schedule.cycle_multiplier}")
-    mode, _, key = cfg.objective.metric.partition("/")
-    require(mode in ("eval", "test") and key, "objective.metric",
-           f"must be eval/<key> or test/<key> (e.g. eval/accuracy), got {cfg.objective.metric!r}")
+    for key, metric in (("objective.metric", cfg.objective.metric),
+                        ("objective.subject_to.metric", cfg.objective.subject_to.metric)):
+        mode, _, logged = metric.partition("/")
+        require(mode in ("eval", "test") and logged, key,
+               f"must be eval/<key> or test/<key> (e.g. eval/accuracy), got {metric!r}")
     explain = cfg.explain
     require(explain.samples >= 1, "explain.samples", f"must be >= 1, got {explain.samples}")
     require(explain.smoothing >= 0, "explain.smoothing", f"must be >= 0, got {explain.smoothing}")

@@ -141,16 +141,34 @@ def git_commit():
         return None
 
 
+def logged_value(logs, metric, key):
+    """The final value of ``metric`` (``<mode>/<logged key>``), which config ``key`` names."""
+    mode, _, name = metric.partition("/")
+    if name not in logs[mode]:
+        raise KeyError(f"{key} {metric!r} was not logged; {mode} has {sorted(logs[mode])}")
+    return float(logs[mode][name])
+
+
+def unmet_floor(cfg, logs):
+    """Why the run misses ``objective.subject_to`` (e.g. "eval/accuracy 0.85 < 0.9"), or None."""
+    floor = cfg.objective.subject_to
+    if floor.at_least is None:
+        return None
+    reached = logged_value(logs, floor.metric, "objective.subject_to.metric")
+    return None if reached >= floor.at_least else f"{floor.metric} {reached:.4g} < {floor.at_least:g}"
+
+
 def objective(cfg, logs):
     """The value of ``cfg.objective.metric`` (e.g. ``eval/accuracy``) in the final logs; a sweep
-    optimizes it. NaN or infinite raises, so the job (and its MLflow run) counts as failed."""
-    mode, _, key = cfg.objective.metric.partition("/")
-    if key not in logs[mode]:
-        raise KeyError(f"objective.metric {cfg.objective.metric!r} was not logged; "
-                       f"{mode} has {sorted(logs[mode])}")
-    result = float(logs[mode][key])
+    optimizes it. NaN or infinite raises, so the job (and its MLflow run) counts as failed. Below
+    ``objective.subject_to``'s floor it is the worst value, so a sweeper steers away."""
+    result = logged_value(logs, cfg.objective.metric, "objective.metric")
     if not math.isfinite(result):
         raise FloatingPointError(f"objective {cfg.objective.metric} is {result}")
+    unmet = unmet_floor(cfg, logs)
+    if unmet:
+        print(f"xaiexp: {cfg.objective.metric} does not count: {unmet}", file=sys.stderr)
+        return -math.inf if plain_value(cfg.objective.direction) == "maximize" else math.inf
     return result
 
 
@@ -204,7 +222,7 @@ def run(cfg, resume=None):
 
     from xaiexp.tracking import MLflowTrace, TrackingTarget, mlflow_run
     from xaiexp.tracking.run import log_artifacts, log_dict
-    from xaiexp.tracking.sweep import PARENT_RUN_ID, child_run_name
+    from xaiexp.tracking.sweep import OBJECTIVE_UNMET, PARENT_RUN_ID, child_run_name
 
     tracker = MLflowTrace()
     estimator, _ = build_experiment(cfg, output_dir, extra_traces=[tracker])
@@ -225,6 +243,9 @@ def run(cfg, resume=None):
         if findings:
             mlflow.log_metrics(findings)
         result = objective(cfg, logs)
+        unmet = unmet_floor(cfg, logs)
+        if unmet:
+            mlflow.set_tag(OBJECTIVE_UNMET, unmet)
         saver = next(t for t in estimator.traces if isinstance(t, BestModelSaver))
         if cfg.tracking.log_model and saver.model_path and os.path.exists(saver.model_path):
             log_artifacts(os.path.dirname(saver.model_path), "model")

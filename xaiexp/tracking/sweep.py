@@ -14,6 +14,8 @@ from xaiexp.tracking.run import as_params, as_tags, experiment_id
 PARENT_RUN_ID = "XAIEXP_PARENT_RUN_ID"
 PARENT_URI = "XAIEXP_PARENT_TRACKING_URI"
 SWEPT_KEYS = "XAIEXP_SWEPT_KEYS"
+# Tag of a child run below objective.subject_to's floor: it cannot be the sweep's best.
+OBJECTIVE_UNMET = "xaiexp.objective_unmet"
 
 
 def start_sweep(target, experiment, name, definition, swept_keys=()):
@@ -39,7 +41,8 @@ def child_run_name(overrides):
 
 def finish_sweep(metric, direction):
     """Record the best child by ``metric`` on the parent (metric ``best/<metric>``, tags
-    ``xaiexp.best_child_*``) and end the parent FINISHED. Returns the best child run, if any."""
+    ``xaiexp.best_child_*``) and end the parent FINISHED. Children that failed or missed the
+    objective's floor are not candidates. Returns the best child run, if any."""
     parent, uri = os.environ.get(PARENT_RUN_ID), os.environ.get(PARENT_URI)
     if parent is None:
         return None
@@ -48,7 +51,8 @@ def finish_sweep(metric, direction):
     children = client.search_runs([experiment], filter_string=f"tags.mlflow.parentRunId = '{parent}'",
                                   max_results=10000)
     scored = [c for c in children
-              if c.info.status == "FINISHED" and math.isfinite(c.data.metrics.get(metric, math.nan))]
+              if c.info.status == "FINISHED" and math.isfinite(c.data.metrics.get(metric, math.nan))
+              and OBJECTIVE_UNMET not in c.data.tags]
     pick = max if direction == "maximize" else min
     best = pick(scored, key=lambda c: c.data.metrics[metric], default=None)
     tags = {"xaiexp.children": len(children),
