@@ -53,7 +53,7 @@ PATCH_AREA = 1 / 16  # an 8x8 patch in a 32x32 image: what a uniform map puts on
 @pytest.mark.slow
 def test_shortcut_detection_finds_the_patch_the_model_learnt(home):
     result = run_cli("experiment=shortcut_detection", "dataset.n_train=2000", "dataset.n_eval=400",
-                     "epochs=3", "explain.methods=[vanilla,gradcam]")
+                     "epochs=3", "explain.methods=[vanilla,occlusion]")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "xaiexp: shortcut check: eval accuracy" in result.stderr
     metrics = only_run(home, "shortcut_detection").data.metrics
@@ -64,4 +64,5 @@ def test_shortcut_detection_finds_the_patch_the_model_learnt(home):
     # and its explanations show it, far above what a uniform map puts on the patch
     assert metrics["test/xai/saliency/decoy_pointing_game"] >= 3 * PATCH_AREA
     assert metrics["test/xai/saliency/decoy_mass"] >= 1.4 * PATCH_AREA
-    assert metrics["test/xai/gradcam_saliency/decoy_mass"] >= 2 * PATCH_AREA
+    assert metrics["test/xai/occlusion_saliency/decoy_pointing_game"] >= 0.8
+    assert metrics["test/xai/occlusion_saliency/decoy_mass"] >= 5 * PATCH_AREA  # measured 0.49
