@@ -73,7 +73,8 @@ def test_no_path_means_optunas_in_memory_storage(monkeypatch, tmp_path):
 def test_the_same_optuna_sweep_run_twice_resumes_its_study(home):
     path = home / "outputs" / "optuna" / "study.pkl"
     command = ["-m", "hparams_search=optuna", "hydra.sweeper.n_trials=2", *TINY, "epochs=1",
-               "explain=none", "hydra.sweeper.storage.path=outputs/optuna/study.pkl"]
+               "explain=none", "hydra.sweeper.storage.path=outputs/optuna/study.pkl",
+               "objective.metric=eval/ce", "objective.direction=minimize"]
     for sweep in 1, 2:
         result = run_cli(*command, timeout=900)
         assert result.returncode == 0, result.stderr[-3000:]
@@ -82,3 +83,4 @@ def test_the_same_optuna_sweep_run_twice_resumes_its_study(home):
         assert [t.number for t in study.trials] == list(range(2 * sweep))
     assert {t.state.name for t in study.trials} == {"COMPLETE"}
     assert "Using an existing study with name 'xaiexp'" in result.stdout + result.stderr
+    assert "Directions: ['minimize']" in result.stdout + result.stderr  # the objective's
