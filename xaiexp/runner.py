@@ -218,10 +218,8 @@ def run(cfg, resume=None):
         report_shortcut(cfg, logs)
         return objective(cfg, logs)
 
-    import mlflow
-
     from xaiexp.tracking import MLflowTrace, TrackingTarget, mlflow_run
-    from xaiexp.tracking.run import log_artifacts, log_dict
+    from xaiexp.tracking.run import log_artifacts, log_dict, log_metrics, set_tags
     from xaiexp.tracking.sweep import OBJECTIVE_UNMET, PARENT_RUN_ID, child_run_name
 
     tracker = MLflowTrace()
@@ -241,11 +239,11 @@ def run(cfg, resume=None):
         logs = train_and_test(estimator, resume=bool(resume))
         findings = report_shortcut(cfg, logs)
         if findings:
-            mlflow.log_metrics(findings)
+            log_metrics(findings)
         result = objective(cfg, logs)
         unmet = unmet_floor(cfg, logs)
         if unmet:
-            mlflow.set_tag(OBJECTIVE_UNMET, unmet)
+            set_tags({OBJECTIVE_UNMET: unmet})
         saver = next(t for t in estimator.traces if isinstance(t, BestModelSaver))
         if cfg.tracking.log_model and saver.model_path and os.path.exists(saver.model_path):
             log_artifacts(os.path.dirname(saver.model_path), "model")

@@ -64,6 +64,16 @@ def mlflow_run(target, experiment, run_name=None, params=None, tags=None, parent
         mlflow.end_run(status="FINISHED")
 
 
+def log_metrics(values):
+    """Numbers of the active run that no trace logs (e.g. the shortcut check's accuracy gap)."""
+    mlflow.log_metrics(values)
+
+
+def set_tags(values):
+    """Tags of the active run (e.g. why its objective does not count)."""
+    mlflow.set_tags(values)
+
+
 def log_dict(dictionary, artifact_file):
     """A dict as a YAML/JSON artifact of the active run (format from the file's extension)."""
     mlflow.log_dict(dictionary, artifact_file)
