@@ -240,3 +240,23 @@ def test_default_store_and_output_folder_are_under_the_project_root(store, home,
     paths = capsys.readouterr().out.split()
     assert len(paths) == 3 and all(os.path.exists(p) for p in paths)
     assert os.path.dirname(paths[0]).startswith(str(home / "outputs" / "reports" / "sweep_xaiexp_"))
+
+
+def test_a_child_below_the_objectives_floor_is_not_the_best_and_ranks_last(tmp_path):
+    """finish_sweep does not pick a child below the objective's floor, however good its value,
+    and the report ranks it last."""
+    from xaiexp.tracking.sweep import OBJECTIVE_UNMET
+
+    target = TrackingTarget.embedded(tmp_path)
+    metric = "eval/xai/saliency/relevance_mass"
+    parent = start_sweep(target, "floors", "sweep floors", {"sweep.objective": metric})
+    for name, mass, unmet in (("focused but wrong", 0.9, "eval/accuracy 0.4 < 0.9"),
+                              ("good", 0.6, None), ("fair", 0.5, None)):
+        with mlflow_run(target, "floors", run_name=name, parent_run_id=parent):
+            mlflow.log_metric(metric, mass)
+            if unmet:
+                mlflow.set_tag(OBJECTIVE_UNMET, unmet)
+    assert finish_sweep(metric, "maximize").info.run_name == "good"
+    assert mlflow.MlflowClient(target.uri).get_run(parent).data.metrics[f"best/{metric}"] == 0.6
+    ranked = select_runs(target, "floors", parent=parent).runs
+    assert [run.info.run_name for run in ranked] == ["good", "fair", "focused but wrong"]

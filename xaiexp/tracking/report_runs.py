@@ -1,10 +1,8 @@
 """Which runs a report compares, and the order it ranks them in: an experiment's runs, or the
 child runs of a sweep's parent, sorted by the sweep's objective (else by accuracy)."""
 
-import math
 from dataclasses import dataclass
 
-SWEEP_TAG = "xaiexp.sweep"  # set on a sweep's parent run by tracking/sweep.py
 PARENT_TAG = "mlflow.parentRunId"
 
 
@@ -26,6 +24,8 @@ def select_runs(target, experiment, parent=None, sweep=None, mode="test"):
     """The runs of ``experiment`` (sweep parents left out), or the children of run ``parent``,
     or of the newest sweep of ``experiment`` when ``sweep`` is "last"."""
     import mlflow  # ~2.6 s: not for `xaiexp report --help`
+
+    from xaiexp.tracking.sweep import SWEEP_TAG
 
     if not target.exists():
         raise ReportError(f"no MLflow store at {target.uri}")
@@ -71,9 +71,14 @@ def _search(client, experiment_id, filter_string="", order="ASC", max_results=10
 
 
 def _ranked(name, runs, metric, maximize):
-    """Runs best first by ``metric`` (those without a finite value last, in start order)."""
+    """Runs best first by ``metric``; last, in start order, those that could not be a sweep's
+    best (failed, no finite value, below the objective's floor: ``sweep.is_candidate``)."""
+    from xaiexp.tracking.sweep import is_candidate
+
     def key(run):
-        value = run.data.metrics.get(metric, math.nan)
-        return (0, -value if maximize else value) if math.isfinite(value) else (1, 0)
+        if not is_candidate(run, metric):
+            return 1, 0
+        value = run.data.metrics[metric]
+        return 0, -value if maximize else value
 
     return Selection(name, sorted(runs, key=key), metric, maximize)

@@ -14,6 +14,7 @@ from xaiexp.tracking.run import as_params, as_tags, experiment_id
 PARENT_RUN_ID = "XAIEXP_PARENT_RUN_ID"
 PARENT_URI = "XAIEXP_PARENT_TRACKING_URI"
 SWEPT_KEYS = "XAIEXP_SWEPT_KEYS"
+SWEEP_TAG = "xaiexp.sweep"  # "true" on a sweep's parent run
 # Tag of a child run below objective.subject_to's floor: it cannot be the sweep's best.
 OBJECTIVE_UNMET = "xaiexp.objective_unmet"
 
@@ -24,7 +25,7 @@ def start_sweep(target, experiment, name, definition, swept_keys=()):
     target.ensure_store()
     client = mlflow.MlflowClient(target.uri)
     run = client.create_run(experiment_id(client, experiment, target.artifact_root), run_name=name,
-                            tags={"xaiexp.sweep": "true"})
+                            tags={SWEEP_TAG: "true"})
     client.log_batch(run.info.run_id, params=as_params(definition))
     os.environ[PARENT_RUN_ID] = run.info.run_id
     os.environ[PARENT_URI] = target.uri
@@ -39,6 +40,13 @@ def child_run_name(overrides):
     return ",".join(chosen or overrides)
 
 
+def is_candidate(run, metric):
+    """Whether ``run`` may be ranked by ``metric`` as a sweep's best: it finished, logged a
+    finite value, and did not miss the objective's floor."""
+    return (run.info.status == "FINISHED" and math.isfinite(run.data.metrics.get(metric, math.nan))
+            and OBJECTIVE_UNMET not in run.data.tags)
+
+
 def finish_sweep(metric, direction):
     """Record the best child by ``metric`` on the parent (metric ``best/<metric>``, tags
     ``xaiexp.best_child_*``) and end the parent FINISHED. Children that failed or missed the
@@ -50,9 +58,7 @@ def finish_sweep(metric, direction):
     experiment = client.get_run(parent).info.experiment_id
     children = client.search_runs([experiment], filter_string=f"tags.mlflow.parentRunId = '{parent}'",
                                   max_results=10000)
-    scored = [c for c in children
-              if c.info.status == "FINISHED" and math.isfinite(c.data.metrics.get(metric, math.nan))
-              and OBJECTIVE_UNMET not in c.data.tags]
+    scored = [c for c in children if is_candidate(c, metric)]
     pick = max if direction == "maximize" else min
     best = pick(scored, key=lambda c: c.data.metrics[metric], default=None)
     tags = {"xaiexp.children": len(children),
