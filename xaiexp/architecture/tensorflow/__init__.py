@@ -1,4 +1,6 @@
+from xaiexp.architecture.tensorflow.applications import MobileNetV2, ResNet50
 from xaiexp.architecture.tensorflow.cnn import CNN
 from xaiexp.architecture.tensorflow.lenet import LeNet
+from xaiexp.architecture.tensorflow.preprocessing import ImagenetPreprocessing
 
-__all__ = ["CNN", "LeNet"]
+__all__ = ["CNN", "ImagenetPreprocessing", "LeNet", "MobileNetV2", "ResNet50"]
