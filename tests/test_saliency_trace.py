@@ -13,8 +13,7 @@ from xaiexp.system import System
 from xaiexp.trace.xai import Saliency
 from xaiexp.util.data import Data
 from xaiexp.util.img_data import Overlay
-from xaiexp.xai.method_set import METHODS
-from xaiexp.xai.metrics.scorecard import METRICS
+from xaiexp.xai.registry import method_names, metric_names
 
 SHAPE = (8, 8, 3)
 ALL_COLUMNS = ["saliency", "Smoothed saliency", "Integrated saliency", "SmInt saliency",
@@ -62,7 +61,7 @@ def epoch(made, batch):
 
 
 def test_every_method_is_a_column_in_the_chosen_order():
-    methods = list(reversed(METHODS))
+    methods = list(reversed(method_names()))
     figure = epoch(trace(methods=methods), probes(size=3))["saliency"]
     columns = list(reversed(ALL_COLUMNS))
     assert list(figure) == ["y", "y_pred", "x", "x saliency", *columns]
@@ -102,7 +101,7 @@ def test_impossible_methods_are_refused(methods, settings, message):
 
 
 def test_every_chosen_metric_is_logged_under_its_key():
-    made = trace(methods=METHODS, metrics=METRICS, mask_key="mask", decoy_key="decoy_mask")
+    made = trace(methods=method_names(), metrics=metric_names(), mask_key="mask", decoy_key="decoy_mask")
     logs = epoch(made, probes(mask=1, decoy=0)).read_logs()
     per_method = ["relevance_mass", "pointing_game", "deletion_auc", "insertion_auc",
                   "randomization", "decoy_mass", "decoy_pointing_game"]
@@ -154,8 +153,8 @@ def test_randomization_falls_below_identical_weights_without_retracing():
 
 
 def test_a_logged_metric_is_a_valid_objective():
-    from xaiexp.cli import compose_config
-    from xaiexp.runner import objective
+    from xaiexp.app.cli import compose_config
+    from xaiexp.app.run import objective
 
     made = trace(metrics=["relevance_mass", "deletion_auc"], mask_key="mask")
     logs = epoch(made, probes(mask=1)).read_logs()
@@ -167,8 +166,8 @@ def test_a_logged_metric_is_a_valid_objective():
 @pytest.mark.parametrize("direction, accuracy, expected", [
     ("maximize", 0.95, 0.5), ("maximize", 0.85, -math.inf), ("minimize", 0.85, math.inf)])
 def test_an_objective_counts_only_above_its_floor(direction, accuracy, expected, capsys):
-    from xaiexp.cli import compose_config
-    from xaiexp.runner import objective
+    from xaiexp.app.cli import compose_config
+    from xaiexp.app.run import objective
 
     cfg = compose_config(["objective.metric=eval/xai/saliency/relevance_mass",
                           f"objective.direction={direction}", "objective.subject_to.at_least=0.9"])

@@ -9,9 +9,8 @@ from xaiexp.util.util import safe_name
 from xaiexp.xai import SaliencyNet
 from xaiexp.xai.method_set import MethodSet
 from xaiexp.xai.metrics.scorecard import Scorecard
+from xaiexp.xai.registry import DEFAULT_METRICS, default_methods
 from xaiexp.xai.saliency import class_indices
-
-DEFAULT_METRICS = ("relevance_mass", "pointing_game", "deletion_auc", "insertion_auc")
 
 
 class Saliency(Trace):
@@ -41,7 +40,7 @@ class Saliency(Trace):
             ``smoothing`` samples for SmInt.
         chunk_size: Most gradient passes per compiled call (bounds memory).
         seed: None for fresh noise every epoch; an int draws the same noise each epoch.
-        methods: Columns in order, names from ``xaiexp.xai.method_set.METHODS`` (vanilla,
+        methods: Columns in order, names from ``xaiexp.xai.registry.method_names()`` (vanilla,
             smoothgrad, integrated, smint, gradient_x_input, vargrad, gradcam, occlusion); None:
             FastEstimator's four, those that ``smoothing`` and ``integrating`` leave on.
         occlusion: (patch, stride) in pixels of the occlusion method.
@@ -50,7 +49,8 @@ class Saliency(Trace):
         decoy_key: Batch key of the masks of a planted shortcut (e.g. "decoy_mask"): each mask
             metric is also scored against them, logged as ``xai/<method>/decoy_mass`` and
             ``xai/<method>/decoy_pointing_game``.
-        metrics: Names from ``xaiexp.xai.metrics.scorecard.METRICS``; see ``Scorecard``.
+        metrics: Names from ``xaiexp.xai.registry.metric_names()``; see ``Scorecard``. The
+            default is ``registry.DEFAULT_METRICS``.
     """
 
     def __init__(self, model, model_inputs, model_outputs, class_key=None, label_mapping=None,
@@ -67,9 +67,7 @@ class Saliency(Trace):
         steps, smint_samples = integrating if isinstance(integrating, tuple) else (integrating,
                                                                                    smoothing)
         if methods is None:
-            methods = [name for name, on in (("vanilla", True), ("smoothgrad", smoothing),
-                                             ("integrated", steps),
-                                             ("smint", steps and smint_samples)) if on]
+            methods = default_methods(smoothing, steps, smint_samples)
         self.method_set = MethodSet(methods, outputs, smoothing, steps, smint_samples, occlusion)
         self.salnet = SaliencyNet(model, model_inputs, model_outputs, outputs=outputs,
                                   chunk_size=chunk_size, seed=seed)

@@ -1,14 +1,25 @@
-"""Explainable AI: saliency methods as pass recipes run by one batched gradient engine."""
+"""Explainable AI: saliency methods as pass recipes run by one batched gradient engine.
 
-from xaiexp.xai.grad_cam import GradCam, last_feature_layer
-from xaiexp.xai.gradient_x_input import gradient_x_input
-from xaiexp.xai.integrated_gradients import integrated_gradients
+The recipes and the registry (``xaiexp.xai.registry``) import no TensorFlow; the names that do
+(SaliencyNet, GradCam, last_feature_layer) are imported on first use, so config validation can
+read the registry before TensorFlow starts.
+"""
+
+import importlib
+
 from xaiexp.xai.method import Method, Term
+from xaiexp.xai.methods.gradient_x_input import gradient_x_input
+from xaiexp.xai.methods.integrated import integrated_gradients
+from xaiexp.xai.methods.smint import smooth_integrated
+from xaiexp.xai.methods.smoothgrad import smooth_grad
+from xaiexp.xai.methods.vanilla import vanilla_gradient
 from xaiexp.xai.occlusion import occlusion
-from xaiexp.xai.saliency import SaliencyNet
-from xaiexp.xai.smooth_grad import smooth_grad
-from xaiexp.xai.smooth_integrated import smooth_integrated
-from xaiexp.xai.vanilla_gradient import vanilla_gradient
+
+_LAZY = {
+    "GradCam": "xaiexp.xai.grad_cam",
+    "last_feature_layer": "xaiexp.xai.grad_cam",
+    "SaliencyNet": "xaiexp.xai.saliency",
+}
 
 __all__ = [
     "GradCam",
@@ -23,3 +34,13 @@ __all__ = [
     "smooth_integrated",
     "vanilla_gradient",
 ]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'xaiexp.xai' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_LAZY])

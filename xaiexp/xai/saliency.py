@@ -7,16 +7,16 @@ import numpy as np
 from xaiexp.backend.to_number import to_number
 from xaiexp.xai.engine import Attributions, GradientEngine
 from xaiexp.xai.grad_cam import GradCam
-from xaiexp.xai.gradient_x_input import gradient_x_input
-from xaiexp.xai.integrated_gradients import integrated_gradients
 from xaiexp.xai.masks import to_masks
 from xaiexp.xai.method import Method
+from xaiexp.xai.methods.gradient_x_input import gradient_x_input
+from xaiexp.xai.methods.integrated import integrated_gradients
+from xaiexp.xai.methods.smint import smooth_integrated
+from xaiexp.xai.methods.smoothgrad import smooth_grad
+from xaiexp.xai.methods.vanilla import vanilla_gradient
+from xaiexp.xai.methods.vargrad import noisy_gradients, variance
 from xaiexp.xai.occlusion import occlusion
 from xaiexp.xai.plan import PassPlan
-from xaiexp.xai.smooth_grad import smooth_grad
-from xaiexp.xai.smooth_integrated import smooth_integrated
-from xaiexp.xai.vanilla_gradient import vanilla_gradient
-from xaiexp.xai.vargrad import noisy_gradients, variance
 
 
 def class_indices(labels):

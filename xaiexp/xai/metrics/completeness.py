@@ -3,7 +3,7 @@ Deep Networks", https://arxiv.org/abs/1703.01365): the attributions should add u
 f(x) − f(baseline). The relative shortfall measures how far the Riemann sum over the path is
 from the integral, i.e. whether ``nsamples`` is enough for this model."""
 
-from xaiexp.xai.integrated_gradients import integrated_gradients
+from xaiexp.xai.methods.integrated import integrated_gradients
 
 
 def completeness_error(salnet, batch, nsamples=300):

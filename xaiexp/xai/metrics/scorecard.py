@@ -6,12 +6,14 @@ import numpy as np
 from xaiexp.xai.metrics.faithfulness import deletion_auc, insertion_auc
 from xaiexp.xai.metrics.localization import pointing_game, relevance_mass
 from xaiexp.xai.metrics.randomization import rank_correlation, randomized_clone
+from xaiexp.xai.registry import mask_metric_names, metric_names
 from xaiexp.xai.saliency import SaliencyNet
 
+METRICS = metric_names()
+# How each metric is scored; which need object masks is the registry's (mask_metric_names).
 MASK_METRICS = {"relevance_mass": relevance_mass, "pointing_game": pointing_game}
 DECOY_METRICS = {"relevance_mass": "decoy_mass", "pointing_game": "decoy_pointing_game"}
 FAITHFULNESS_METRICS = {"deletion_auc": deletion_auc, "insertion_auc": insertion_auc}
-METRICS = (*MASK_METRICS, *FAITHFULNESS_METRICS, "randomization", "completeness")
 TRAINED_CLASSES = "trained classes"  # batch key: the randomized model explains the same classes
 
 
@@ -19,7 +21,7 @@ class Scorecard:
     """Scores the maps of ``method_set`` with ``metrics``.
 
     Args:
-        metrics: Names from METRICS.
+        metrics: Names from ``registry.metric_names()``.
             relevance_mass, pointing_game: against the object masks under ``mask_key``; skipped
                 without it. With ``decoy_key`` (masks of a planted shortcut), each also scores
                 the maps against those masks, as "decoy_mass" and "decoy_pointing_game".
@@ -55,7 +57,7 @@ class Scorecard:
         columns = list(self.method_set.columns)
         scores = {}  # metric -> {column: (B,) scores}
         for name in self.metrics:
-            if name in MASK_METRICS and self.mask_key:
+            if name in mask_metric_names() and self.mask_key:
                 scores[name] = {c: MASK_METRICS[name](maps[c], batch[self.mask_key])
                                 for c in columns}
             elif name in FAITHFULNESS_METRICS:
@@ -66,7 +68,7 @@ class Scorecard:
                 scores[name] = {c: maps[f"{c} completeness"] for c in columns
                                 if f"{c} completeness" in maps}
         if self.decoy_key:
-            for name in (m for m in self.metrics if m in MASK_METRICS):
+            for name in (m for m in self.metrics if m in mask_metric_names()):
                 scores[DECOY_METRICS[name]] = {c: MASK_METRICS[name](maps[c], batch[self.decoy_key])
                                                for c in columns}
         return {(c, name): float(np.mean(by_column[c])) for c in columns

@@ -2,6 +2,7 @@
 
 from dataclasses import replace
 
+from xaiexp.xai.kinds import Gradients
 from xaiexp.xai.method import Method, Term
 
 
@@ -19,3 +20,7 @@ def smoothed(noisy: Term, nsamples, magnitude) -> Method:
     weight = 1.0 / nsamples
     clean = Term(squared=magnitude, weight=weight)
     return (clean,) + (replace(noisy, squared=magnitude, weight=weight),) * (nsamples - 1)
+
+
+METHOD = Gradients(name="smoothgrad", title="Smoothed {}", order=20, needs=("smoothing",),
+                   default=True, recipe=lambda settings: smooth_grad(settings.smoothing))

@@ -9,6 +9,7 @@ variance is taken over their raw results.
 
 import numpy as np
 
+from xaiexp.xai.kinds import Sampled
 from xaiexp.xai.method import Method, Term
 
 
@@ -25,3 +26,7 @@ def variance(gradients):
     (no noise) give exactly 0 rather than rounding noise a mask would stretch to [0, 1]."""
     shifted = np.asarray(gradients, np.float32) - gradients[:1]
     return np.maximum((shifted * shifted).mean(0) - shifted.mean(0) ** 2, 0)
+
+
+METHOD = Sampled(name="vargrad", title="VarGrad {}", order=60, needs=("smoothing",),
+                 samples=lambda settings: noisy_gradients(settings.smoothing), combine=variance)

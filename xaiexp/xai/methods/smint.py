@@ -1,7 +1,8 @@
 """SmInt: SmoothGrad over integrated-gradient maps, each with a fresh baseline (FastEstimator)."""
 
+from xaiexp.xai.kinds import Gradients
 from xaiexp.xai.method import Method, Term
-from xaiexp.xai.smooth_grad import smoothed
+from xaiexp.xai.methods.smoothgrad import smoothed
 
 
 def smooth_integrated(nsamples=6, nintegration=100, stdev_spread=0.15, magnitude=True) -> Method:
@@ -14,3 +15,8 @@ def smooth_integrated(nsamples=6, nintegration=100, stdev_spread=0.15, magnitude
     """
     noisy_path = Term(noise_spread=stdev_spread, integrated=True, steps=nintegration)
     return smoothed(noisy_path, nsamples, magnitude)
+
+
+METHOD = Gradients(name="smint", title="SmInt {}", order=40, needs=("steps", "smint_samples"),
+                   default=True,
+                   recipe=lambda settings: smooth_integrated(settings.smint_samples, settings.steps))

@@ -1,5 +1,6 @@
 """Integrated gradients (Sundararajan et al., 2017, https://arxiv.org/abs/1703.01365)."""
 
+from xaiexp.xai.kinds import Gradients
 from xaiexp.xai.method import Method, Term
 
 
@@ -11,3 +12,7 @@ def integrated_gradients(nsamples=25) -> Method:
     so both give the same pictures.
     """
     return (Term(integrated=True, steps=nsamples, scale=1.0 / nsamples),)
+
+
+METHOD = Gradients(name="integrated", title="Integrated {}", order=30, needs=("steps",),
+                   default=True, recipe=lambda settings: integrated_gradients(settings.steps))

@@ -1,0 +1,100 @@
+"""The names of the saliency methods and metrics, read without importing TensorFlow: what the
+Saliency trace, MethodSet, Scorecard and the config's validation all read.
+
+Methods are found, not listed: every module of ``xaiexp.xai.methods`` declares one as ``METHOD``
+(``kinds.py``), so a new method is one new file there. Metrics are the Scorecard's, each with
+whether it needs the dataset's object masks.
+"""
+
+import importlib
+import pkgutil
+from collections.abc import Iterable
+from typing import NamedTuple
+
+from xaiexp.xai import methods as methods_package
+from xaiexp.xai.kinds import SETTING_LABELS, SaliencyMethod, Settings
+
+
+class Metric(NamedTuple):
+    name: str
+    needs_masks: bool = False  # scored against object masks; skipped without them
+    default: bool = False  # logged unless the user chooses the metrics
+
+
+METRICS = (
+    Metric("relevance_mass", needs_masks=True, default=True),
+    Metric("pointing_game", needs_masks=True, default=True),
+    Metric("deletion_auc", default=True),
+    Metric("insertion_auc", default=True),
+    Metric("randomization"),
+    Metric("completeness"),
+)
+DEFAULT_METRICS = tuple(metric.name for metric in METRICS if metric.default)
+
+
+class Problem(NamedTuple):
+    """A chosen method's setting below 1: ``setting`` is a ``Settings`` field name."""
+
+    setting: str
+    method: str
+    value: int
+
+    @property
+    def message(self) -> str:
+        return f"{self.method} needs {SETTING_LABELS[self.setting]} >= 1, got {self.value}"
+
+
+def registered_methods() -> dict[str, SaliencyMethod]:
+    """Every method of ``xaiexp.xai.methods`` by name, in column order (``order``, then name)."""
+    found = {}
+    for module in pkgutil.iter_modules(methods_package.__path__):
+        method = importlib.import_module(f"{methods_package.__name__}.{module.name}").METHOD
+        if method.name in found:
+            raise ValueError(f"saliency method {method.name!r} is declared twice, the second "
+                             f"time in xaiexp.xai.methods.{module.name}")
+        found[method.name] = method
+    return dict(sorted(found.items(), key=lambda item: (item[1].order, item[0])))
+
+
+def method_names() -> tuple[str, ...]:
+    """Names of every method, in column order: vanilla, smoothgrad, integrated, smint first."""
+    return tuple(registered_methods())
+
+
+def metric_names() -> tuple[str, ...]:
+    return tuple(metric.name for metric in METRICS)
+
+
+def mask_metric_names() -> tuple[str, ...]:
+    """The metrics scored against object masks (skipped without them)."""
+    return tuple(metric.name for metric in METRICS if metric.needs_masks)
+
+
+def find_methods(names: Iterable[str]) -> dict[str, SaliencyMethod]:
+    """The methods called ``names``, in that order without repeats; ValueError on an unknown
+    name or none."""
+    names = list(dict.fromkeys(names))
+    known = registered_methods()
+    if not names or any(name not in known for name in names):
+        raise ValueError(f"methods must be a non-empty list from {list(known)}, got {names}")
+    return {name: known[name] for name in names}
+
+
+def check_settings(methods: Iterable[str], smoothing: int, steps: int,
+                   smint_samples: int) -> Problem | None:
+    """The first of ``methods`` (names) whose needed setting is below 1, else None; ValueError
+    as ``find_methods`` on unknown names."""
+    settings = Settings(smoothing, steps, smint_samples)
+    for name, method in find_methods(methods).items():
+        unmet = [setting for setting in method.needs if getattr(settings, setting) < 1]
+        if unmet:
+            return Problem(unmet[0], name, getattr(settings, unmet[0]))
+    return None
+
+
+def default_methods(smoothing: int, steps: int, smint_samples: int) -> list[str]:
+    """The ``default`` methods (FastEstimator's vanilla, smoothgrad, integrated, smint) whose
+    settings are all >= 1: the Saliency trace's columns when none are chosen."""
+    settings = Settings(smoothing, steps, smint_samples)
+    return [name for name, method in registered_methods().items()
+            if method.default and all(getattr(settings, need) >= 1 for need in method.needs)]
