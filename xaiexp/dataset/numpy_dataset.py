@@ -25,6 +25,15 @@ class NumpyDataset:
     def __getitem__(self, index):
         return {key: value[index] for key, value in self.data.items()}
 
+    @property
+    def keys(self):
+        """The keys of every batch drawn from this dataset, e.g. ("x", "y")."""
+        return tuple(self.data)
+
+    def shape(self, key):
+        """One sample's shape under ``key``, e.g. (32, 32, 3) for "x" and () for "y"."""
+        return self.data[key].shape[1:]
+
     def split(self, *fractions, seed=None):
         """Remove rows from this dataset and return them as new dataset(s).
 
@@ -32,26 +41,30 @@ class NumpyDataset:
         positive int (a number of rows). One fraction returns one dataset, several a list.
         ``seed`` makes the choice of rows reproducible.
         """
-        if not fractions:
-            raise ValueError("split needs at least one fraction")
-        total = len(self)
-        sizes = []
-        for fraction in fractions:
-            if isinstance(fraction, float) and 0 < fraction < 1:
-                sizes.append(int(round(total * fraction)))
-            elif isinstance(fraction, int) and not isinstance(fraction, bool) and 0 < fraction:
-                sizes.append(fraction)
-            else:
-                raise ValueError(
-                    f"split fraction must be a float in (0, 1) or a positive int, got {fraction!r}")
-        if sum(sizes) >= total:
-            raise ValueError(f"cannot split {sum(sizes)} of {total} rows: nothing would remain")
-        order = np.random.default_rng(seed).permutation(total)
-        parts, start = [], 0
-        for size in sizes:
-            rows = np.sort(order[start:start + size])
-            parts.append(NumpyDataset({k: v[rows] for k, v in self.data.items()}, self.label_mapping))
-            start += size
-        kept = np.sort(order[start:])
+        parts, kept = split_rows(len(self), fractions, seed)
+        parts = [NumpyDataset({k: v[rows] for k, v in self.data.items()}, self.label_mapping)
+                 for rows in parts]
         self.data = {key: value[kept] for key, value in self.data.items()}
         return parts[0] if len(parts) == 1 else parts
+
+
+def split_rows(total, fractions, seed=None):
+    """``(parts, kept)``: sorted row indices of each part and of what remains, for datasets'
+    ``split(*fractions, seed)`` (see ``NumpyDataset.split``), so every kind splits alike."""
+    if not fractions:
+        raise ValueError("split needs at least one fraction")
+    sizes = []
+    for fraction in fractions:
+        if isinstance(fraction, float) and 0 < fraction < 1:
+            sizes.append(int(round(total * fraction)))
+        elif isinstance(fraction, int) and not isinstance(fraction, bool) and 0 < fraction:
+            sizes.append(fraction)
+        else:
+            raise ValueError(
+                f"split fraction must be a float in (0, 1) or a positive int, got {fraction!r}")
+    if sum(sizes) >= total:
+        raise ValueError(f"cannot split {sum(sizes)} of {total} rows: nothing would remain")
+    order = np.random.default_rng(seed).permutation(total)
+    ends = np.cumsum(sizes)
+    parts = [np.sort(order[end - size:end]) for size, end in zip(sizes, ends)]
+    return parts, np.sort(order[ends[-1]:])
