@@ -1,3 +1,4 @@
+from xaiexp.dataset.file_dataset import FileDataset
 from xaiexp.dataset.numpy_dataset import NumpyDataset
 
-__all__ = ["NumpyDataset"]
+__all__ = ["FileDataset", "NumpyDataset"]

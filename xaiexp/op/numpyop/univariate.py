@@ -1,6 +1,7 @@
 """Ops that transform one input at a time."""
 
 import numpy as np
+import tensorflow as tf
 
 from xaiexp.op.numpyop.numpyop import NumpyOp
 
@@ -9,7 +10,8 @@ class Normalize(NumpyOp):
     """``(x - mean * max_pixel_value) / (std * max_pixel_value)``, as float32.
 
     The defaults are ImageNet's per-channel statistics, as in FastEstimator; ``mean`` and
-    ``std`` may be scalars or one value per channel.
+    ``std`` may be scalars or one value per channel. Runs on NumPy batches and on a streamed
+    dataset's tf tensors alike.
     """
 
     def __init__(self, inputs, outputs, mode=None, mean=(0.485, 0.456, 0.406),
@@ -26,4 +28,5 @@ class Normalize(NumpyOp):
             raise ValueError(
                 f"Normalize: mean/std have {self.mean.size}/{self.std.size} values but the "
                 f"images have {channels} channel(s); give one value or one per channel")
-        return (data.astype(np.float32) - self.mean) / self.std
+        data = tf.cast(data, tf.float32) if tf.is_tensor(data) else data.astype(np.float32)
+        return (data - self.mean) / self.std
