@@ -1,0 +1,207 @@
+"""The user's own photos, one sub-folder per class, streamed from disk (too big for memory is fine).
+
+::
+
+    path/                     masks/ (optional, mirrors path)
+      cat/ 001.jpg 002.png      cat/ 001.png 002.png
+      dog/ 003.jpeg ...         dog/ 003.png ...
+
+As Keras' ``image_dataset_from_directory`` reads it: the sorted sub-folder names are the classes,
+labels 0, 1, ...; images are the ``.bmp .gif .jpeg .jpg .png`` files found in a class folder and
+its sub-folders (any size, any mode: grayscale and RGBA become RGB); other files and hidden
+entries are ignored. The mask of ``path/cat/a/001.jpg`` is the one file ``masks/cat/a/001.<ext>``
+with any of those extensions (so JPEG photos may have PNG masks), of the image's size; a pixel
+is object where any colour channel is non-zero.
+
+Every file is decoded with Pillow before training starts (by ``load_data`` and ``inspect`` alike,
+through one checker), so a corrupt image fails at once as one line naming the file rather than
+inside tf.data mid-epoch. ``inspect`` never imports TensorFlow.
+"""
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import NamedTuple
+
+from PIL import Image
+
+from xaiexp.dataset.data import _cache
+from xaiexp.dataset.data.errors import DatasetFormatError
+from xaiexp.dataset.data.npz import Summary
+from xaiexp.dataset.file_dataset import FileDataset, parse_image_size
+from xaiexp.dataset.numpy_dataset import split_rows
+
+SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
+FORMATS = ("BMP", "GIF", "JPEG", "PNG")  # Pillow's names for what tf.io.decode_image reads
+EXPECTED = "a folder with one sub-folder of images per class"
+
+
+def load_data(path, image_size=224, masks=None, eval_path=None, test_path=None, eval_split=0.2,
+              seed=0, eval_masks=None, test_masks=None):
+    """``(train, eval)`` FileDatasets, or ``(train, eval, test)`` with ``test_path``.
+
+    ``image_size``: an int or (height, width) every image is resized to. Without ``eval_path``,
+    ``eval_split`` (a fraction or a number of images) of ``path`` is held out at random with
+    ``seed``. With ``masks``, every folder needs its mask folder: ``eval_masks`` for
+    ``eval_path``, ``test_masks`` for ``test_path``.
+    """
+    folders, mapping, size = _checked(path, image_size, masks, eval_path, test_path, eval_split,
+                                      seed, eval_masks, test_masks)
+    train, *others = (FileDataset(f.paths, f.labels, size, mapping, f.masks) for f in folders)
+    if eval_path is None:
+        others.insert(0, train.split(eval_split, seed=seed))
+    return (train, *others)
+
+
+def inspect(path, image_size=224, masks=None, eval_path=None, test_path=None, eval_split=0.2,
+            seed=0, eval_masks=None, test_masks=None):
+    """The folder's ``Summary`` after every check ``load_data`` makes (raising the same errors),
+    without TensorFlow: cheap enough to run before a job starts."""
+    _, mapping, size = _checked(path, image_size, masks, eval_path, test_path, eval_split, seed,
+                                eval_masks, test_masks)
+    return Summary(class_names=tuple(mapping), image_shape=(*size, 3))
+
+
+class _Folder(NamedTuple):
+    """One checked image folder: parallel lists of image paths, labels and mask paths."""
+    paths: list
+    labels: list
+    masks: list | None
+
+
+def _checked(path, image_size, masks, eval_path, test_path, eval_split, seed, eval_masks, test_masks):
+    """([train, eval?, test?] _Folders, class name -> label, (H, W)); every file decoded once."""
+    size = parse_image_size(image_size)
+    pairs = [(path, masks)] + [(folder, mask) for folder, mask in
+                               ((eval_path, eval_masks), (test_path, test_masks)) if folder is not None]
+    classes, folders = None, []
+    for folder, mask_folder in pairs:
+        root = _root(folder)
+        if (masks is None) != (mask_folder is None):
+            raise DatasetFormatError(f"{root}: give masks for every image folder or for none "
+                                     f"(masks={masks!r}, and eval_masks/test_masks)")
+        classes = _classes(root, like=classes and (_root(path), classes))
+        folders.append(_scan(root, classes, None if mask_folder is None else _root(mask_folder)))
+    if eval_path is None:
+        _check_split(_root(path), len(folders[0].paths), eval_split, seed)
+    _decode_all(folders)
+    return folders, {name: label for label, name in enumerate(classes)}, size
+
+
+def _root(folder):
+    root = _cache.local(folder, EXPECTED)
+    if not root.is_dir():
+        raise DatasetFormatError(f"{root}: is a file; expected {EXPECTED}")
+    return root
+
+
+def _classes(root, like=None):
+    """The sorted names of the class sub-folders (hidden ones ignored); ``like``: (a folder, its
+    classes), which these must equal."""
+    names = sorted(entry.name for entry in os.scandir(root)
+                   if entry.is_dir() and not entry.name.startswith("."))
+    if not names:
+        loose = len(_images(root, recursive=False))
+        raise DatasetFormatError(f"{root}: no class sub-folders ({loose} images directly in it); "
+                                 f"expected {root}/<class name>/<images>")
+    if like and names != like[1]:
+        missing, extra = sorted(set(like[1]) - set(names)), sorted(set(names) - set(like[1]))
+        raise DatasetFormatError(f"{root}: class folders differ from those of {like[0]}: "
+                                 f"missing {missing[:5]}, extra {extra[:5]}")
+    return names
+
+
+def _images(folder, recursive=True):
+    """Image files under ``folder`` by extension (hidden entries skipped), sorted."""
+    found = []
+    for parent, dirs, files in os.walk(folder, followlinks=True):
+        dirs[:] = [name for name in dirs if recursive and not name.startswith(".")]
+        found += [Path(parent, name) for name in files
+                  if not name.startswith(".") and name.lower().endswith(SUFFIXES)]
+    return sorted(found)
+
+
+def _scan(root, classes, mask_root):
+    """The _Folder of ``root``'s classes; with ``mask_root``, each image paired with its mask."""
+    paths, labels = [], []
+    for label, name in enumerate(classes):
+        images = _images(root / name)
+        if not images:
+            raise DatasetFormatError(f"{root / name}: empty class folder (no {' '.join(SUFFIXES)} files)")
+        paths += images
+        labels += [label] * len(images)
+    masks = None if mask_root is None else _pair_masks(root, paths, mask_root, classes)
+    return _Folder([str(p) for p in paths], labels, masks)
+
+
+def _pair_masks(root, paths, mask_root, classes):
+    """Each image's mask path: same relative folder and stem under ``mask_root``, any extension."""
+    def by_stem(files, base):
+        index = {}
+        for file in files:
+            key = file.relative_to(base).with_suffix("")
+            if key in index:
+                raise DatasetFormatError(f"{file}: same name as {index[key]} but for the extension; "
+                                         f"masks are matched to images by name, so one must go")
+            index[key] = file
+        return index
+
+    _classes(mask_root, like=(root, classes))
+    images = by_stem(paths, root)
+    masks = by_stem([file for name in classes for file in _images(mask_root / name)], mask_root)
+    if missing := sorted(images.keys() - masks.keys()):
+        raise DatasetFormatError(f"{images[missing[0]]}: no mask {mask_root / missing[0]}.<"
+                                 f"{'|'.join(s[1:] for s in SUFFIXES)}> ({len(missing)} images lack one)")
+    if strays := sorted(masks.keys() - images.keys()):
+        raise DatasetFormatError(f"{masks[strays[0]]}: mask without an image {root / strays[0]}.* "
+                                 f"({len(strays)} such masks)")
+    return [str(masks[key]) for key in images]
+
+
+def _check_split(root, count, eval_split, seed):
+    """The eval hold-out must leave images on both sides."""
+    try:
+        (held_out,), _ = split_rows(count, (eval_split,), seed)
+    except ValueError as error:
+        raise DatasetFormatError(f"{root}: eval_split={eval_split!r} of {count} images: {error}") from None
+    if not len(held_out):
+        raise DatasetFormatError(f"{root}: eval_split={eval_split!r} of {count} images holds out none")
+
+
+def _decode_all(folders, chunk=4096):
+    """Decode every image and mask (in threads: Pillow decodes without the GIL); a mask must
+    have its image's size."""
+    files = [file for folder in folders for file in (*folder.paths, *(folder.masks or ()))]
+    sizes = {}
+    with ThreadPoolExecutor() as pool:
+        for start in range(0, len(files), chunk):
+            sizes.update(zip(files[start:start + chunk], pool.map(_decoded_size, files[start:start + chunk])))
+    for folder in folders:
+        for image, mask in zip(folder.paths, folder.masks or ()):
+            if sizes[mask] != sizes[image]:
+                raise DatasetFormatError(f"{mask}: mask is {_wxh(sizes[mask])} but its image {image} "
+                                         f"is {_wxh(sizes[image])}")
+
+
+def _decoded_size(file):
+    """(width, height) of an image file, after decoding it in full with Pillow: ``verify`` checks
+    a PNG's checksums, ``load`` every pixel (a JPEG at 1/8 scale, which still reads every byte,
+    so truncation shows)."""
+    try:
+        with Image.open(file) as image:
+            kind, size = image.format, image.size
+            image.verify()
+        with Image.open(file) as image:
+            if kind == "JPEG":
+                image.draft(image.mode, (size[0] // 8, size[1] // 8))
+            image.load()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise DatasetFormatError(f"{file}: corrupt or truncated image ({reason})") from None
+    if kind not in FORMATS:
+        raise DatasetFormatError(f"{file}: a {kind} image; expected one of {', '.join(FORMATS)}")
+    return size
+
+
+def _wxh(size):
+    return f"{size[0]}x{size[1]}"
