@@ -118,8 +118,8 @@ def profiled_share(cfg, run, label):
 
 
 def tracking_overhead(rounds):
-    from xaiexp.cli import compose_config
-    from xaiexp.runner import run
+    from xaiexp.app.cli import compose_config
+    from xaiexp.app.run import run
 
     os.environ["XAIEXP_HOME"] = tempfile.mkdtemp(prefix="xaiexp-bench-")
 

@@ -51,8 +51,9 @@ def library_run(distribute):
 
 def runner_run(distribute):
     """The configured experiment (Adam, cosine schedule, saliency, best-model saving)."""
-    from xaiexp.cli import compose_config
-    from xaiexp.runner import build_experiment, train_and_test
+    from xaiexp.app.cli import compose_config
+    from xaiexp.app.build import build_experiment
+    from xaiexp.app.run import train_and_test
 
     cfg = compose_config(["dataset.n_train=130", "dataset.n_eval=64", "epochs=2", "log_steps=0",
                           "explain.samples=2", "explain.smoothing=2", "explain.integrating=[3,2]",

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import run_cli
-from xaiexp.cli import compose_config
+from xaiexp.app.cli import compose_config
 
 
 def closed_port():
@@ -96,9 +96,11 @@ CASES = [
     ("number for group", ["dataset=3"], "dataset"),
     ("null for group", ["model=null"], "model"),
     # enums
-    ("optimizer", ["schedule.optimizer=adamx"], "schedule.optimizer"),
-    ("model name", ["model.name=resnet"], "model.name"),
-    ("dataset name", ["dataset.name=imagenet"], "dataset.name"),
+    ("optimizer option", ["optimizer=adamx"], "optimizer=adamx"),
+    ("model target", ["model._target_=resnet"], "model._target_"),
+    ("dataset target", ["dataset._target_=imagenet.load"], "dataset._target_"),
+    ("model argument", ["model._target_=xaiexp.architecture.tensorflow.MobileNetV2", "model.width=2"],
+     "model.width"),
     ("direction", ["objective.direction=up"], "objective.direction"),
     ("metric without mode", ["objective.metric=accuracy"], "objective.metric"),
     ("metric of train", ["objective.metric=train/accuracy"], "objective.metric"),

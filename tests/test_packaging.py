@@ -17,7 +17,7 @@ def test_wheel_carries_the_configs(tmp_path):
     site = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site),
                     str(wheel)], check=True, timeout=300)
-    code = ("from xaiexp.cli import compose_config, config_dir; "
+    code = ("from xaiexp.app.cli import compose_config, config_dir; "
             "cfg = compose_config(['experiment=cifar10_saliency']); print(config_dir()); print(cfg.log_steps)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                             cwd=tmp_path, env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"})

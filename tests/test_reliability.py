@@ -83,7 +83,7 @@ def test_resume_last_with_nothing_to_resume_is_a_one_line_error(home):
 
 def test_a_nan_loss_fails_the_run_with_the_reason_in_seconds(home):
     start = time.monotonic()
-    result = run_cli("dataset.n_train=512", "dataset.n_eval=128", "explain=none", "schedule.optimizer=sgd",
+    result = run_cli("dataset.n_train=512", "dataset.n_eval=128", "explain=none", "optimizer=sgd",
                      "schedule.init_lr=1e9", "schedule.min_lr=0")
     assert result.returncode != 0
     assert time.monotonic() - start < 60

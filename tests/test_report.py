@@ -9,7 +9,7 @@ import mlflow
 import numpy as np
 import pytest
 
-from xaiexp.cli import main
+from xaiexp.app.cli import main
 from xaiexp.system import System
 from xaiexp.tracking import MLflowTrace, TrackingTarget, mlflow_run
 from xaiexp.tracking.figure_arrays import load_last_epoch

@@ -66,7 +66,7 @@ def check_report_of_the_last_sweep(home, children):
     objective = [float(row["eval/accuracy"]) for row in rows]
     assert objective == sorted(objective, reverse=True)
     assert all(float(row["accuracy"]) == by_id[row["run_id"]].data.metrics["test/accuracy"] for row in rows)
-    assert {"model.name", "schedule.init_lr", "eval/accuracy", "xai/smint_saliency/relevance_mass"} <= set(rows[0])
+    assert {"model._target_", "schedule.init_lr", "eval/accuracy", "xai/smint_saliency/relevance_mass"} <= set(rows[0])
     assert paths[0].read_text().count("\n| ") == 1 + 4  # header and a row per child
     grid = matplotlib.image.imread(paths[2])
     runs, columns = 4, 6  # run, x, saliency, Smoothed, Integrated, SmInt

@@ -1,3 +1,3 @@
-from xaiexp.cli import main
+from xaiexp.app.cli import main
 
 main()

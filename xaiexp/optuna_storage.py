@@ -34,7 +34,7 @@ def file_storage(path=None):
         return None
     path = Path(os.path.expanduser(str(path)))
     if not path.is_absolute():
-        from xaiexp.config import project_root
+        from xaiexp.util.project import project_root
 
         path = Path(project_root()) / path
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,3 +1,3 @@
-from xaiexp.schedule.schedule import cosine_decay
+from xaiexp.schedule.schedule import constant, cosine, cosine_decay
 
-__all__ = ["cosine_decay"]
+__all__ = ["constant", "cosine", "cosine_decay"]

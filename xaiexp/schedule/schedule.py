@@ -1,5 +1,6 @@
 """Learning-rate schedules: plain functions of the step (or epoch) and named parameters."""
 
+import functools
 import math
 
 
@@ -25,3 +26,20 @@ def cosine_decay(time, cycle_length, init_lr, min_lr=1e-6, start=1, cycle_multip
         cycle_begin = cycle_length * (cycle_multiplier ** cycle - 1) / (cycle_multiplier - 1)
     progress = (elapsed - cycle_begin) / (cycle_length * cycle_multiplier ** cycle)
     return (init_lr - min_lr) / 2 * math.cos(progress * math.pi) + (init_lr + min_lr) / 2
+
+
+def cosine(init_lr: float, total_steps: int, min_lr: float = 1e-6, cycle_length: int | None = None,
+           cycle_multiplier: float = 1.0):
+    """``lr_fn(step)``: ``cosine_decay`` per step, one cycle over ``total_steps`` unless
+    ``cycle_length`` is given (what ``schedule=cosine`` builds)."""
+    return functools.partial(cosine_decay, cycle_length=cycle_length or total_steps, init_lr=init_lr,
+                             min_lr=min_lr, cycle_multiplier=cycle_multiplier)
+
+
+def constant(init_lr: float):
+    """``lr_fn(step)`` that is always ``init_lr`` (what ``schedule=constant`` builds)."""
+    return functools.partial(_constant, init_lr=init_lr)
+
+
+def _constant(step, init_lr):
+    return init_lr

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from xaiexp.config import project_root
+from xaiexp.util.project import project_root
 from xaiexp.tracking.figure_arrays import load_last_epoch
 from xaiexp.tracking.report_runs import ReportError, select_runs
 from xaiexp.tracking.report_table import methods_table, runs_table

@@ -7,7 +7,7 @@ import mlflow
 import yaml
 
 from xaiexp.checkpoint import Checkpoint
-from xaiexp.config import ConfigError
+from xaiexp.util.errors import ConfigError
 
 RESUMABLE = ("KILLED", "FAILED", "RUNNING")
 

@@ -4,7 +4,7 @@ import argparse
 import os
 import sys
 
-from xaiexp.config import project_root
+from xaiexp.util.project import project_root
 from xaiexp.tracking.store import TrackingTarget
 
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from xaiexp.dataset.data import _build, _cache
 from xaiexp.dataset.data.errors import DatasetFormatError
+from xaiexp.dataset.data.summary import Summary
 
 ARCHIVE = _cache.CachedFile(
     name="cifar-10-batches-py-target_archive",
@@ -37,6 +38,26 @@ def load_data(image_key="x", label_key="y", path=None):
     batches, names = _read(archive)
     train = [np.concatenate(parts) for parts in zip(*(batches[member] for member in _TRAIN))]
     return _build.train_eval(train, batches[_EVAL], names, image_key, label_key)
+
+
+def inspect(path=None, **_):
+    """The ``Summary`` of ``path``: it opens as a gzipped tar whose first member is under
+    cifar-10-batches-py/ (the loader reads the rest; listing every member would decompress all
+    170 MB). Without a path the Keras cache is the loader's business (it may download)."""
+    if path:
+        archive = _cache.local(path, "the official cifar-10-python.tar.gz")
+        expected = "expected the official cifar-10-python.tar.gz, a tar.gz of cifar-10-batches-py/"
+        if archive.is_dir():
+            raise DatasetFormatError(f"{archive} is a folder; {expected}")
+        try:
+            with tarfile.open(archive, "r:gz") as tar:
+                first = tar.next()
+        except (OSError, EOFError, tarfile.TarError) as error:
+            raise DatasetFormatError(f"{archive} is not a tar.gz ({error}); {expected}") from error
+        if first is None or first.name.split("/")[0] != "cifar-10-batches-py":
+            found = first.name if first else "nothing"
+            raise DatasetFormatError(f"{archive} holds {found!r} first; {expected}")
+    return Summary(CLASSES, (32, 32, 3))
 
 
 def _read(archive):

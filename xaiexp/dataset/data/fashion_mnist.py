@@ -11,6 +11,7 @@ import numpy as np
 
 from xaiexp.dataset.data import _build, _cache
 from xaiexp.dataset.data.errors import DatasetFormatError, DatasetNotFoundError
+from xaiexp.dataset.data.summary import Summary
 
 _URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
@@ -25,17 +26,34 @@ def load_data(image_key="x", label_key="y", path=None):
     ``path``: a local folder holding the four official ``.gz`` files, used instead of the cache.
     """
     if path:
-        folder = _cache.local(path, f"a folder with {', '.join(FILES)}")
-        files = [folder / name for name in FILES]
-        absent = [file.name for file in files if not file.exists()]
-        if absent:
-            raise DatasetNotFoundError(f"{folder} lacks {', '.join(absent)} (the official files)")
+        files = _local_files(path)
     else:
         files = _cache.fetch(
             [_cache.CachedFile(f"fashion-mnist/{name}", _URL + name, name) for name in FILES],
             "Fashion-MNIST", "/path/to/folder/with/the/4/gz/files")
     x_train, y_train, x_eval, y_eval = (_read_idx(file) for file in files)
     return _build.train_eval((x_train, y_train), (x_eval, y_eval), CLASSES, image_key, label_key)
+
+
+def inspect(path=None, **_):
+    """The ``Summary`` of ``path``: a folder with the four files, each starting as a gzip file.
+    Without a path the Keras cache is the loader's business (it may download)."""
+    for file in _local_files(path) if path else ():
+        with open(file, "rb") as stream:
+            if stream.read(2) != b"\x1f\x8b":
+                raise DatasetFormatError(f"{file} is not a gzip file; expected the official {file.name}")
+    return Summary(CLASSES, (28, 28, 1))
+
+
+def _local_files(path):
+    folder = _cache.local(path, f"a folder with {', '.join(FILES)}")
+    if not folder.is_dir():
+        raise DatasetFormatError(f"{folder} is not a folder; expected a folder with {', '.join(FILES)}")
+    files = [folder / name for name in FILES]
+    absent = [file.name for file in files if not file.exists()]
+    if absent:
+        raise DatasetNotFoundError(f"{folder} lacks {', '.join(absent)} (the official files)")
+    return files
 
 
 def _read_idx(path):

@@ -14,24 +14,17 @@ as a shape error deep inside the first training step.
 
 import zipfile
 import zlib
-from dataclasses import dataclass
 
 import numpy as np
 
 from xaiexp.dataset.data import _cache
 from xaiexp.dataset.data.errors import DatasetFormatError
+from xaiexp.dataset.data.summary import Summary
 from xaiexp.dataset.numpy_dataset import NumpyDataset
 
 
 EXPECTED = "an .npz file with arrays x and y"
 _SMALL = ("y", "y_eval", "class_names")  # what inspect() reads in full; of the rest, headers only
-
-
-@dataclass(frozen=True)
-class Summary:
-    """What ``inspect`` finds: the class names (label 0, 1, ... in order) and one image's shape."""
-    class_names: tuple
-    image_shape: tuple  # (H, W, C), a grayscale file's C being 1
 
 
 def load_data(path, eval_fraction=0.2, seed=0, label_mapping=None,
@@ -50,7 +43,7 @@ def load_data(path, eval_fraction=0.2, seed=0, label_mapping=None,
     return train, evaluation[0] if evaluation else train.split(eval_fraction, seed=seed)
 
 
-def inspect(path, label_mapping=None):
+def inspect(path, eval_fraction=0.2, seed=0, label_mapping=None, **_):
     """The file's ``Summary``, after every check ``load_data`` makes (raising the same errors),
     without loading the images: labels and class names are read, of the other arrays only their
     .npy headers. Cheap enough to run before a job starts."""

@@ -13,6 +13,7 @@ Everything is computed on coordinate grids with NumPy, a whole batch of images a
 
 import numpy as np
 
+from xaiexp.dataset.data.summary import Summary
 from xaiexp.dataset.numpy_dataset import NumpyDataset
 
 CLASSES = ("circle", "ring", "square", "triangle", "cross")
@@ -41,7 +42,7 @@ DECOY_PATTERNS = {
 
 def load_data(n_train=8000, n_eval=2000, image_size=32, seed=0,
               image_key="x", label_key="y", mask_key="mask", shortcut=False,
-              decoy_key="decoy_mask"):
+              decoy_key="decoy_mask", test_split=None):
     """``(train, eval)`` NumpyDatasets: ``image_key`` uint8 (N, S, S, 3), ``label_key`` int (N,)
     with classes balanced, ``mask_key`` uint8 (N, S, S, 1), 1 where the shape covers the pixel.
 
@@ -54,6 +55,9 @@ def load_data(n_train=8000, n_eval=2000, image_size=32, seed=0,
     in eval alike, as a biased validation set would; ``break_shortcut`` repaints a split's at
     random (the test split), where a model that learnt the patch instead of the shape fails.
     The images are otherwise the same as without ``shortcut``.
+
+    ``test_split`` (a share of eval) returns ``(train, eval, test)``, the test split's patches
+    repainted with ``break_shortcut`` when there is a ``shortcut``.
     """
     mapping = {name: label for label, name in enumerate(CLASSES)}
     keys = (image_key, label_key, mask_key) + ((decoy_key,) if shortcut else ())
@@ -65,7 +69,18 @@ def load_data(n_train=8000, n_eval=2000, image_size=32, seed=0,
             arrays += (add_decoy(*arrays, rng),)
         return NumpyDataset(dict(zip(keys, arrays)), mapping)
 
-    return split(n_train, 0), split(n_eval, 1)
+    train, evaluation = split(n_train, 0), split(n_eval, 1)
+    if test_split is None:
+        return train, evaluation
+    test = evaluation.split(test_split, seed=seed)
+    if shortcut:
+        break_shortcut(test, seed=seed, image_key=image_key, decoy_key=decoy_key)
+    return train, evaluation, test
+
+
+def inspect(image_size=32, **_):
+    """The ``Summary`` of the images ``load_data`` would draw."""
+    return Summary(tuple(CLASSES), (image_size, image_size, 3))
 
 
 def add_decoy(x, y, mask, rng):

@@ -1,124 +1,24 @@
-"""Config -> objects -> run. With cli.py and config.py, the only code that knows Hydra.
+"""Run a composed config: train, evaluate, test, and track it all in one MLflow run."""
 
-Everything is built through the public API (Pipeline, build, Network, Estimator, traces), so a
-config is just a second way to write the seed tutorial's script.
-"""
-
-import functools
 import math
 import os
 import subprocess
 import sys
 import tempfile
 
-import keras
 import tensorflow as tf
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
 import xaiexp
-from xaiexp.architecture.tensorflow import CNN, LeNet
-from xaiexp.config import plain_value, project_root
-from xaiexp.dataset.data import cifar10, fashion_mnist, mnist, npz, shapes
-from xaiexp.distribute import get_strategy, is_chief
-from xaiexp.estimator import Estimator
-from xaiexp.network import Network, build
-from xaiexp.op.numpyop.univariate import Normalize
-from xaiexp.op.tensorop.loss import CrossEntropy
-from xaiexp.op.tensorop.model import ModelOp, UpdateOp
-from xaiexp.pipeline import Pipeline
-from xaiexp.schedule import cosine_decay
+from xaiexp.app.build import build_experiment
+from xaiexp.app.schema import plain_value
+from xaiexp.distribute import is_chief
 from xaiexp.shortcut import accuracy_gap
 from xaiexp.shortcut import describe as describe_shortcut
-from xaiexp.trace.adapt import LRScheduler
 from xaiexp.trace.io import BestModelSaver
-from xaiexp.trace.metric import Accuracy
-from xaiexp.trace.xai import Saliency
-
-
-ARCHITECTURES = {"lenet": LeNet, "cnn": CNN}
-OPTIMIZERS = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW,
-              "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop}
-
-
-def load_datasets(cfg):
-    """(train, eval, test) NumpyDatasets for ``cfg.dataset``; test is split off eval."""
-    data = cfg.dataset
-    name = plain_value(data.name)
-    if name == "shapes":
-        train, evaluation = shapes.load_data(n_train=data.n_train, n_eval=data.n_eval,
-                                             image_size=data.image_size, seed=cfg.seed,
-                                             shortcut=data.shortcut)
-    elif name == "npz":
-        train, evaluation = npz.load_data(os.path.expanduser(data.path), seed=cfg.seed)
-    else:
-        loader = {"cifar10": cifar10, "mnist": mnist, "fashion_mnist": fashion_mnist}[name]
-        train, evaluation = loader.load_data(path=os.path.expanduser(data.path) if data.path else None)
-    test = evaluation.split(data.test_split, seed=cfg.seed)
-    if name == "shapes" and data.shortcut:
-        shapes.break_shortcut(test, seed=cfg.seed)
-    if data.class_names:
-        mapping = {name: label for label, name in enumerate(data.class_names)}
-        for dataset in (train, evaluation, test):
-            dataset.label_mapping = mapping
-    return train, evaluation, test
-
-
-def learning_rate_schedule(cfg, total_steps):
-    """``lr_fn(step)`` for the LRScheduler, or None for a constant rate."""
-    schedule = cfg.schedule
-    if plain_value(schedule.name) == "constant":
-        return None
-    return functools.partial(cosine_decay, cycle_length=schedule.cycle_length or total_steps,
-                             init_lr=schedule.init_lr, min_lr=schedule.min_lr,
-                             cycle_multiplier=schedule.cycle_multiplier)
-
-
-def build_experiment(cfg, output_dir, extra_traces=()):
-    """The seed tutorial's objects, built from the config; returns (estimator, model)."""
-    strategy = get_strategy(plain_value(cfg.distribute))  # first: multi_worker must precede any op
-    keras.utils.set_random_seed(cfg.seed)
-    train, evaluation, test = load_datasets(cfg)
-    normalize = cfg.dataset.normalize
-    pipeline = Pipeline(train_data=train, eval_data=evaluation, test_data=test,
-                        batch_size=cfg.batch_size, seed=cfg.seed,
-                        ops=[Normalize(inputs="x", outputs="x", mean=tuple(normalize.mean),
-                                       std=tuple(normalize.std),
-                                       max_pixel_value=normalize.max_pixel_value)])
-    architecture = ARCHITECTURES[plain_value(cfg.model.name)]
-    options = {"dropout": cfg.model.dropout} if architecture is CNN else {}
-    model = build(model_fn=functools.partial(architecture, input_shape=train.data["x"].shape[1:],
-                                             classes=len(train.label_mapping),
-                                             width=cfg.model.width, **options),
-                  optimizer_fn=functools.partial(OPTIMIZERS[plain_value(cfg.schedule.optimizer)],
-                                                 learning_rate=cfg.schedule.init_lr),
-                  strategy=strategy)
-    network = Network(ops=[ModelOp(model=model, inputs="x", outputs="y_pred"),
-                           CrossEntropy(inputs=("y_pred", "y"), outputs="ce"),
-                           UpdateOp(model=model, loss_name="ce")])
-    traces = [Accuracy(true_key="y", pred_key="y_pred"),
-              BestModelSaver(model=model, save_dir=os.path.join(output_dir, "model"),
-                             metric="accuracy", save_best_mode="max")]
-    lr_fn = learning_rate_schedule(cfg, cfg.epochs * pipeline.steps_per_epoch("train"))
-    if lr_fn is not None:
-        traces.append(LRScheduler(model=model, lr_fn=lr_fn))
-    if cfg.explain.enabled:
-        integrating = tuple(cfg.explain.integrating) if len(cfg.explain.integrating) > 1 \
-            else cfg.explain.integrating[0]
-        traces.append(Saliency(model=model, model_inputs="x", model_outputs="y_pred", class_key="y",
-                               label_mapping=train.label_mapping, samples=cfg.explain.samples,
-                               smoothing=cfg.explain.smoothing, integrating=integrating,
-                               chunk_size=cfg.explain.chunk_size, seed=cfg.seed,
-                               methods=[plain_value(m) for m in cfg.explain.methods],
-                               occlusion=(cfg.explain.occlusion.patch, cfg.explain.occlusion.stride),
-                               mask_key="mask" if "mask" in train.data else None,
-                               decoy_key="decoy_mask" if "decoy_mask" in train.data else None,
-                               metrics=[plain_value(m) for m in cfg.explain.metrics]))
-    estimator = Estimator(pipeline=pipeline, network=network, epochs=cfg.epochs,
-                          traces=[*traces, *extra_traces], log_steps=cfg.log_steps,
-                          checkpoint_dir=os.path.join(output_dir, "checkpoint"))
-    return estimator, model
+from xaiexp.util.project import project_root
 
 
 def flatten(config, prefix=""):
@@ -180,7 +80,7 @@ def train_and_test(estimator, resume=False):
 def report_shortcut(cfg, logs):
     """On ``dataset.shortcut``: print the shortcut check's verdict and return the metrics to log
     (else {})."""
-    if not (plain_value(cfg.dataset.name) == "shapes" and cfg.dataset.shortcut):
+    if not cfg.dataset.get("shortcut"):
         return {}
     print(f"xaiexp: {describe_shortcut(logs)}", file=sys.stderr)
     return {"shortcut/accuracy_gap": accuracy_gap(logs)}

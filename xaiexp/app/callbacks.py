@@ -4,7 +4,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import OmegaConf
 
-from xaiexp.config import project_root
+from xaiexp.util.project import project_root
 
 
 def _target(config):

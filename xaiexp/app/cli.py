@@ -5,6 +5,7 @@ and a typo answer in well under two seconds. A bad key, type or value prints one
 the key and exits with code 2, before any MLflow run exists.
 """
 
+import functools
 import os
 import signal
 import sys
@@ -15,12 +16,14 @@ from hydra._internal.utils import get_args_parser
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
 from hydra.types import RunMode
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
-from xaiexp.config import (Config, ConfigError, one_line, project_root, register_configs,
-                           unknown_key_message, validate)
-from xaiexp.preflight import check_output_dir, check_resources
+from xaiexp.app.preflight import check_output_dir, check_resources
+from xaiexp.app.schema import Config, register_configs
+from xaiexp.app.validate import check_overrides, require, schema_at, unknown_key_message, validate
+from xaiexp.util.errors import ConfigError, one_line
+from xaiexp.util.project import project_root
 
 EXIT_FAILED = 1
 EXIT_CONFIG_ERROR = 2
@@ -29,7 +32,7 @@ EXIT_INTERRUPTED = 130
 
 def config_dir():
     """The package's conf/ (in a checkout, a link to the top-level conf/ that users edit)."""
-    return str(Path(__file__).resolve().parent / "conf")
+    return str(Path(__file__).resolve().parent.parent / "conf")
 
 
 def _setup():
@@ -60,7 +63,10 @@ def _describe(error):
         cause = cause.__cause__ or cause.__context__
     if cause is not None and getattr(cause, "full_key", None):
         if isinstance(cause, (ConfigAttributeError, ConfigKeyError)) and " not in " in str(cause):
-            return unknown_key_message(cause.full_key)
+            parent = getattr(cause, "parent_node", None)
+            siblings = list(parent.keys()) if isinstance(parent, DictConfig) and not schema_at(
+                cause.full_key.rpartition(".")[0]) else None
+            return unknown_key_message(cause.full_key, siblings)
         return f"{cause.full_key}: {(str(cause).splitlines() or [type(cause).__name__])[0]}"
     return " ".join(str(error).split())
 
@@ -81,13 +87,15 @@ COMPOSITION_ERRORS = (ConfigCompositionException, MissingConfigException, Overri
                       OmegaConfBaseException, ConfigError)
 
 
-def compose_config(overrides):
-    """The validated config for these command-line overrides, its dataset file and tracking
-    server checked too (once per process each); raises one of COMPOSITION_ERRORS."""
+def compose_config(overrides, config_dirs=()):
+    """The validated config for these command-line overrides (and ``--config-dir``s, searched
+    before the package's), its dataset file and tracking server checked too (once per process
+    each); raises one of COMPOSITION_ERRORS."""
     from hydra import compose, initialize_config_dir
 
-    from xaiexp.config import check_overrides
-
+    if config_dirs:
+        paths = ",".join(f"file://{os.path.abspath(os.path.expanduser(d))}" for d in config_dirs)
+        overrides = [*overrides, f"hydra.searchpath=[{paths}]"]
     _setup()
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3", job_name="xaiexp"):
         check_overrides(overrides)  # Hydra raises a bare ValueError for e.g. dataset=3
@@ -113,29 +121,82 @@ def job_overrides(overrides, multirun):
     return jobs[:MAX_CHECKED_JOBS]
 
 
-def _job(cfg):
+def _job(cfg, task="train"):
+    """One job of ``task`` (train, or explain): the config checked again as Hydra composed it
+    (a sweeper's sampled values too), the run it names looked up, then the work."""
     try:
         validate(cfg)
-        resume = _resume_point(cfg) if cfg.resume else None
+        require(task == "explain" or not cfg.explain_run, "explain_run",
+                "is for `xaiexp explain`; to train, leave it null")
+        require(task == "train" or not cfg.resume, "resume", "is for training runs")
+        if task == "explain":
+            source = _source_run(cfg) if cfg.explain_run else None
+            if source:
+                cfg = source_config(source, cfg, HydraConfig.get().overrides.task)
+                validate(cfg)
+                check_resources(cfg)
+        else:
+            resume = _resume_point(cfg) if cfg.resume else None
+            if resume:
+                cfg = OmegaConf.merge(OmegaConf.structured(Config), resume.config,
+                                      {"tracking": {"uri": cfg.tracking.uri}, "resume": cfg.resume})
     except ConfigError as error:
         if HydraConfig.get().mode == RunMode.MULTIRUN:
             raise  # one bad sampled value fails that trial, not the sweep
         print(f"xaiexp: error: {error}", file=sys.stderr)
         sys.exit(EXIT_CONFIG_ERROR)
     from xaiexp.dataset.data.errors import DatasetFormatError, DatasetNotFoundError
-    from xaiexp.runner import run  # imports TensorFlow: only once the config is known good
 
-    if resume:
-        cfg = OmegaConf.merge(OmegaConf.structured(Config), resume.config,
-                              {"tracking": {"uri": cfg.tracking.uri}, "resume": cfg.resume})
+    # imports TensorFlow: only once the config is known good
+    if task == "explain":
+        from xaiexp.app.explain import explain
+
+        work = functools.partial(explain, cfg, source)
+    else:
+        from xaiexp.app.run import run
+
+        work = functools.partial(run, cfg, resume=resume)
     if cfg.debug or HydraConfig.get().mode == RunMode.MULTIRUN:
-        return run(cfg, resume=resume)  # full tracebacks; a sweeper records the failed trial
+        return work()  # full tracebacks; a sweeper records the failed trial
     try:
-        return run(cfg, resume=resume)
+        return work()
     except (DatasetNotFoundError, DatasetFormatError) as error:
         _exit(EXIT_CONFIG_ERROR, error)
     except Exception as error:  # the MLflow run is already FAILED, with the reason as a tag
         _exit(EXIT_FAILED, f"{type(error).__name__}: {error}")
+
+
+def source_config(source, cfg, overrides):
+    """The trained run's logged config with its logged model, then this command's ``overrides``
+    (``key=value`` ones: a group choice like ``dataset=folder`` would discard the run's)."""
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from xaiexp.app.schema import SavedModelConfig
+
+    kept = {key: cfg[key] for key in ("tracking", "debug", "explain_run")}  # this command's
+    config = OmegaConf.merge(OmegaConf.structured(Config), source.config, kept)
+    config.model = {"_target_": SavedModelConfig._target_, "path": source.model_path}
+    repository = GlobalHydra.instance().config_loader().repository
+    for override in OverridesParser.create().parse_overrides(list(overrides)):
+        key = override.key_or_group
+        if key.split(".")[0] in kept or key.startswith("hydra"):
+            continue
+        if repository.group_exists(key) or override.is_delete() or override.is_add():
+            raise ConfigError(key, "with explain_run, override keys of the run's config (e.g. "
+                                   "dataset.path=...), not groups, and add or remove none")
+        OmegaConf.update(config, key, override.value(), merge=False)
+    return config
+
+
+def _source_run(cfg):
+    """The trained run that ``explain_run=`` names (ConfigError if there is none)."""
+    from xaiexp.tracking.source import find_source_run
+    from xaiexp.tracking.store import TrackingTarget
+
+    require(cfg.tracking.enabled, "explain_run", "needs tracking=mlflow: the run is looked up in MLflow")
+    target = TrackingTarget.from_config(cfg.tracking.uri, project_root())
+    return find_source_run(target, cfg.tracking.experiment or cfg.name, cfg.explain_run)
 
 
 def _exit(code, message):
@@ -164,21 +225,26 @@ def main(argv=None):
         from xaiexp.tracking.report import main as report_main
 
         return report_main(argv[1:])
+    task = "explain" if argv[:1] == ["explain"] else "train"
+    argv = argv[1:] if task == "explain" else argv
+    if os.getcwd() not in sys.path:  # a user's own _target_ modules, as ``python -m`` finds them
+        sys.path.insert(0, os.getcwd())
     _setup()
     args = get_args_parser().parse_args(argv)
     informational = args.help or args.hydra_help or args.cfg or args.info or args.shell_completion
     if not informational:
         try:
             for overrides in job_overrides(args.overrides, args.multirun):
-                compose_config(overrides)
+                compose_config(overrides, [args.config_dir] if args.config_dir else ())
             check_output_dir(args.overrides, args.multirun)
         except COMPOSITION_ERRORS as error:
             print(f"xaiexp: error: {describe(error)}", file=sys.stderr)
             sys.exit(EXIT_CONFIG_ERROR)
     signal.signal(signal.SIGTERM, _interrupt)
-    sys.argv = ["xaiexp", *argv]
+    sys.argv = ["xaiexp", *argv]  # Hydra reads its arguments from there
     try:
-        hydra.main(config_path=config_dir(), config_name="config", version_base="1.3")(_job)()
+        hydra.main(config_path=config_dir(), config_name="config", version_base="1.3")(
+            functools.wraps(_job)(functools.partial(_job, task=task)))()
     except KeyboardInterrupt:
         _close_open_sweep("KILLED", "interrupted")
         print("xaiexp: interrupted; the MLflow run is marked KILLED", file=sys.stderr)

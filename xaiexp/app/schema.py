@@ -1,0 +1,272 @@
+"""Config schemas: the top-level keys, and one dataclass per built-in ``_target_``.
+
+Registered with Hydra's ConfigStore so an unknown key or a wrong type fails at composition,
+naming the key. The groups that make objects (dataset, model, optimizer, schedule) are
+``_target_`` nodes, built with ``hydra.utils.instantiate``: a built-in target's arguments are
+checked against its schema below, a user's own target against its signature
+(``xaiexp.app.targets``). None of this imports TensorFlow.
+"""
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, ClassVar, Dict, List, Optional
+
+from hydra.core.config_store import ConfigStore
+
+
+def bounded(default, minimum=None, above=None, below=None, maximum=None):
+    """A field whose value must be >= ``minimum``, > ``above``, < ``below`` and <= ``maximum``
+    (those given); ``validate`` reads the bounds, so each range is written once, by its key."""
+    bounds = {"minimum": minimum, "above": above, "below": below, "maximum": maximum}
+    return field(default=default, metadata={k: v for k, v in bounds.items() if v is not None})
+
+
+# What the runner passes to a group's target besides the YAML's arguments, when the target
+# accepts them: a model is built for the dataset's images and classes, a schedule for the run's
+# length, a dataset loader may hold out the test split itself (shapes does, to alter it).
+RUNNER_ARGUMENTS = {"model": ("input_shape", "classes"), "schedule": ("total_steps",),
+                    "dataset": ("test_split",), "optimizer": ()}
+TARGET_GROUPS = tuple(RUNNER_ARGUMENTS)
+
+
+@dataclass
+class NormalizeConfig:
+    """``Normalize`` op: (x - mean * max_pixel_value) / (std * max_pixel_value)."""
+    mean: List[float] = field(default_factory=lambda: [0.485, 0.456, 0.406])
+    std: List[float] = field(default_factory=lambda: [0.229, 0.224, 0.225])
+    max_pixel_value: float = bounded(255.0, above=0)
+
+
+@dataclass
+class DatasetKeys:
+    """Keys of every dataset config that xaiexp reads itself (not arguments of ``_target_``)."""
+    OWN: ClassVar[tuple] = ("test_split", "class_names", "normalize")
+    _target_: str = "???"
+    test_split: float = bounded(0.5, above=0, below=1)  # share of eval held out as test
+    # Names of labels 0, 1, ...: replace the dataset's own (in plots and logs); as many distinct,
+    # non-empty names as the dataset has classes, checked before training starts.
+    class_names: Optional[List[str]] = None
+    # null: no Normalize op (models that normalize themselves, e.g. model=mobilenet_v2)
+    normalize: Optional[NormalizeConfig] = field(default_factory=NormalizeConfig)
+
+
+@dataclass
+class ShapesConfig(DatasetKeys):
+    _target_: str = "xaiexp.dataset.data.shapes.load_data"
+    n_train: int = bounded(8000, minimum=1)
+    n_eval: int = bounded(2000, minimum=1)
+    image_size: int = bounded(32, minimum=1)
+    seed: int = 0
+    # a class-coded pattern patch in a corner of every train/eval image, repainted at random in
+    # the test split (experiment=shortcut_detection)
+    shortcut: bool = False
+
+
+@dataclass
+class KerasDatasetConfig(DatasetKeys):
+    """cifar10, mnist, fashion_mnist: the Keras cache, or ``path`` to the official file(s)."""
+    path: Optional[str] = None
+
+
+@dataclass
+class NpzConfig(DatasetKeys):
+    _target_: str = "xaiexp.dataset.data.npz.load_data"
+    path: str = "???"
+    eval_fraction: float = bounded(0.2, above=0, below=1)
+    seed: int = 0
+
+
+@dataclass
+class FolderConfig(DatasetKeys):
+    _target_: str = "xaiexp.dataset.data.folder.load_data"
+    path: str = "???"  # one sub-folder per class
+    image_size: int = bounded(224, minimum=1)
+    masks: Optional[str] = None  # a folder mirroring path: object masks, same file names
+    eval_path: Optional[str] = None  # null: eval_split of path is held out
+    test_path: Optional[str] = None  # null: test_split of eval is held out
+    eval_split: float = bounded(0.2, above=0, below=1)
+    seed: int = 0
+
+
+@dataclass
+class TfdsConfig(DatasetKeys):
+    _target_: str = "xaiexp.dataset.data.tfds.load_data"
+    name: str = "???"  # a tensorflow-datasets name, e.g. oxford_flowers102
+    data_dir: Optional[str] = None  # null: tensorflow-datasets' default (~/tensorflow_datasets)
+    image_size: Optional[int] = None  # null: the dataset's own size (must be fixed)
+    train_split: str = "train"
+    eval_split: str = "test"
+    seed: int = 0
+
+
+@dataclass
+class LeNetConfig:
+    MIN_IMAGE_SIZE: ClassVar[int] = 18  # smallest side its layers can take
+    _target_: str = "xaiexp.architecture.tensorflow.LeNet"
+    width: int = bounded(1, minimum=1)  # multiplies every layer's filters/units
+
+
+@dataclass
+class CNNConfig:
+    MIN_IMAGE_SIZE: ClassVar[int] = 4
+    _target_: str = "xaiexp.architecture.tensorflow.CNN"
+    width: int = bounded(1, minimum=1)
+    dropout: float = bounded(0.0, minimum=0, below=1)
+
+
+@dataclass
+class BackboneConfig:
+    """A Keras Applications backbone with a new head; ``weights``: imagenet, null or a file."""
+    MIN_IMAGE_SIZE: ClassVar[int] = 32
+    _target_: str = "???"
+    weights: Optional[str] = "imagenet"  # imagenet (from Keras' cache), null, or a weights file
+    freeze_backbone: bool = True
+    dropout: float = bounded(0.2, minimum=0, below=1)
+
+
+@dataclass
+class MobileNetV2Config(BackboneConfig):
+    _target_: str = "xaiexp.architecture.tensorflow.MobileNetV2"
+    alpha: float = bounded(1.0, above=0)  # width multiplier
+
+
+@dataclass
+class ResNet50Config(BackboneConfig):
+    _target_: str = "xaiexp.architecture.tensorflow.ResNet50"
+
+
+@dataclass
+class SavedModelConfig:
+    _target_: str = "xaiexp.architecture.tensorflow.load_model"
+    path: str = "???"  # a .keras file
+
+
+# Pretrained backbones' targets -> their names in xaiexp.architecture.pretrained
+BACKBONES = {MobileNetV2Config._target_: "mobilenet_v2", ResNet50Config._target_: "resnet50"}
+
+
+@dataclass
+class CosineConfig:
+    _target_: str = "xaiexp.schedule.cosine"
+    init_lr: float = bounded(1e-3, above=0)
+    min_lr: float = bounded(1e-6, minimum=0)
+    cycle_length: Optional[int] = bounded(None, minimum=1)  # null: one cycle over the whole run
+    cycle_multiplier: float = bounded(1.0, minimum=1)
+
+
+@dataclass
+class ConstantConfig:
+    _target_: str = "xaiexp.schedule.constant"
+    init_lr: float = bounded(1e-3, above=0)
+
+
+def _schemas(*classes, **targets):
+    """{target: schema}: each class under its own default target, plus ``targets``."""
+    return {**{c._target_: c for c in classes}, **targets}
+
+
+# Built-in targets -> their schemas. Any other target is a user's, checked by its signature.
+TARGET_SCHEMAS = _schemas(
+    ShapesConfig, NpzConfig, FolderConfig, TfdsConfig, LeNetConfig, CNNConfig, MobileNetV2Config,
+    ResNet50Config, SavedModelConfig, CosineConfig, ConstantConfig,
+    **{f"xaiexp.dataset.data.{name}.load_data": KerasDatasetConfig
+       for name in ("cifar10", "mnist", "fashion_mnist")})
+
+
+@dataclass
+class OcclusionConfig:
+    patch: int = bounded(4, minimum=1)  # side of the square hidden at a time, in pixels
+    stride: int = bounded(4, minimum=1)  # pixels between squares
+
+
+class Split(Enum):
+    train = "train"
+    eval = "eval"
+    test = "test"
+
+
+@dataclass
+class ExplainConfig:
+    enabled: bool = True
+    samples: int = bounded(5, minimum=1)  # probes explained at the end of every eval/test epoch
+    # columns, in order (the overlay shows the last): names of xaiexp.xai's method registry
+    methods: List[str] = field(default_factory=lambda: ["vanilla", "smoothgrad", "integrated",
+                                                        "smint"])
+    smoothing: int = bounded(25, minimum=0)  # SmoothGrad and VarGrad samples
+    integrating: List[int] = field(default_factory=lambda: [100, 6])  # IG steps, SmInt samples
+    occlusion: OcclusionConfig = field(default_factory=OcclusionConfig)
+    chunk_size: int = bounded(1024, minimum=1)  # images per compiled gradient call
+    # logged per epoch as xai/<method>/<metric>: names of xaiexp.xai's metric registry
+    metrics: List[str] = field(default_factory=lambda: ["relevance_mass", "pointing_game",
+                                                        "deletion_auc", "insertion_auc"])
+    split: Split = Split.test  # what `xaiexp explain` explains (training explains eval and test)
+
+
+@dataclass
+class TrackingConfig:
+    enabled: bool = True
+    uri: Optional[str] = None  # null: the embedded SQLite store under outputs/
+    experiment: Optional[str] = None  # null: the config's name
+    log_model: bool = True
+
+
+class Distribute(Enum):
+    none = "none"  # one device
+    mirrored = "mirrored"  # data-parallel over the GPUs (else the logical CPUs) of this machine
+    multi_worker = "multi_worker"  # data-parallel over the machines described by $TF_CONFIG
+
+
+class Direction(Enum):
+    maximize = "maximize"
+    minimize = "minimize"
+
+
+@dataclass
+class FloorConfig:
+    """A metric the run must reach for its objective to count (e.g. accuracy >= 0.9)."""
+    metric: str = "eval/accuracy"
+    at_least: Optional[float] = None  # null: no floor
+
+
+@dataclass
+class ObjectiveConfig:
+    """What a job returns to a sweeper, and how the sweep's best child is chosen."""
+    metric: str = "eval/accuracy"  # <mode>/<logged key> of the final epoch
+    direction: Direction = Direction.maximize
+    # maximize e.g. relevance mass subject to accuracy: a run below the floor returns the worst
+    # value (-inf when maximizing, +inf when minimizing) and cannot be the sweep's best
+    subject_to: FloorConfig = field(default_factory=FloorConfig)
+
+
+@dataclass
+class Config:
+    name: str = "xaiexp"
+    seed: int = bounded(0, minimum=0, maximum=2 ** 32 - 1)  # NumPy's seeds are uint32
+    epochs: int = bounded(5, minimum=1)
+    batch_size: int = bounded(32, minimum=1)
+    log_steps: int = bounded(100, minimum=0)  # 0 logs epochs only
+    # _target_ nodes (see TARGET_SCHEMAS): any keys, checked by validate
+    dataset: Dict[str, Any] = field(default_factory=dict)
+    model: Dict[str, Any] = field(default_factory=dict)
+    optimizer: Dict[str, Any] = field(default_factory=dict)
+    schedule: Dict[str, Any] = field(default_factory=dict)
+    explain: ExplainConfig = field(default_factory=ExplainConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
+    debug: bool = False  # on an error, show the full traceback instead of one line
+    deterministic: bool = False  # TensorFlow op determinism: identical metrics run after run
+    resume: Optional[str] = None  # a run id, or "last": continue that interrupted run
+    # `xaiexp explain`: a run id, or "last": explain that trained run's logged model, with its
+    # config (overrides on the command line change it, e.g. explain.methods=[gradcam])
+    explain_run: Optional[str] = None
+    distribute: Distribute = Distribute.none  # data-parallel training (tf.distribute)
+
+
+def register_configs():
+    """Make ``config_schema`` (referenced first in conf/config.yaml's defaults) known to Hydra."""
+    ConfigStore.instance().store(name="config_schema", node=Config)
+
+
+def plain_value(option):
+    """An Enum-typed config value's plain string."""
+    return getattr(option, "value", option)

@@ -1,0 +1,276 @@
+"""The checks Hydra's types cannot express, on a composed config: ranges, ``_target_`` nodes,
+cross-field rules. Each failure is a ConfigError naming the key; nothing here imports
+TensorFlow or reads a file (``preflight`` checks what the config points at)."""
+
+import difflib
+import functools
+import math
+from dataclasses import fields, is_dataclass
+from typing import List, Union, get_args, get_origin, get_type_hints
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import InterpolationResolutionError, OmegaConfBaseException
+
+from xaiexp.app.schema import (RUNNER_ARGUMENTS, TARGET_GROUPS, TARGET_SCHEMAS, Config, DatasetKeys,
+                               plain_value)
+from xaiexp.app.targets import TargetNotFound, signature
+from xaiexp.util.errors import ConfigError
+
+MAX_INT = 2 ** 31 - 1  # counts beyond this overflow TensorFlow's int32 shapes
+HYDRA_KEYS = ("_target_", "_partial_", "_args_", "_recursive_", "_convert_")
+
+
+def require(condition, key, message):
+    if not condition:
+        raise ConfigError(key, message)
+
+
+def schema_at(path):
+    """The dataclass for a dotted config path (``"explain"`` -> ExplainConfig), or None."""
+    node = Config
+    for part in filter(None, path.split(".")):
+        node = get_type_hints(node).get(part) if is_dataclass(node) else None
+    return node if is_dataclass(node) else None
+
+
+def unknown_key_message(full_key, allowed=None):
+    """'explain.smaples: unknown key (did you mean samples?); allowed: ...'"""
+    parent, _, name = full_key.rpartition(".")
+    if allowed is None:
+        schema = schema_at(parent)
+        allowed = [f.name for f in fields(schema)] if schema else []
+        if name in allowed:  # Hydra says "not in" when asked to delete a key the schema requires
+            return f"{full_key}: cannot be removed (every key of the schema has a value); set it instead"
+    guess = difflib.get_close_matches(name, allowed, n=1)
+    hint = f" (did you mean {guess[0]}?)" if guess else ""
+    listing = f"; allowed: {', '.join(allowed)}" if allowed else ""
+    return f"{full_key}: unknown key{hint}{listing}"
+
+
+def reject_unknown_keys(cfg, schema=Config, prefix=""):
+    """Keys added with Hydra's ``+key=value`` bypass the schema: refuse them too."""
+    hints = get_type_hints(schema)
+    for key in cfg:
+        if key not in hints:
+            raise ConfigError(f"{prefix}{key}", unknown_key_message(
+                f"{prefix}{key}", [f.name for f in fields(schema)]).partition(": ")[2])
+        if is_dataclass(hints[key]) and isinstance(cfg[key], DictConfig):
+            reject_unknown_keys(cfg[key], hints[key], f"{prefix}{key}.")
+
+
+def check_overrides(overrides):
+    """Refuse, naming the group, what Hydra would answer with a bare ValueError that names
+    nothing: a config group given a number, boolean or null (``dataset=3``), and an override
+    with no key (``=3``); and ``~epochs`` (a schema key: re-added, it would lose its type). Call
+    inside Hydra's initialize context: it asks Hydra's config loader which groups exist."""
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    loader = GlobalHydra.instance().config_loader()
+    for override in OverridesParser.create().parse_overrides(list(overrides)):
+        group = override.key_or_group
+        if not group:
+            raise ConfigError(override.input_line, "no key before '='; expected key=value")
+        parent, _, name = group.rpartition(".")
+        if (override.is_delete() and not loader.repository.group_exists(group)
+                and (schema := schema_at(parent)) and name in {f.name for f in fields(schema)}):
+            raise ConfigError(group, unknown_key_message(group).partition(": ")[2])
+        if override.is_sweep_override():
+            continue
+        value = override.value()
+        if isinstance(value, (str, dict)) or (value is None if override.is_delete() else (
+                isinstance(value, list) and all(isinstance(item, str) for item in value))):
+            continue
+        if loader.repository.group_exists(group):
+            options = ", ".join(sorted(loader.get_group_options(group)))
+            raise ConfigError(group, f"a config group takes an option name, got "
+                                     f"{override.get_value_element_as_str()!r}; choose from {options}")
+
+
+def _check_values(cfg, schema, prefix=""):
+    """Every number of a typed node: finite, within MAX_INT, within its field's bounds."""
+    for item in fields(schema):
+        key, hint = f"{prefix}{item.name}", get_type_hints(schema)[item.name]
+        if item.name not in cfg:
+            continue
+        value = cfg[item.name]
+        if get_origin(hint) is Union:  # Optional[X]
+            hint = next(arg for arg in get_args(hint) if arg is not type(None))
+        if is_dataclass(hint):
+            if value is not None:
+                _check_values(value, hint, f"{key}.")
+            continue
+        many = get_origin(hint) in (list, List)
+        kind = get_args(hint)[0] if many else hint
+        if kind not in (int, float) or value is None:
+            continue
+        for number in (list(value) if many else [value]):
+            _check_number(key, number, kind, item.metadata)
+
+
+def _check_number(key, value, kind, bounds):
+    if kind is float:
+        require(math.isfinite(value), key, f"must be a finite number, got {value}")
+    elif "maximum" not in bounds:
+        require(abs(value) <= MAX_INT, key, f"must be at most {MAX_INT}, got {value}")
+    rules = {"minimum": (lambda v, b: v >= b, ">="), "above": (lambda v, b: v > b, ">"),
+             "below": (lambda v, b: v < b, "<"), "maximum": (lambda v, b: v <= b, "<=")}
+    broken = [f"{sign} {bounds[name]:g}" for name, (holds, sign) in rules.items()
+              if name in bounds and not holds(value, bounds[name])]
+    if broken:
+        wanted = " and ".join(f"{sign} {bounds[name]:g}" for name, (_, sign) in rules.items()
+                              if name in bounds)
+        raise ConfigError(key, f"must be {wanted}, got {value}")
+
+
+def _typed(cfg, schema, prefix):
+    """``cfg`` merged onto ``schema``: a wrong type fails naming the key, under ``prefix``."""
+    try:
+        return OmegaConf.merge(_structured(schema), cfg)
+    except OmegaConfBaseException as error:
+        key = getattr(error, "full_key", None) or next(  # a merge error names no key: find it
+            (key for key in cfg if not _merges(schema, {key: cfg[key]})), "")
+        raise ConfigError(f"{prefix}{key}".rstrip("."),
+                          (str(error).splitlines() or [type(error).__name__])[0]) from None
+
+
+def _merges(schema, part):
+    try:
+        OmegaConf.merge(_structured(schema), part)
+        return True
+    except OmegaConfBaseException:
+        return False
+
+
+@functools.lru_cache(maxsize=None)
+def _structured(schema):
+    return OmegaConf.structured(schema)
+
+
+def _check_interpolations(cfg):
+    """Resolve every ``${...}`` now, so a bad one fails here, not after TensorFlow starts."""
+    try:
+        OmegaConf.to_container(cfg, resolve=True)
+    except InterpolationResolutionError as error:
+        if "HydraConfig was not set" not in str(error):  # ${hydra:...}: resolvable in the job only
+            raise
+    for key in sorted(OmegaConf.missing_keys(cfg)):
+        raise ConfigError(key, f"is required: set it, e.g. {key}=...")
+
+
+def target_arguments(node, group):
+    """The keys of a ``_target_`` node that are arguments of its target."""
+    own = DatasetKeys.OWN if group == "dataset" else ()
+    return [key for key in node if key not in HYDRA_KEYS and key not in own]
+
+
+def dataset_keys(data):
+    """The dataset node's own keys (test_split, class_names, normalize), defaults filled in."""
+    return OmegaConf.merge(_structured(DatasetKeys), resolved(data, DatasetKeys.OWN))
+
+
+def resolved(node, keys=None):
+    """``node`` (or its ``keys``) as plain data, interpolations resolved against the whole config
+    (checked by now), so that it can be merged onto a schema of its own."""
+    try:
+        plain = OmegaConf.to_container(node, resolve=True)
+    except InterpolationResolutionError:  # ${hydra:...}: resolvable in the job only
+        plain = OmegaConf.to_container(node)
+    return {key: value for key, value in plain.items() if keys is None or key in keys}
+
+
+def check_target(cfg, group):
+    """``cfg[group]`` names a callable that exists and takes its arguments: a built-in's checked
+    by its schema (types, bounds), a user's by its signature, read without importing it."""
+    node = cfg[group]
+    target = node.get("_target_")
+    require(isinstance(target, str) and target.strip(), f"{group}._target_",
+            f"missing: choose a {group} option ({group}=...) or name a callable with "
+            f"{group}._target_=package.module.function")
+    schema = TARGET_SCHEMAS.get(target)
+    if schema is None and group == "dataset":
+        own = _typed(resolved(node, DatasetKeys.OWN), DatasetKeys, "dataset.")
+        _check_values(own, DatasetKeys, "dataset.")
+    if schema is not None:
+        reject_unknown_keys(OmegaConf.masked_copy(node, [k for k in node if k not in HYDRA_KEYS[1:]]),
+                            schema, f"{group}.")
+        _check_values(_typed(resolved(node), schema, f"{group}."), schema, f"{group}.")
+        return
+    try:
+        params = signature(target)
+    except TargetNotFound as error:
+        raise ConfigError(f"{group}._target_", str(error)) from None
+    if params is None:
+        return
+    given = target_arguments(node, group)
+    for key in given:
+        if not params.accepts(key):
+            guess = difflib.get_close_matches(key, params.names, n=1)
+            hint = f" (did you mean {guess[0]}?)" if guess else ""
+            raise ConfigError(f"{group}.{key}", f"not an argument of {target}{hint}; it takes: "
+                                                f"{', '.join(params.names) or 'no arguments'}")
+    supplied = RUNNER_ARGUMENTS[group]
+    for name in params.required:
+        require(name in given or name in supplied, f"{group}.{name}",
+                f"{target} requires it: set it with +{group}.{name}=...")
+
+
+def validate(cfg):
+    """Range and cross-field checks on a composed config; raises ConfigError naming the key."""
+    reject_unknown_keys(cfg)
+    OmegaConf.merge(_structured(Config), cfg)  # types, even of keys removed and added again
+    _check_interpolations(cfg)
+    _check_values(cfg, Config)
+    for group in TARGET_GROUPS:
+        check_target(cfg, group)
+    if not OmegaConf.is_interpolation(cfg, "name"):  # ${hydra:...} resolves in the job only
+        require(cfg.name.strip() != "", "name", "must not be empty (it names the MLflow experiment)")
+    _check_dataset(cfg.dataset)
+    schedule = cfg.schedule
+    if "init_lr" in schedule and "min_lr" in schedule:
+        require(schedule.min_lr <= schedule.init_lr, "schedule.min_lr",
+                f"must be in [0, init_lr={schedule.init_lr}], got {schedule.min_lr}")
+    for key, metric in (("objective.metric", cfg.objective.metric),
+                        ("objective.subject_to.metric", cfg.objective.subject_to.metric)):
+        mode, _, logged = metric.partition("/")
+        require(mode in ("eval", "test") and logged, key,
+                f"must be eval/<key> or test/<key> (e.g. eval/accuracy), got {metric!r}")
+    _check_explain(cfg.explain)
+
+
+def _check_dataset(data):
+    own = dataset_keys(data)
+    if own.class_names is not None:
+        names = list(own.class_names)
+        require(names and all(n.strip() for n in names) and len(set(names)) == len(names),
+                "dataset.class_names", f"must be distinct, non-empty names, got {names}")
+    normalize = own.normalize
+    if normalize is not None:
+        require(len(normalize.mean) >= 1 and len(normalize.std) >= 1, "dataset.normalize",
+                "mean and std need at least one value")
+        require(all(s > 0 for s in normalize.std), "dataset.normalize.std", "values must be > 0")
+
+
+def _check_explain(explain):
+    from xaiexp.xai.registry import check_settings, method_names, metric_names
+
+    integrating = list(explain.integrating)
+    require(len(integrating) in (1, 2) and all(v >= 0 for v in integrating), "explain.integrating",
+            f"must be [steps] or [steps, smint_samples], each >= 0, got {integrating}")
+    for key, allowed in (("explain.methods", method_names()), ("explain.metrics", metric_names())):
+        chosen = [plain_value(name) for name in explain[key.partition(".")[2]]]
+        unknown = [name for name in chosen if name not in allowed]
+        require(not unknown, key, f"unknown {unknown[0] if unknown else ''!r}; choose from "
+                                  f"{', '.join(allowed)}")
+    methods = list(explain.methods)
+    require(methods, "explain.methods", f"must name at least one of {', '.join(method_names())} "
+                                        f"(or explain=none)")
+    steps, smint_samples = (integrating + [explain.smoothing])[:2]
+    problem = check_settings(methods, smoothing=explain.smoothing, steps=steps,
+                             smint_samples=smint_samples)
+    if problem:
+        key = {"smoothing": "explain.smoothing", "steps": "explain.integrating[0]",
+               "smint_samples": "explain.integrating[1]" if len(integrating) > 1
+               else "explain.smoothing"}[problem.setting]
+        raise ConfigError(key, f"must be >= 1 while explain.methods has {problem.method}, got "
+                               f"{problem.value}; raise it or remove {problem.method} from explain.methods")
