@@ -11,4 +11,4 @@ def __getattr__(name):
     raise AttributeError(f"module 'xaiexp.architecture' has no attribute {name!r}")
 
 
-__all__ = ["CNN", "LeNet", "MobileNetV2", "ResNet50"]
+__all__ = ["CNN", "LeNet", "MobileNetV2", "ResNet50", "load_model"]

@@ -1,0 +1,14 @@
+"""A model saved in Keras' native format, as a model builder: ``model=saved model.path=...``."""
+
+import os
+
+import keras
+
+# Registers xaiexp's own layers (e.g. ImagenetPreprocessing) so that safe mode can rebuild them.
+from xaiexp.architecture.tensorflow import preprocessing  # noqa: F401
+
+
+def load_model(path: str) -> keras.Model:
+    """The ``.keras`` model at ``path`` (``~`` expanded), loaded in safe mode (no arbitrary code,
+    e.g. no Lambda layers), uncompiled: xaiexp attaches its own optimizer and loss."""
+    return keras.models.load_model(os.path.expanduser(path), compile=False, safe_mode=True)
