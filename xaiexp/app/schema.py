@@ -94,9 +94,9 @@ class TfdsConfig(DatasetKeys):
     name: str = "???"  # a tensorflow-datasets name, e.g. oxford_flowers102
     data_dir: Optional[str] = None  # null: tensorflow-datasets' default (~/tensorflow_datasets)
     image_size: Optional[int] = None  # null: the dataset's own size (must be fixed)
-    train_split: str = "train"
+    train_split: str = "train"  # split names in tfds' syntax, e.g. train[:80%]
     eval_split: str = "test"
-    seed: int = 0
+    test_split_name: Optional[str] = None  # null: test_split of eval is held out
 
 
 @dataclass

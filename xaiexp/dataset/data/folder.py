@@ -27,7 +27,7 @@ from PIL import Image
 
 from xaiexp.dataset.data import _cache
 from xaiexp.dataset.data.errors import DatasetFormatError
-from xaiexp.dataset.data.npz import Summary
+from xaiexp.dataset.data.summary import Summary
 from xaiexp.dataset.file_dataset import FileDataset, parse_image_size
 from xaiexp.dataset.numpy_dataset import split_rows
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from xaiexp.dataset.data.errors import DatasetFormatError, DatasetNotFoundError
-from xaiexp.dataset.data.npz import Summary
+from xaiexp.dataset.data.summary import Summary
 from xaiexp.dataset.file_dataset import parse_image_size
 from xaiexp.dataset.numpy_dataset import NumpyDataset
 
@@ -27,9 +27,10 @@ _VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 
 
 def load_data(name, data_dir=None, image_size=None, train_split="train", eval_split="test",
-              test_split=None, image_key="image", label_key="label"):
+              test_split_name=None, image_key="image", label_key="label"):
     """``(train, eval)`` NumpyDatasets with keys "x" (images) and "y" (int64 labels), or
-    ``(train, eval, test)`` with ``test_split``.
+    ``(train, eval, test)`` with ``test_split_name`` (a split name; xaiexp's ``test_split`` is the
+    share of eval held out otherwise).
 
     ``name``: "mnist", "name/config", "name:1.2.0". Splits take tfds' syntax, so
     ``train_split="train[:80%]", eval_split="train[80%:]"`` holds out part of "train".
@@ -39,7 +40,7 @@ def load_data(name, data_dir=None, image_size=None, train_split="train", eval_sp
     import tensorflow_datasets as tfds
 
     folder, splits, names, shape = _checked(name, data_dir, image_size, train_split, eval_split,
-                                            test_split, image_key, label_key)
+                                            test_split_name, image_key, label_key)
     builder = tfds.builder_from_directory(str(folder))
     mapping = {class_name: label for label, class_name in enumerate(names)}
 
@@ -57,20 +58,20 @@ def load_data(name, data_dir=None, image_size=None, train_split="train", eval_sp
 
 
 def inspect(name, data_dir=None, image_size=None, train_split="train", eval_split="test",
-            test_split=None, image_key="image", label_key="label"):
+            test_split_name=None, image_key="image", label_key="label"):
     """The prepared dataset's ``Summary`` (class names, one image's shape after ``image_size``),
     from its JSON metadata alone, after every check ``load_data`` makes."""
-    _, _, names, shape = _checked(name, data_dir, image_size, train_split, eval_split, test_split,
+    _, _, names, shape = _checked(name, data_dir, image_size, train_split, eval_split, test_split_name,
                                   image_key, label_key)
     return Summary(class_names=tuple(names), image_shape=shape)
 
 
-def _checked(name, data_dir, image_size, train_split, eval_split, test_split, image_key, label_key):
+def _checked(name, data_dir, image_size, train_split, eval_split, test_split_name, image_key, label_key):
     """(the prepared dataset's folder, the splits to read, class names, image shape)."""
     folder = _folder(name, data_dir)
     info, features = (_json(folder / file) for file in ("dataset_info.json", "features.json"))
     have = [split.get("name") for split in info.get("splits", [])]
-    splits = [split for split in (train_split, eval_split, test_split) if split is not None]
+    splits = [split for split in (train_split, eval_split, test_split_name) if split is not None]
     for split in splits:
         for part in split.split("+"):
             if part.split("[")[0].strip() not in have:
