@@ -58,23 +58,29 @@ def dataset_summary(data):
     if target not in TARGET_SCHEMAS:
         return None
     arguments = resolved(data, target_arguments(data, "dataset"))
-    paths = tuple(sorted((key, value) for key, value in arguments.items()
-                         if isinstance(value, str) and key.endswith(("path", "masks", "dir"))))
-    key = f"dataset.{paths[0][0]}" if paths else "dataset"
+    paths = tuple((key, os.path.abspath(os.path.expanduser(value))) for key, value in arguments.items()
+                  if isinstance(value, str) and key.endswith(("path", "masks", "dir")))
     hashable = tuple(sorted((name, tuple(value) if isinstance(value, list) else value)
                             for name, value in arguments.items()))
-    return _summary(target, hashable, tuple(_stamp(os.path.expanduser(p)) for _, p in paths), key)
+    return _summary(target, hashable, paths, tuple(_stamp(path) for _, path in paths))
 
 
 @functools.lru_cache(maxsize=32)
-def _summary(target, arguments, stamp, key):
+def _summary(target, arguments, paths, stamp):
     from xaiexp.dataset.data.errors import DatasetFormatError, DatasetNotFoundError
 
     module = importlib.import_module(target.rpartition(".")[0])
     try:
         return module.inspect(**dict(arguments))
     except (DatasetFormatError, DatasetNotFoundError) as error:
-        raise ConfigError(key, str(error)) from None
+        raise ConfigError(_blamed(str(error), paths), str(error)) from None
+
+
+def _blamed(message, paths):
+    """The key of the path argument that ``message`` names first (e.g. dataset.masks for a
+    mask file), else ``dataset``."""
+    found = [(message.find(path), f"dataset.{key}") for key, path in paths if path in message]
+    return min(found)[1] if found else "dataset"
 
 
 def _check_against(cfg, summary):
