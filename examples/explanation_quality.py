@@ -33,6 +33,7 @@ from xaiexp.architecture.tensorflow import LeNet
 from xaiexp.dataset.data import shapes
 from xaiexp.xai import (SaliencyNet, gradient_x_input, integrated_gradients, smooth_grad,
                         vanilla_gradient)
+from xaiexp.xai.masks import relevance
 from xaiexp.xai.metrics import (cascading_randomization, deletion_auc, insertion_auc,
                                 pointing_game, relevance_mass)
 
@@ -71,17 +72,21 @@ def accuracy(model, data):
 
 
 def explain(model, images, classes=None, gradients_only=False):
-    """``{method: (B, H, W, 1) maps}`` of ``classes`` (default: the predicted ones). Seeded, so
-    noise and baselines are the same whichever model is explained."""
+    """``{method: (B, H, W, 1) raw relevance}`` (|attributions| summed over channels, not the
+    display masks' clipped normalization) of ``classes`` (default: the predicted ones). Seeded,
+    so noise and baselines are the same whichever model is explained."""
     salnet = SaliencyNet(model, "x", "y_pred", seed=SEED,
                          target="predicted" if classes is None else "y")
     batch = {"x": images, "y": classes}
-    maps = salnet.explain(batch, GRADIENT_METHODS)
+    maps = salnet.explain(batch, GRADIENT_METHODS, raw=True)
     del maps["y_pred"]
-    maps[VARGRAD] = salnet.get_vargrad_masks(batch, 25)["saliency"]
-    maps[GRADCAM] = salnet.get_gradcam_masks(batch)["saliency"]
+    maps[VARGRAD] = salnet.get_vargrad_masks(batch, 25, raw=True)["saliency"]
+    maps[GRADCAM] = salnet.get_gradcam_masks(batch, raw=True)["saliency"]
     if not gradients_only:
-        maps[OCCLUSION] = salnet.get_occlusion_masks(batch, patch=4, stride=2)["saliency"]
+        maps[OCCLUSION] = salnet.get_occlusion_masks(batch, patch=4, stride=2,
+                                                     raw=True)["saliency"]
+    maps = {method: relevance(attributions) for method, attributions in maps.items()}
+    if not gradients_only:
         maps[RANDOM_FLOOR] = np.random.default_rng(SEED).uniform(size=maps[GRADCAM].shape)
     return maps
 

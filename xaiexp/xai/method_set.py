@@ -3,12 +3,18 @@
 The gradient passes of every chosen method (vanilla, SmoothGrad, integrated gradients, SmInt,
 Gradient × Input, VarGrad's noisy gradients) become terms of ONE ``SaliencyNet.explain`` call, so
 they share its compiled chunks and the clean gradient; Grad-CAM and Occlusion run SaliencyNet's
-own batched calls. The methods are those of ``xaiexp.xai.registry``.
+own batched calls. The methods are those of ``xaiexp.xai.registry``. Each column comes twice:
+as display masks (normalized and clipped, for the figures) and as raw relevance (the metrics').
 """
 
 from xaiexp.xai.kinds import Settings
-from xaiexp.xai.masks import to_masks
+from xaiexp.xai.masks import relevance, to_masks
 from xaiexp.xai.registry import check_settings, find_methods
+
+
+def raw_key(column: str) -> str:
+    """Where ``MethodSet.explain`` puts a column's raw relevance."""
+    return f"{column} raw"
 
 
 class MethodSet:
@@ -39,7 +45,9 @@ class MethodSet:
 
     def explain(self, salnet, batch, completeness=False):
         """``{salnet.model_outputs: predicted classes, column: (B, H, W, 1) masks, ...}`` in
-        column order; with ``completeness``, also ``"<column> completeness"``: (B,) relative
+        column order, and under ``raw_key(column)`` the same maps' raw relevance (B, H, W, 1):
+        |attribution| summed over channels, before the masks' normalization and clip (from the
+        same passes); with ``completeness``, also ``"<column> completeness"``: (B,) relative
         completeness errors of the methods that are one integrated term."""
         passes = {key: terms for by_key in self._passes.values() for key, terms in by_key.items()}
         if passes:
@@ -51,5 +59,7 @@ class MethodSet:
                        for column in self.columns if f"{column} completeness" in raw)
         for column, method in self._methods.items():
             maps = [raw[key] for key in self._passes[column]]
-            results[column] = to_masks(method.attributions(salnet, batch, maps, self.settings))
+            attributions = method.attributions(salnet, batch, maps, self.settings)
+            results[column] = to_masks(attributions)
+            results[raw_key(column)] = relevance(attributions)
         return results

@@ -19,25 +19,39 @@ from xaiexp.xai.metrics.localization import pixel_relevance
 from xaiexp.xai.perturbation import perturbed_scores
 
 
-def deletion_auc(model, images, maps, classes=None, steps=16, baseline=0.0, chunk_size=1024):
-    """(B,) area under the score curve as pixels become ``baseline`` (a value, or "blur")."""
+BASELINES = ("black", "mean", "blur")
+
+
+def deletion_auc(model, images, maps, classes=None, steps=16, baseline="black", chunk_size=1024):
+    """(B,) area under the score curve as pixels become ``baseline`` (see above)."""
     images = np.asarray(images, np.float32)
     return _auc(model, images, _baseline(images, baseline), images, maps, classes, steps,
                 chunk_size)
 
 
 def insertion_auc(model, images, maps, classes=None, steps=16, baseline="blur", chunk_size=1024):
-    """(B,) area under the score curve as pixels of ``images`` replace ``baseline`` (a value, or
-    "blur": a Gaussian blur, σ = 0.1 · image side, of each image)."""
+    """(B,) area under the score curve as pixels of ``images`` replace ``baseline`` (see
+    above)."""
     images = np.asarray(images, np.float32)
     return _auc(model, images, images, _baseline(images, baseline), maps, classes, steps,
                 chunk_size)
 
 
+def check_baseline(baseline):
+    """``baseline`` if it is one of ``BASELINES`` or a number; ValueError otherwise."""
+    if isinstance(baseline, str) and baseline not in BASELINES or not isinstance(
+            baseline, (str, int, float)):
+        raise ValueError(f"baseline must be one of {list(BASELINES)} or a number, got "
+                         f"{baseline!r}")
+    return baseline
+
+
 def _baseline(images, baseline):
-    if isinstance(baseline, str):
-        if baseline != "blur":
-            raise ValueError(f"baseline must be a number or 'blur', got {baseline!r}")
+    if check_baseline(baseline) == "black":
+        return np.broadcast_to(images.min(axis=(0, 1, 2)), images.shape)
+    if baseline == "mean":
+        return np.broadcast_to(images.mean(axis=(1, 2), keepdims=True), images.shape)
+    if baseline == "blur":
         return blur(tf.constant(images), None, None, None).numpy()
     return np.full_like(images, baseline)
 

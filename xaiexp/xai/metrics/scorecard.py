@@ -1,11 +1,16 @@
 """Every method's maps of a batch, scored by the chosen metrics: the numbers the Saliency trace
-logs each epoch as ``xai/<method>/<metric>`` (the mean over its probes)."""
+logs each epoch as ``xai/<method>/<metric>`` (the mean over its probes).
+
+Metrics score the raw relevance (``method_set.raw_key``), never the display masks: the masks'
+99th-percentile clip ties the brightest 1 % of pixels, which decided the pointing game by the
+first tied pixel in row-major order and the faithfulness curves' order among them."""
 
 import numpy as np
 
-from xaiexp.xai.metrics.faithfulness import deletion_auc, insertion_auc
+from xaiexp.xai.metrics.faithfulness import check_baseline, deletion_auc, insertion_auc
 from xaiexp.xai.metrics.localization import pointing_game, relevance_mass
 from xaiexp.xai.metrics.randomization import rank_correlation, randomized_clone
+from xaiexp.xai.method_set import raw_key
 from xaiexp.xai.registry import mask_metric_names, metric_names
 from xaiexp.xai.saliency import SaliencyNet
 
@@ -26,7 +31,9 @@ class Scorecard:
                 without it. With ``decoy_key`` (masks of a planted shortcut), each also scores
                 the maps against those masks, as "decoy_mass" and "decoy_pointing_game".
             deletion_auc, insertion_auc: the predicted class's score as the most relevant pixels
-                go (low is faithful) or come (high is faithful), in 16 steps.
+                go (low is faithful) or come (high is faithful), in 16 steps; the pixels become
+                (or start from) ``deletion_baseline`` and ``insertion_baseline``, named as in
+                ``faithfulness.py``.
             randomization: Spearman correlation with the maps of a randomly initialized copy of
                 the model, explaining the same classes (low: the map depends on the weights).
                 One fixed copy serves every epoch, so nothing is traced again; it doubles the
@@ -36,13 +43,16 @@ class Scorecard:
         method_set: The MethodSet whose maps are scored.
     """
 
-    def __init__(self, metrics, salnet, method_set, mask_key=None, decoy_key=None):
+    def __init__(self, metrics, salnet, method_set, mask_key=None, decoy_key=None,
+                 deletion_baseline: str | float = "black", insertion_baseline: str | float = "blur"):
         unknown = sorted(set(metrics) - set(METRICS))
         if unknown:
             raise ValueError(f"unknown metric(s) {unknown}; choose from {list(METRICS)}")
         self.metrics = list(dict.fromkeys(metrics))
         self.salnet, self.method_set = salnet, method_set
         self.mask_key, self.decoy_key = mask_key, decoy_key
+        self.baselines = {"deletion_auc": check_baseline(deletion_baseline),
+                          "insertion_auc": check_baseline(insertion_baseline)}
         self.needs_completeness = "completeness" in self.metrics
         self._randomized = None
         if "randomization" in self.metrics:
@@ -54,33 +64,39 @@ class Scorecard:
     def __call__(self, batch, maps):
         """``{(column, metric): mean score}`` of ``maps`` (``MethodSet.explain`` of ``batch``,
         with completeness when chosen), column by column."""
+        return {key: float(np.mean(scores)) for key, scores in self.per_sample(batch, maps).items()}
+
+    def per_sample(self, batch, maps):
+        """``{(column, metric): (B,) scores}``, as ``__call__`` but one score per image."""
         columns = list(self.method_set.columns)
+        raw = {c: maps[raw_key(c)] for c in columns}
         scores = {}  # metric -> {column: (B,) scores}
         for name in self.metrics:
             if name in mask_metric_names() and self.mask_key:
-                scores[name] = {c: MASK_METRICS[name](maps[c], batch[self.mask_key])
+                scores[name] = {c: MASK_METRICS[name](raw[c], batch[self.mask_key])
                                 for c in columns}
             elif name in FAITHFULNESS_METRICS:
-                scores[name] = self._faithfulness(FAITHFULNESS_METRICS[name], batch, maps, columns)
+                scores[name] = self._faithfulness(name, batch, raw, maps[self.salnet.model_outputs])
             elif name == "randomization":
-                scores[name] = self._randomization(batch, maps, columns)
+                scores[name] = self._randomization(batch, raw, maps[self.salnet.model_outputs])
             elif name == "completeness":
                 scores[name] = {c: maps[f"{c} completeness"] for c in columns
                                 if f"{c} completeness" in maps}
         if self.decoy_key:
             for name in (m for m in self.metrics if m in mask_metric_names()):
-                scores[DECOY_METRICS[name]] = {c: MASK_METRICS[name](maps[c], batch[self.decoy_key])
+                scores[DECOY_METRICS[name]] = {c: MASK_METRICS[name](raw[c], batch[self.decoy_key])
                                                for c in columns}
-        return {(c, name): float(np.mean(by_column[c])) for c in columns
+        return {(c, name): np.asarray(by_column[c], np.float64) for c in columns
                 for name, by_column in scores.items() if c in by_column}
 
-    def _faithfulness(self, metric, batch, maps, columns):
+    def _faithfulness(self, name, batch, raw, classes):
         """All columns' curves in one go: the images repeated once per column."""
         images = np.asarray(batch[self.salnet.model_inputs], np.float32)
-        stacked = metric(self._predict, np.concatenate([images] * len(columns)),
-                         np.concatenate([maps[c] for c in columns]),
-                         np.tile(maps[self.salnet.model_outputs], len(columns)),
-                         chunk_size=self.salnet.engine.chunk_size)
+        columns = list(raw)
+        stacked = FAITHFULNESS_METRICS[name](
+            self._predict, np.concatenate([images] * len(columns)),
+            np.concatenate([raw[c] for c in columns]), np.tile(classes, len(columns)),
+            baseline=self.baselines[name], chunk_size=self.salnet.engine.chunk_size)
         return dict(zip(columns, stacked.reshape(len(columns), len(images))))
 
     def _predict(self, images, training=False):
@@ -88,8 +104,8 @@ class Scorecard:
         small images), called as the faithfulness metrics call a Keras model."""
         return self.salnet.engine.predict(np.asarray(images, np.float32))
 
-    def _randomization(self, batch, maps, columns):
+    def _randomization(self, batch, raw, classes):
         probes = {self.salnet.model_inputs: batch[self.salnet.model_inputs],
-                  TRAINED_CLASSES: maps[self.salnet.model_outputs]}
+                  TRAINED_CLASSES: classes}
         randomized = self.method_set.explain(self._randomized, probes)
-        return {c: rank_correlation(maps[c], randomized[c]) for c in columns}
+        return {c: rank_correlation(raw[c], randomized[raw_key(c)]) for c in raw}

@@ -1,0 +1,188 @@
+"""The metrics score raw relevance, not display masks: known answers on tiny hand-made maps with
+ties and flat regions, and agreement with references written as plain loops."""
+
+import xaiexp  # noqa: F401  (sets the TensorFlow environment before TensorFlow is imported)
+import keras
+import numpy as np
+import pytest
+
+from xaiexp.xai import SaliencyNet
+from xaiexp.xai.masks import relevance, to_masks
+from xaiexp.xai.method_set import MethodSet, raw_key
+from xaiexp.xai.metrics import deletion_auc, insertion_auc, pointing_game, relevance_mass
+from xaiexp.xai.metrics.scorecard import Scorecard
+
+
+def loop_pointing_game(map_, mask, tolerance=0.0):
+    """Reference: visit every pixel; a hit if one holding the maximum lies within ``tolerance``
+    of a mask pixel; a map with one value everywhere never hits."""
+    height, width = map_.shape
+    peak, floor = max(map_.flat), min(map_.flat)
+    if peak == floor:
+        return 0.0
+    for i in range(height):
+        for j in range(width):
+            if map_[i, j] == peak and any(
+                    mask[k, m] and (i - k) ** 2 + (j - m) ** 2 <= tolerance ** 2
+                    for k in range(height) for m in range(width)):
+                return 1.0
+    return 0.0
+
+
+def loop_relevance_mass(map_, mask):
+    inside = total = 0.0
+    for value, on_object in zip(map_.flat, mask.flat):
+        if value > 0:
+            total += value
+            inside += value if on_object else 0.0
+    return inside / total if total else 0.0
+
+
+def test_pointing_game_known_answers_with_ties_and_flat_maps():
+    mask = np.zeros((4, 4), bool)
+    mask[3, 3] = True
+    tie_first_outside = np.zeros((4, 4))
+    tie_first_outside[0, 0] = tie_first_outside[3, 3] = 5  # row-major first tie misses
+    single_peak_outside = np.zeros((4, 4))
+    single_peak_outside[0, 0], single_peak_outside[3, 3] = 5, 4
+    flat = np.full((4, 4), 2.0)  # no peak at all
+    plateau = np.ones((4, 4))
+    plateau[2:, 2:] = 3  # flat region of maxima covering the mask
+    maps = np.stack([tie_first_outside, single_peak_outside, flat, plateau])
+    masks = np.stack([mask] * 4)[..., None]
+    np.testing.assert_array_equal(pointing_game(maps, masks), [1, 0, 0, 1])
+    near = np.zeros((1, 4, 4))
+    near[0, 2, 3] = 1  # one pixel above the mask
+    assert pointing_game(near, mask[None])[0] == 0
+    assert pointing_game(near, mask[None], tolerance=1)[0] == 1
+    assert pointing_game(near, np.zeros((1, 4, 4)), tolerance=1)[0] == 0  # no object
+
+
+def test_relevance_mass_known_answers():
+    mask = np.zeros((1, 2, 3), bool)
+    mask[0, 0, :2] = True
+    map_ = np.array([[[1.0, 3.0, -2.0], [0.0, 4.0, 0.0]]])  # positive: 1 + 3 inside of 8
+    np.testing.assert_allclose(relevance_mass(map_, mask), [0.5])
+
+
+@pytest.mark.parametrize("tolerance", [0.0, 1.0, 2.5])
+def test_localization_agrees_with_plain_loops_on_quantized_maps(tolerance):
+    rng = np.random.default_rng(int(tolerance * 2))
+    maps = rng.integers(0, 4, size=(40, 6, 7)).astype(float)  # many ties
+    maps[:3] = 1.0  # flat maps
+    masks = rng.random((40, 6, 7)) < 0.15
+    masks[3] = False  # an image without object
+    np.testing.assert_array_equal(
+        pointing_game(maps, masks, tolerance),
+        [loop_pointing_game(m, k, tolerance) for m, k in zip(maps, masks)])
+    np.testing.assert_allclose(relevance_mass(maps - 1, masks),
+                               [loop_relevance_mass(m - 1, k) for m, k in zip(maps, masks)])
+
+
+def pixel_weights_model(weights):
+    """sigmoid(Σ weights · x), one output: each pixel's contribution is known."""
+    model = keras.Sequential([keras.Input(weights.shape), keras.layers.Flatten(),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    model.layers[-1].set_weights([weights.reshape(-1, 1).astype(np.float32),
+                                  np.zeros(1, np.float32)])
+    return model
+
+
+def loop_auc(model, image, map_, start, end, steps):
+    """Reference: pixels taken in decreasing relevance (row-major among equals), ``end``'s value
+    at the first k of them and ``start``'s elsewhere, scored one image at a time."""
+    height, width, _ = image.shape
+    order = sorted(range(height * width), key=lambda p: (-map_.flat[p], p))
+    scores = []
+    for k in range(steps + 1):
+        count = round(k / steps * height * width)
+        current = start.copy()
+        for p in order[:count]:
+            current[p // width, p % width] = end[p // width, p % width]
+        scores.append(float(model(current[None], training=False)[0, 0]))
+    return sum((a + b) / 2 for a, b in zip(scores, scores[1:])) / steps
+
+
+@pytest.mark.parametrize("baseline", ["black", "mean", 0.25])
+def test_deletion_and_insertion_agree_with_a_plain_loop(baseline):
+    rng = np.random.default_rng(1)
+    model = pixel_weights_model(rng.normal(size=(4, 4, 2)))
+    images = rng.uniform(size=(3, 4, 4, 2)).astype(np.float32)
+    maps = rng.integers(0, 3, size=(3, 4, 4, 1)).astype(float)  # ties: row-major order
+    if baseline == "black":
+        references = np.broadcast_to(images.min(axis=(0, 1, 2)), images.shape)
+    elif baseline == "mean":
+        references = np.stack([np.ones_like(i) * i.mean(axis=(0, 1)) for i in images])
+    else:
+        references = np.full_like(images, baseline)
+    classes = np.zeros(3, int)
+    np.testing.assert_allclose(
+        deletion_auc(model, images, maps, classes, steps=4, baseline=baseline),
+        [loop_auc(model, i, m, i, r, 4) for i, m, r in zip(images, maps, references)], rtol=1e-5)
+    np.testing.assert_allclose(
+        insertion_auc(model, images, maps, classes, steps=4, baseline=baseline),
+        [loop_auc(model, r, m, r, i, 4) for i, m, r in zip(images, maps, references)], rtol=1e-5)
+
+
+def test_an_unknown_faithfulness_baseline_is_one_line():
+    with pytest.raises(ValueError, match=r"baseline must be one of \['black', 'mean', 'blur'\]"):
+        deletion_auc(None, np.zeros((1, 2, 2, 1)), np.zeros((1, 2, 2, 1)), [0], baseline="white")
+
+
+def tiny_model():
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3, padding="same"),
+                             keras.layers.Flatten(), keras.layers.Dense(3, activation="softmax")])
+
+
+def test_method_set_gives_raw_relevance_from_the_same_passes():
+    batch = {"x": np.random.default_rng(0).normal(size=(2, 8, 8, 3)).astype(np.float32)}
+    salnet = SaliencyNet(tiny_model(), "x", "y_pred", seed=3)
+    maps = MethodSet(["vanilla", "smoothgrad"], smoothing=3).explain(salnet, batch)
+    raw = salnet.get_masks(batch, raw=True)["saliency"]
+    np.testing.assert_allclose(maps[raw_key("saliency")], np.abs(raw).sum(-1, keepdims=True))
+    np.testing.assert_allclose(maps["saliency"], to_masks(raw))
+    assert maps[raw_key("Smoothed saliency")].shape == (2, 8, 8, 1)
+
+
+def gradient_like_maps(size=32, object_rows=8, seed=0):
+    """Attributions with a bright ridge (a row) off a square object at the top, and in half of
+    them a sharper peak on the object: the raw maximum is on the object exactly then, but the
+    display's 99th-percentile clip ties the peak with the ridge at 1."""
+    rng = np.random.default_rng(seed)
+    count = 60
+    attributions = rng.gamma(1.0, 1.0, size=(count, size, size, 3)).astype(np.float32)
+    masks = np.zeros((count, size, size, 1), np.uint8)
+    for i in range(count):
+        top = 0
+        left = rng.integers(0, size - object_rows)
+        masks[i, top:top + object_rows, left:left + object_rows] = 1
+        ridge = rng.integers(object_rows, size)
+        attributions[i, ridge, :, :] += 20
+        peak = rng.integers(top, top + object_rows), rng.integers(left, left + object_rows)
+        attributions[i, peak[0], peak[1], :] += 40 if rng.random() < 0.5 else 0
+    return attributions, masks
+
+
+def test_the_pointing_game_no_longer_depends_on_where_the_object_sits():
+    """The issue's acceptance: objects on top vs the same maps rolled by half the image (objects
+    at the bottom) score the same; the old rule (first tie of the display mask) did not."""
+    attributions, masks = gradient_like_maps()
+    rolled = np.roll(attributions, 16, axis=1), np.roll(masks, 16, axis=1)
+
+    def score(attributions, masks):
+        card = Scorecard(["pointing_game"], salnet=None, method_set=MethodSet(["vanilla"]),
+                         mask_key="mask")
+        maps = {"y_pred": np.zeros(len(masks), int), "saliency": to_masks(attributions),
+                raw_key("saliency"): relevance(attributions)}
+        return card.per_sample({"mask": masks}, maps)[("saliency", "pointing_game")]
+
+    top, bottom = score(attributions, masks), score(*rolled)
+    np.testing.assert_array_equal(top, bottom)
+    assert 0.3 < top.mean() < 0.7  # the peaks on the object, about half of them
+
+    def first_tie_of_display(attributions, masks):
+        flat = to_masks(attributions).reshape(len(masks), -1).argmax(axis=1)
+        return masks.reshape(len(masks), -1)[np.arange(len(masks)), flat].mean()
+
+    assert first_tie_of_display(attributions, masks) > first_tie_of_display(*rolled) + 0.2
