@@ -13,7 +13,7 @@ from xaiexp.architecture import pretrained
 from xaiexp.architecture.tensorflow import ImagenetPreprocessing, MobileNetV2, ResNet50
 from xaiexp.op.tensorop.loss import CrossEntropy
 from xaiexp.op.tensorop.model import ModelOp, UpdateOp
-from xaiexp.xai.grad_cam import last_feature_layer
+from xaiexp.xai import last_feature_layer
 
 TINY = {"input_shape": (32, 32, 3), "classes": 3, "weights": None, "alpha": 0.35}
 
