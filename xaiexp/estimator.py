@@ -16,8 +16,8 @@ from xaiexp.util.util import to_list
 
 
 def sort_traces(traces):
-    """Order traces so that a trace reading a key runs after the traces that write it; ties keep
-    the given order."""
+    """Order traces so that a trace reading a key runs after the traces that write it, and
+    recorders of logs (``Trace.records_logs``) after all others; ties keep the given order."""
     pending, ordered = list(traces), []
     while pending:
         for trace in pending:
@@ -29,7 +29,31 @@ def sort_traces(traces):
                              + ", ".join(type(t).__name__ for t in pending))
         pending.remove(trace)
         ordered.append(trace)
-    return ordered
+    return sorted(ordered, key=lambda trace: trace.records_logs)
+
+
+class TraceInputError(ValueError):
+    """A trace reads a key that neither the data, the ops nor another trace writes."""
+
+    def __init__(self, trace, key, written):
+        super().__init__(f"{type(trace).__name__} reads {key!r}, which nothing writes; the data, "
+                         f"ops and traces write: {', '.join(sorted(written))}")
+        self.trace, self.key = trace, key
+
+
+def check_trace_inputs(pipeline, network, traces):
+    """Raise TraceInputError for the first trace input that nothing produces (a typo in a key
+    would otherwise surface as a KeyError at the end of the first epoch)."""
+    datasets = pipeline.data.values()
+    if not all(hasattr(dataset, "keys") for dataset in datasets):
+        return  # a dataset that does not say its keys: nothing to check against
+    written = {key for dataset in datasets for key in dataset.keys}
+    written |= {key for op in [*pipeline.ops, *network.ops] for key in op.outputs}
+    written |= {key for trace in traces for key in trace.outputs}
+    for trace in traces:
+        for key in trace.inputs:
+            if key not in written:
+                raise TraceInputError(trace, key, written)
 
 
 class Estimator:
@@ -61,6 +85,7 @@ class Estimator:
         losses = network.loss_keys
         self.traces = [TrainEssential(losses), EvalEssential(losses),
                        *sort_traces(to_list(traces)), Logger()]
+        check_trace_inputs(pipeline, network, self.traces)
         self.system = System(log_steps=log_steps, total_epochs=epochs, network=network,
                              traces=self.traces)
         for trace in self.traces:

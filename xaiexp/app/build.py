@@ -12,20 +12,17 @@ import os
 import keras
 from hydra.utils import get_object, instantiate
 
-from xaiexp.app.schema import plain_value
+from xaiexp.app.schema import MLFLOW_TRACE, TRACE_DIRECTORIES, plain_value
 from xaiexp.app.targets import signature
 from xaiexp.app.validate import dataset_keys, resolved, target_arguments
 from xaiexp.distribute import get_strategy
-from xaiexp.estimator import Estimator
+from xaiexp.estimator import Estimator, TraceInputError
 from xaiexp.network import Network, build
 from xaiexp.op.numpyop.univariate import Normalize
 from xaiexp.op.tensorop.loss import CrossEntropy
 from xaiexp.op.tensorop.model import ModelOp, UpdateOp
 from xaiexp.pipeline import Pipeline
-from xaiexp.trace.adapt import LRScheduler
-from xaiexp.trace.io import BestModelSaver
-from xaiexp.trace.metric import Accuracy
-from xaiexp.trace.xai import Saliency
+from xaiexp.util.errors import ConfigError
 
 
 def instantiate_group(node, group, **supplied):
@@ -70,22 +67,36 @@ def make_model(cfg, train, strategy=None):
                  strategy=strategy)
 
 
-def make_saliency(cfg, model, train):
-    """The Saliency trace that ``cfg.explain`` describes, for ``model`` and ``train``'s keys."""
-    explain = cfg.explain
-    integrating = tuple(explain.integrating) if len(explain.integrating) > 1 else explain.integrating[0]
-    return Saliency(model=model, model_inputs="x", model_outputs="y_pred", class_key="y",
-                    label_mapping=train.label_mapping, samples=explain.samples,
-                    smoothing=explain.smoothing, integrating=integrating,
-                    chunk_size=explain.chunk_size, seed=cfg.seed,
-                    methods=[plain_value(m) for m in explain.methods],
-                    occlusion=(explain.occlusion.patch, explain.occlusion.stride),
-                    mask_key="mask" if "mask" in train.keys else None,
-                    decoy_key="decoy_mask" if "decoy_mask" in train.keys else None,
-                    metrics=[plain_value(m) for m in explain.metrics])
+def make_traces(cfg, output_dir, model, train, lr_fn):
+    """{name: trace} of ``cfg.traces`` in order, given what only the runner knows. Skipped:
+    null entries, traces.saliency while explain.enabled is false (``explain=none``), MLflow
+    traces while tracking is off. A relative save_dir/log_dir is under ``output_dir``."""
+    supplied = {"model": model, "lr_fn": lr_fn, "label_mapping": train.label_mapping,
+                "mask_key": "mask" if "mask" in train.keys else None,
+                "decoy_key": "decoy_mask" if "decoy_mask" in train.keys else None}
+    traces = {}
+    for name, node in cfg.traces.items():
+        if node is None or (name == "saliency" and not cfg.explain.enabled) or (
+                node._target_ == MLFLOW_TRACE and not cfg.tracking.enabled):
+            continue
+        directories = {key: os.path.join(output_dir, os.path.expanduser(node[key]))
+                       for key in TRACE_DIRECTORIES if node.get(key) is not None}
+        traces[name] = instantiate_group(node, "traces", **supplied, **directories)
+    return traces
 
 
-def build_experiment(cfg, output_dir, extra_traces=()):
+def make_estimator(cfg, pipeline, network, traces, **options):
+    """The Estimator, its traces' inputs checked: a key nothing writes is a ConfigError naming
+    the trace's entry (before any training or MLflow run)."""
+    try:
+        return Estimator(pipeline=pipeline, network=network, traces=list(traces.values()),
+                         log_steps=cfg.log_steps, **options)
+    except TraceInputError as error:
+        name = next(name for name, trace in traces.items() if trace is error.trace)
+        raise ConfigError(f"traces.{name}", str(error)) from None
+
+
+def build_experiment(cfg, output_dir):
     """The seed tutorial's objects, built from the config; returns (estimator, model)."""
     strategy = get_strategy(plain_value(cfg.distribute))  # first: multi_worker must precede any op
     keras.utils.set_random_seed(cfg.seed)
@@ -95,16 +106,9 @@ def build_experiment(cfg, output_dir, extra_traces=()):
     network = Network(ops=[ModelOp(model=model, inputs="x", outputs="y_pred"),
                            CrossEntropy(inputs=("y_pred", "y"), outputs="ce"),
                            UpdateOp(model=model, loss_name="ce")])
-    total_steps = cfg.epochs * pipeline.steps_per_epoch("train")
-    traces = [Accuracy(true_key="y", pred_key="y_pred"),
-              # test() and `xaiexp explain` see the best model, the one that is logged
-              BestModelSaver(model=model, save_dir=os.path.join(output_dir, "model"),
-                             metric="accuracy", save_best_mode="max", load_best_final=True),
-              LRScheduler(model=model, lr_fn=instantiate_group(cfg.schedule, "schedule",
-                                                               total_steps=total_steps))]
-    if cfg.explain.enabled:
-        traces.append(make_saliency(cfg, model, train))
-    estimator = Estimator(pipeline=pipeline, network=network, epochs=cfg.epochs,
-                          traces=[*traces, *extra_traces], log_steps=cfg.log_steps,
-                          checkpoint_dir=os.path.join(output_dir, "checkpoint"))
+    lr_fn = instantiate_group(cfg.schedule, "schedule",
+                              total_steps=cfg.epochs * pipeline.steps_per_epoch("train"))
+    traces = make_traces(cfg, output_dir, model, train, lr_fn)
+    estimator = make_estimator(cfg, pipeline, network, traces, epochs=cfg.epochs,
+                               checkpoint_dir=os.path.join(output_dir, "checkpoint"))
     return estimator, model

@@ -51,8 +51,9 @@ def _describe(error):
         return str(error)
     if isinstance(error, MissingConfigException) and error.missing_cfg_file:
         group, _, option = error.missing_cfg_file.rpartition("/")
-        if error.options:
-            return f"{group}={option}: no such option; choose from {', '.join(sorted(error.options))}"
+        options = error.options or [path.stem for path in Path(config_dir(), group).glob("*.yaml")]
+        if options:
+            return f"{group}={option}: no such option; choose from {', '.join(sorted(options))}"
         plugin = " (a Hydra plugin's config: is the plugin installed?)" if group.startswith("hydra/") else ""
         return f"{error.missing_cfg_file}: config not found{plugin}"
     if isinstance(error, OverrideParseException):
@@ -160,6 +161,9 @@ def _job(cfg, task="train"):
         return work()  # full tracebacks; a sweeper records the failed trial
     try:
         return work()
+    except ConfigError as error:  # found while building the objects, before training
+        print(f"xaiexp: error: {error}", file=sys.stderr)
+        sys.exit(EXIT_CONFIG_ERROR)
     except (DatasetNotFoundError, DatasetFormatError) as error:
         _exit(EXIT_CONFIG_ERROR, error)
     except Exception as error:  # the MLflow run is already FAILED, with the reason as a tag

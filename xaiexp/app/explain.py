@@ -6,39 +6,40 @@ config, so its probes, noise and maps are the ones its test epoch had.
 """
 
 import sys
+import tempfile
 
 import keras
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
 
-from xaiexp.app.build import load_datasets, make_model, make_pipeline, make_saliency
+from xaiexp.app.build import (instantiate_group, load_datasets, make_estimator, make_model,
+                              make_pipeline, make_traces)
 from xaiexp.app.run import flatten, run_tags
 from xaiexp.app.schema import plain_value
-from xaiexp.estimator import Estimator
 from xaiexp.network import Network
 from xaiexp.op.tensorop.loss import CrossEntropy
 from xaiexp.op.tensorop.model import ModelOp
-from xaiexp.trace.metric import Accuracy
 from xaiexp.util.project import project_root
 
 
-def explain(cfg, source=None):
+def explain(cfg, source=None, output_dir=None):
     """Explain ``cfg.explain.split`` with the Saliency trace, logged as one MLflow run (tagged as
     an explanation of ``source``, a SourceRun, when given); returns the split's logs."""
     keras.utils.set_random_seed(cfg.seed)
+    output_dir = output_dir or (HydraConfig.get().runtime.output_dir if HydraConfig.initialized()
+                                else tempfile.mkdtemp(prefix="xaiexp-explain-"))
     train, evaluation, test = load_datasets(cfg)
     split = {"train": train, "eval": evaluation, "test": test}[plain_value(cfg.explain.split)]
     model = make_model(cfg, train)
     network = Network(ops=[ModelOp(model=model, inputs="x", outputs="y_pred"),
                            CrossEntropy(inputs=("y_pred", "y"), outputs="ce")])
-    traces = [Accuracy(true_key="y", pred_key="y_pred"), make_saliency(cfg, model, train)]
-
-    def estimator(*extra_traces):
-        return Estimator(pipeline=make_pipeline(cfg, test_data=split), network=network, epochs=1,
-                         traces=[*traces, *extra_traces], log_steps=cfg.log_steps)
-
+    # the configured traces; test() runs those of the test mode (not the saver or scheduler)
+    traces = make_traces(cfg, output_dir, model, train,
+                         lr_fn=instantiate_group(cfg.schedule, "schedule", total_steps=1))
+    estimator = make_estimator(cfg, make_pipeline(cfg, test_data=split), network, traces, epochs=1)
     if not cfg.tracking.enabled:
-        return estimator().test()
-    from xaiexp.tracking import MLflowTrace, TrackingTarget, mlflow_run
+        return estimator.test()
+    from xaiexp.tracking import TrackingTarget, mlflow_run
     from xaiexp.tracking.source import SOURCE_TAG, TASK_TAG
 
     target = TrackingTarget.from_config(cfg.tracking.uri, project_root())
@@ -49,7 +50,7 @@ def explain(cfg, source=None):
                     run_name=f"explain {source.run_name if source else cfg.name}",
                     params=flatten(OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)),
                     tags=tags) as active:
-        logs = estimator(MLflowTrace()).test()
+        logs = estimator.test()
     print(f"xaiexp: explanation run {active.info.run_id} finished in experiment "
           f"{active.info.experiment_id} ({target.uri}).", file=sys.stderr)
     return logs

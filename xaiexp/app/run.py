@@ -112,18 +112,18 @@ def run(cfg, resume=None):
     chief = plain_value(cfg.distribute) != "multi_worker" or is_chief()
     if not chief:  # a multi_worker run's other workers train alongside, tracking nothing
         output_dir = tempfile.mkdtemp(prefix="xaiexp-worker-")
-    if not cfg.tracking.enabled or not chief:
+        cfg = OmegaConf.merge(cfg, {"tracking": {"enabled": False}})
+    if not cfg.tracking.enabled:
         estimator, _ = build_experiment(cfg, output_dir)
         logs = train_and_test(estimator, resume=bool(resume))
         report_shortcut(cfg, logs)
         return objective(cfg, logs)
 
-    from xaiexp.tracking import MLflowTrace, TrackingTarget, mlflow_run
+    from xaiexp.tracking import TrackingTarget, mlflow_run
     from xaiexp.tracking.run import log_artifacts, log_dict, log_metrics, set_tags
     from xaiexp.tracking.sweep import OBJECTIVE_UNMET, PARENT_RUN_ID, child_run_name
 
-    tracker = MLflowTrace()
-    estimator, _ = build_experiment(cfg, output_dir, extra_traces=[tracker])
+    estimator, _ = build_experiment(cfg, output_dir)
     target = TrackingTarget.from_config(cfg.tracking.uri, project_root())
     parent = os.environ.get(PARENT_RUN_ID) if hydra and hydra.mode == RunMode.MULTIRUN else None
     tags = {**run_tags(hydra, parent), "xaiexp.output_dir": output_dir}
@@ -144,8 +144,8 @@ def run(cfg, resume=None):
         unmet = unmet_floor(cfg, logs)
         if unmet:
             set_tags({OBJECTIVE_UNMET: unmet})
-        saver = next(t for t in estimator.traces if isinstance(t, BestModelSaver))
-        if cfg.tracking.log_model and saver.model_path and os.path.exists(saver.model_path):
+        saver = next((t for t in estimator.traces if isinstance(t, BestModelSaver)), None)
+        if cfg.tracking.log_model and saver and saver.model_path and os.path.exists(saver.model_path):
             log_artifacts(os.path.dirname(saver.model_path), "model")
     run_id, experiment = active.info.run_id, active.info.experiment_id
     print(f"xaiexp: run {run_id} finished in experiment {experiment} ({target.uri}).\n"

@@ -23,10 +23,14 @@ def bounded(default, minimum=None, above=None, below=None, maximum=None):
 
 # What the runner passes to a group's target besides the YAML's arguments, when the target
 # accepts them: a model is built for the dataset's images and classes, a schedule for the run's
-# length, a dataset loader may hold out the test split itself (shapes does, to alter it).
+# length, a dataset loader may hold out the test split itself (shapes does, to alter it), a
+# trace gets the model, the schedule's lr_fn and the dataset's class names and mask keys.
 RUNNER_ARGUMENTS = {"model": ("input_shape", "classes"), "schedule": ("total_steps",),
-                    "dataset": ("test_split",), "optimizer": ()}
-TARGET_GROUPS = tuple(RUNNER_ARGUMENTS)
+                    "dataset": ("test_split",), "optimizer": (),
+                    "traces": ("model", "lr_fn", "label_mapping", "mask_key", "decoy_key")}
+TARGET_GROUPS = ("dataset", "model", "optimizer", "schedule")  # one _target_ node each
+TRACE_DIRECTORIES = ("save_dir", "log_dir")  # trace arguments relative to the run's folder
+MLFLOW_TRACE = "xaiexp.tracking.mlflow_trace.MLflowTrace"  # built only while tracking is on
 
 
 @dataclass
@@ -250,6 +254,8 @@ class Config:
     model: Dict[str, Any] = field(default_factory=dict)
     optimizer: Dict[str, Any] = field(default_factory=dict)
     schedule: Dict[str, Any] = field(default_factory=dict)
+    # name -> _target_ node of a trace (null: off), in order; conf/traces/default.yaml
+    traces: Dict[str, Any] = field(default_factory=dict)
     explain: ExplainConfig = field(default_factory=ExplainConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)

@@ -179,40 +179,42 @@ def resolved(node, keys=None):
     return {key: value for key, value in plain.items() if keys is None or key in keys}
 
 
-def check_target(cfg, group):
-    """``cfg[group]`` names a callable that exists and takes its arguments: a built-in's checked
-    by its schema (types, bounds), a user's by its signature, read without importing it."""
-    node = cfg[group]
+def check_target(node, group, key=None):
+    """``node`` (``key``, by default ``group``) names a callable that exists and takes its
+    arguments: a built-in's checked by its schema (types, bounds), a user's by its signature,
+    read without importing it."""
+    key = key or group
+    require(isinstance(node, DictConfig), key, f"expected a _target_ node, got {node!r}")
     target = node.get("_target_")
-    require(isinstance(target, str) and target.strip(), f"{group}._target_",
+    require(isinstance(target, str) and target.strip(), f"{key}._target_",
             f"missing: choose a {group} option ({group}=...) or name a callable with "
-            f"{group}._target_=package.module.function")
+            f"{key}._target_=package.module.function")
     schema = TARGET_SCHEMAS.get(target)
     if schema is None and group == "dataset":
         own = _typed(resolved(node, DatasetKeys.OWN), DatasetKeys, "dataset.")
         _check_values(own, DatasetKeys, "dataset.")
     if schema is not None:
         reject_unknown_keys(OmegaConf.masked_copy(node, [k for k in node if k not in HYDRA_KEYS[1:]]),
-                            schema, f"{group}.")
-        _check_values(_typed(resolved(node), schema, f"{group}."), schema, f"{group}.")
+                            schema, f"{key}.")
+        _check_values(_typed(resolved(node), schema, f"{key}."), schema, f"{key}.")
         return
     try:
         params = signature(target)
     except TargetNotFound as error:
-        raise ConfigError(f"{group}._target_", str(error)) from None
+        raise ConfigError(f"{key}._target_", str(error)) from None
     if params is None:
         return
     given = target_arguments(node, group)
-    for key in given:
-        if not params.accepts(key):
-            guess = difflib.get_close_matches(key, params.names, n=1)
+    for name in given:
+        if not params.accepts(name):
+            guess = difflib.get_close_matches(name, params.names, n=1)
             hint = f" (did you mean {guess[0]}?)" if guess else ""
-            raise ConfigError(f"{group}.{key}", f"not an argument of {target}{hint}; it takes: "
-                                                f"{', '.join(params.names) or 'no arguments'}")
+            raise ConfigError(f"{key}.{name}", f"not an argument of {target}{hint}; it takes: "
+                                               f"{', '.join(params.names) or 'no arguments'}")
     supplied = RUNNER_ARGUMENTS[group]
     for name in params.required:
-        require(name in given or name in supplied, f"{group}.{name}",
-                f"{target} requires it: set it with +{group}.{name}=...")
+        require(name in given or name in supplied, f"{key}.{name}",
+                f"{target} requires it: set it with +{key}.{name}=...")
 
 
 def validate(cfg):
@@ -222,7 +224,10 @@ def validate(cfg):
     _check_interpolations(cfg)
     _check_values(cfg, Config)
     for group in TARGET_GROUPS:
-        check_target(cfg, group)
+        check_target(cfg[group], group)
+    for name, node in cfg.traces.items():
+        if node is not None:
+            check_target(node, "traces", f"traces.{name}")
     if not OmegaConf.is_interpolation(cfg, "name"):  # ${hydra:...} resolves in the job only
         require(cfg.name.strip() != "", "name", "must not be empty (it names the MLflow experiment)")
     _check_dataset(cfg.dataset)

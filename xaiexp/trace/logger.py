@@ -30,6 +30,8 @@ class Logger(Trace):
     """Prints what the other traces logged; a progress bar on training epochs when stdout is a
     terminal. The Estimator adds it last, so it sees every value."""
 
+    records_logs = True
+
     def __init__(self, stream=None):
         super().__init__(mode=None)
         self.stream = stream or sys.stdout

@@ -12,6 +12,9 @@ class Trace:
     """
 
     system = None
+    # A recorder of what the other traces log (console, MLflow, TensorBoard): the Estimator
+    # runs it after every trace that is not one, whatever their order in the list.
+    records_logs = False
 
     def __init__(self, inputs=None, outputs=None, mode=None):
         self.inputs = to_list(inputs)

@@ -35,9 +35,9 @@ class Saliency(Trace):
             {model_inputs: images, class_key: labels} of chosen probes.
         mode: Mode(s) to run in.
         smoothing: SmoothGrad and VarGrad samples (0: no smoothed column by default).
-        integrating: Integration steps (0: no integrated and SmInt columns by default), or a tuple
-            (integration steps, SmInt smoothing samples; 0 samples drops only SmInt). An int uses
-            ``smoothing`` samples for SmInt.
+        integrating: Integration steps (0: no integrated and SmInt columns by default), or a pair
+            (integration steps, SmInt smoothing samples; 0 samples drops only SmInt). An int or
+            a one-item list uses ``smoothing`` samples for SmInt.
         chunk_size: Most gradient passes per compiled call (bounds memory).
         seed: None for fresh noise every epoch; an int draws the same noise each epoch.
         methods: Columns in order, names from ``xaiexp.xai.registry.method_names()`` (vanilla,
@@ -64,8 +64,8 @@ class Saliency(Trace):
         self.model_outputs = model_outputs
         self.class_key = class_key
         self.class_names = {index: name for name, index in (label_mapping or {}).items()}
-        steps, smint_samples = integrating if isinstance(integrating, tuple) else (integrating,
-                                                                                   smoothing)
+        steps, smint_samples = (*integrating, smoothing)[:2] if isinstance(
+            integrating, tuple | list) else (integrating, smoothing)
         if methods is None:
             methods = default_methods(smoothing, steps, smint_samples)
         self.method_set = MethodSet(methods, outputs, smoothing, steps, smint_samples, occlusion)

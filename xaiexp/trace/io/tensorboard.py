@@ -28,6 +28,8 @@ class TensorBoard(Trace):
     ``write_images`` keys (ImgData figures or image batches) at epoch ends, into
     ``log_dir/{mode}``, at the global training step."""
 
+    records_logs = True
+
     def __init__(self, log_dir="logs", write_images=None, mode=None):
         super().__init__(inputs=write_images, mode=mode)
         self.log_dir = log_dir

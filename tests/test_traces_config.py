@@ -1,0 +1,78 @@
+"""Traces composed from config: a dict of _target_ entries, like Lightning's callbacks."""
+
+from pathlib import Path
+
+import mlflow
+import pytest
+
+from conftest import TINY, run_cli
+from xaiexp.app.cli import COMPOSITION_ERRORS, compose_config, describe
+
+QUICK = ("+traces.quick={_target_:xaiexp.trace.xai.Saliency,model_inputs:x,model_outputs:y_pred,"
+         "class_key:y,outputs:quick,methods:[vanilla,integrated],integrating:[3],samples:2,"
+         "metrics:[relevance_mass]}")
+
+
+def test_the_default_traces_are_written_out_in_order():
+    cfg = compose_config([])
+    assert list(cfg.traces) == ["accuracy", "best_model_saver", "lr_scheduler", "saliency", "mlflow"]
+    assert cfg.traces.saliency.samples == cfg.explain.samples == 5  # explain: the short form
+    assert compose_config(["explain.samples=8"]).traces.saliency.samples == 8
+
+
+@pytest.mark.parametrize("overrides, entries", [
+    (["traces=[default,tensorboard]"], ["accuracy", "best_model_saver", "lr_scheduler", "saliency",
+                                        "mlflow", "tensorboard"]),
+    (["~traces.saliency"], ["accuracy", "best_model_saver", "lr_scheduler", "mlflow"]),
+    ([QUICK], ["accuracy", "best_model_saver", "lr_scheduler", "saliency", "mlflow", "quick"]),
+])
+def test_entries_are_added_and_removed_from_the_command_line(overrides, entries):
+    assert list(compose_config(overrides).traces) == entries
+
+
+@pytest.mark.parametrize("override, message", [
+    ("traces.accuracy.pred_keyy=y", "traces.accuracy.pred_keyy: unknown key (did you mean pred_key?)"),
+    ("+traces.mine={_target_:mytraces.Mine}", "traces.mine._target_: cannot find mytraces.Mine: no "
+                                              "module named 'mytraces'"),
+    (QUICK.replace("methods:", "methodz:"), "traces.quick.methodz: not an argument of "
+                                            "xaiexp.trace.xai.Saliency (did you mean methods?)"),
+    ("traces=[default,tensorbord]", "traces=tensorbord: no such option"),
+])
+def test_a_bad_trace_entry_is_named_before_tensorflow(override, message):
+    with pytest.raises(COMPOSITION_ERRORS) as error:
+        compose_config([override])
+    assert message in describe(error.value)
+
+
+def runs(home):
+    client = mlflow.MlflowClient(f"sqlite:///{home}/outputs/mlflow.db")
+    (experiment,) = [e for e in client.search_experiments() if e.name != "Default"]
+    return client, client.search_runs([experiment.experiment_id])
+
+
+@pytest.mark.slow
+def test_two_saliency_traces_and_tensorboard_from_the_command_line(home):
+    result = run_cli(*TINY, "traces=[default,tensorboard]", QUICK)
+    assert result.returncode == 0, result.stderr[-3000:]
+    client, (run,) = runs(home)
+    metrics = run.data.metrics
+    assert {"eval/xai/quick/relevance_mass", "eval/xai/integrated_quick/relevance_mass",
+            "eval/xai/saliency/relevance_mass", "eval/xai/smint_saliency/relevance_mass"} <= set(metrics)
+    figures = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"quick", "saliency"} <= figures
+    events = list(Path(run.data.tags["xaiexp.output_dir"], "tensorboard").rglob("events.out.tfevents.*"))
+    assert {p.parent.name for p in events} >= {"train", "eval", "test"}
+
+
+@pytest.mark.slow
+def test_one_override_removes_the_saliency_trace_and_a_typo_fails_before_any_run(home):
+    result = run_cli(*TINY, "traces.accuracy.pred_key=y_predd")
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and lines[-1].startswith(
+        "xaiexp: error: traces.accuracy: Accuracy reads 'y_predd', which nothing writes"), result.stderr
+    assert not (home / "outputs" / "mlflow.db").exists()
+    result = run_cli(*TINY, "~traces.saliency")
+    assert result.returncode == 0, result.stderr[-3000:]
+    _, (run,) = runs(home)
+    assert "eval/accuracy" in run.data.metrics
+    assert not [key for key in run.data.metrics if "/xai/" in key]
