@@ -1,7 +1,8 @@
 """Where integration paths start. Each baseline maps the path endpoints (T, H, W, C) to baselines.
 
-Random and constant baselines span the batch's value range [low, high]; the others derive from
-each endpoint (the noisy copy, for SmInt). All run inside the engine's compiled call.
+Random and constant baselines span the value range [low, high] (T, 1, 1, 1) of each term's image,
+its own or the batch's (the engine's ``noise_range``); the others derive from each endpoint (the
+noisy copy, for SmInt). All run inside the engine's compiled call.
 """
 
 import math
@@ -16,7 +17,7 @@ def uniform(endpoints, low, high, draw_uniform):
 
 def midpoint(endpoints, low, high, draw_uniform):
     """The constant (low + high) / 2: what FastEstimator's source code integrates from."""
-    return tf.fill(tf.shape(endpoints), (low + high) / 2)
+    return tf.broadcast_to((low + high) / 2, tf.shape(endpoints))
 
 
 def zeros(endpoints, low, high, draw_uniform):

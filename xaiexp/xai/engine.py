@@ -27,11 +27,11 @@ def _vector(dtype):
     return tf.TensorSpec((None,), dtype)
 
 
-# What every chunk call shares: the batch's value range and the random streams' keys, and the
-# counter at which the chunk's first term reads them.
+# What every chunk call shares: each image's value range (its own, or the batch's: noise_range),
+# the random streams' keys, and the counter at which the chunk's first term reads them.
 CONTEXT = {
-    "low": tf.TensorSpec((), tf.float32),
-    "high": tf.TensorSpec((), tf.float32),
+    "low": _vector(tf.float32),
+    "high": _vector(tf.float32),
     "noise_key": tf.TensorSpec((1,), tf.uint64),
     "baseline_key": tf.TensorSpec((1,), tf.uint64),
     "counter": tf.TensorSpec((2,), tf.uint64),
@@ -70,15 +70,30 @@ class Attributions(NamedTuple):
         return errors
 
 
-class GradientEngine:
-    """Runs plans for one model; ``chunk_size`` bounds the rows (passes) per compiled call."""
+NOISE_RANGES = ("batch", "image")
 
-    def __init__(self, model, baseline="uniform", chunk_size=1024):
+
+class GradientEngine:
+    """Runs plans for one model; ``chunk_size`` bounds the rows (passes) per compiled call.
+
+    ``model`` predicts; gradients are of ``explained`` (default: ``model``), e.g. its logits
+    (``logits.py``). ``noise_range``: the max(x) − min(x) that scales the noise σ, and the range
+    of the uniform and midpoint baselines: the whole batch's ("batch", FastEstimator's, so an
+    image's map depends on the others) or each image's own ("image").
+    """
+
+    def __init__(self, model, baseline="uniform", chunk_size=1024, explained=None,
+                 noise_range="batch"):
         if baseline not in BASELINES:
             raise ValueError(f"baseline must be one of {sorted(BASELINES)}, got {baseline!r}")
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+        if noise_range not in NOISE_RANGES:
+            raise ValueError(f"noise_range must be one of {list(NOISE_RANGES)}, got "
+                             f"{noise_range!r}")
         self.model = model
+        self.explained = model if explained is None else explained
+        self.noise_range = noise_range
         self.baseline = BASELINES[baseline]
         self.chunk_size = chunk_size
         self._compiled = {}  # image shape -> (predict, term_maps)
@@ -95,9 +110,14 @@ class GradientEngine:
         _, term_maps = self._functions(images.shape[1:])
         counters_per_term = math.ceil(images[0].size / PHILOX_BLOCK)
         images_tensor, classes_tensor = tf.constant(images), tf.constant(classes, tf.int32)
+        if self.noise_range == "image":
+            flat = images.reshape(len(images), -1)
+            low, high = flat.min(axis=1), flat.max(axis=1)
+        else:
+            low, high = np.full(len(images), images.min()), np.full(len(images), images.max())
         context = {
-            "low": np.float32(images.min()),
-            "high": np.float32(images.max()),
+            "low": low.astype(np.float32),
+            "high": high.astype(np.float32),
             "noise_key": keys[:1],
             "baseline_key": keys[1:],
         }
@@ -143,10 +163,11 @@ class GradientEngine:
                                 alg=PHILOX)
             return tf.reshape(numbers[:, :size], [num_terms, *image_shape])
 
-        low, high = context["low"], context["high"]
-        sigma = chunk["term_spread"] * (high - low)
+        low, high = (tf.gather(context[end], chunk["term_image"])[:, None, None, None]
+                     for end in ("low", "high"))
+        sigma = chunk["term_spread"][:, None, None, None] * (high - low)
         noise = draw(tf.raw_ops.StatelessRandomNormalV2, context["noise_key"])
-        endpoints = tf.gather(images, chunk["term_image"]) + sigma[:, None, None, None] * noise
+        endpoints = tf.gather(images, chunk["term_image"]) + sigma * noise
         baselines = self.baseline(
             endpoints, low, high,
             lambda: draw(tf.raw_ops.StatelessRandomUniformV2, context["baseline_key"]),
@@ -160,7 +181,7 @@ class GradientEngine:
         targets = tf.gather(classes, tf.gather(chunk["term_image"], row_term))
         with tf.GradientTape() as tape:
             tape.watch(points)
-            outputs = self.model(points, training=False)
+            outputs = self.explained(points, training=False)
             selected = tf.gather(outputs, targets, axis=1, batch_dims=1)
         gradients = tape.gradient(selected, points)
 

@@ -7,6 +7,7 @@ import numpy as np
 from xaiexp.backend.to_number import to_number
 from xaiexp.xai.engine import Attributions, GradientEngine
 from xaiexp.xai.grad_cam import GradCam
+from xaiexp.xai.logits import explained_model
 from xaiexp.xai.masks import to_masks
 from xaiexp.xai.method import Method
 from xaiexp.xai.methods.gradient_x_input import gradient_x_input
@@ -49,19 +50,29 @@ class SaliencyNet:
             the same ones, so repeated calls (e.g. each epoch) are comparable.
         target: "predicted" explains the predicted class; a batch key (class indices or one-hot)
             explains that class instead, e.g. the true label.
-        baseline: Where integration paths start: "uniform" (random in the batch's value range,
-            DESIGN.md §3), "midpoint" (FastEstimator's code), "zeros", "mean" or "blur";
+        baseline: Where integration paths start: "uniform" (random in the value range of
+            ``noise_range``), "midpoint" (FastEstimator's code), "zeros", "mean" or "blur";
             see ``baselines.py``.
+        output: What the gradient methods and Grad-CAM explain: the target class's
+            "probability" (the model's output, FastEstimator's) or its pre-softmax "logit"
+            (``logits.py``). Occlusion and the predictions always read the model's output.
+        noise_range: The max(x) − min(x) of the noise σ and of the uniform and midpoint
+            baselines: "batch" (the whole batch's, FastEstimator's) or "image" (each image's
+            own, so an image's map does not depend on the other images).
     """
 
     def __init__(self, model, model_inputs, model_outputs, outputs="saliency", chunk_size=1024,
-                 seed=None, target="predicted", baseline="uniform"):
+                 seed=None, target="predicted", baseline="uniform", output="probability",
+                 noise_range="batch"):
         self.model_inputs = model_inputs
         self.model_outputs = model_outputs
         self.outputs = outputs
         self.seed = seed
         self.target = target
-        self.engine = GradientEngine(model, baseline=baseline, chunk_size=chunk_size)
+        self.output = output
+        self.engine = GradientEngine(model, baseline=baseline, chunk_size=chunk_size,
+                                     explained=explained_model(model, output),
+                                     noise_range=noise_range)
         self._grad_cams = {}  # layer name (None: the last feature layer) -> GradCam
 
     def get_masks(self, batch, raw=False):
@@ -99,7 +110,7 @@ class SaliencyNet:
         """Grad-CAM masks (B, H, W, 1) from ``layer`` (default: the last layer with a 4-D
         output); with ``raw``, the ReLU'd class activation map resized to the input."""
         if layer not in self._grad_cams:
-            self._grad_cams[layer] = GradCam(self.engine.model, layer, self.engine.chunk_size)
+            self._grad_cams[layer] = GradCam(self.engine.explained, layer, self.engine.chunk_size)
         images, predictions, classes = self.targets(batch)
         return self._results(predictions, {self.outputs: self._grad_cams[layer](images, classes)},
                              raw)

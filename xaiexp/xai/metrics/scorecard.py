@@ -59,7 +59,7 @@ class Scorecard:
             self._randomized = SaliencyNet(
                 randomized_clone(salnet.engine.model), salnet.model_inputs, salnet.model_outputs,
                 salnet.outputs, chunk_size=salnet.engine.chunk_size, seed=salnet.seed,
-                target=TRAINED_CLASSES)
+                target=TRAINED_CLASSES, output=salnet.output, noise_range=salnet.engine.noise_range)
 
     def __call__(self, batch, maps):
         """``{(column, metric): mean score}`` of ``maps`` (``MethodSet.explain`` of ``batch``,
