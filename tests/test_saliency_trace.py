@@ -176,3 +176,34 @@ def test_an_objective_counts_only_above_its_floor(direction, accuracy, expected,
     if expected != 0.5:
         assert ("xaiexp: eval/xai/saliency/relevance_mass does not count: eval/accuracy 0.85 < 0.9"
                 in capsys.readouterr().err)
+
+
+def test_every_explains_every_nth_eval_epoch_the_last_and_test():
+    made = trace(every=3, metrics=["deletion_auc"])
+    made.system.total_epochs = 7
+    batch = probes()
+    explained = [epoch(made, batch).get("saliency") is not None for _ in range(7)]
+    assert explained == [False, False, True, False, False, True, True]
+    assert "x" in made.probes["eval"] and len(made.probes["eval"]["x"]) == 3  # from epoch 1
+    made.system.mode = "test"
+    made.system.epoch_idx = 7
+    made.on_batch_end(Data(batch))
+    data = Data()
+    made.on_epoch_end(data)
+    assert "saliency" in data and "xai/saliency/deletion_auc" in data.read_logs()
+
+
+def test_every_also_explains_an_epoch_that_stops_training():
+    made = trace(every=5)
+    made.system.total_epochs = 10
+    made.system.stop_training = True  # e.g. early stopping decided this epoch is the last
+    assert "saliency" in epoch(made, probes())
+    with pytest.raises(ValueError, match="every must be >= 1, got 0"):
+        trace(every=0)
+
+
+def test_output_noise_range_and_baselines_reach_the_explainer():
+    made = trace(output="logit", noise_range="image", deletion_baseline="mean",
+                 insertion_baseline="black")
+    assert made.salnet.output == "logit" and made.salnet.engine.noise_range == "image"
+    assert made.scorecard.baselines == {"deletion_auc": "mean", "insertion_auc": "black"}

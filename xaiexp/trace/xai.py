@@ -50,13 +50,27 @@ class Saliency(Trace):
             metric is also scored against them, logged as ``xai/<method>/decoy_mass`` and
             ``xai/<method>/decoy_pointing_game``.
         metrics: Names from ``xaiexp.xai.registry.metric_names()``; see ``Scorecard``. The
-            default is ``registry.DEFAULT_METRICS``.
+            default is ``registry.DEFAULT_METRICS``. They score the raw relevance, the figures
+            show the normalized masks.
+        output: What is explained: the target's "probability" (FastEstimator's) or its
+            pre-softmax "logit"; see ``SaliencyNet``.
+        noise_range: "batch" (FastEstimator's) or "image": whose value range scales the noise
+            and the uniform baseline; see ``SaliencyNet``.
+        deletion_baseline, insertion_baseline: What deleted pixels become and inserted pixels
+            start from: "black", "mean", "blur" or a number (``metrics/faithfulness.py``).
+        every: Explain every ``every``-th eval epoch (epochs ``every``, 2·``every``, ...), and
+            always at the last epoch of fit (``system.total_epochs``, or an epoch a trace stopped
+            training after) and in test mode; the probes are still collected in each mode's
+            first epoch. 1: every epoch.
     """
 
     def __init__(self, model, model_inputs, model_outputs, class_key=None, label_mapping=None,
                  outputs="saliency", samples=None, mode=("eval", "test"), smoothing=25,
                  integrating=(100, 6), chunk_size=1024, seed=None, methods=None, occlusion=(4, 4),
-                 mask_key=None, decoy_key=None, metrics=DEFAULT_METRICS):
+                 mask_key=None, decoy_key=None, metrics=DEFAULT_METRICS,
+                 output: str = "probability", noise_range: str = "batch",
+                 deletion_baseline: str | float = "black", insertion_baseline: str | float = "blur",
+                 every: int = 1):
         super().__init__(inputs=[key for key in (class_key, model_inputs, mask_key, decoy_key)
                                  if key],
                          outputs=outputs, mode=mode)
@@ -69,9 +83,14 @@ class Saliency(Trace):
         if methods is None:
             methods = default_methods(smoothing, steps, smint_samples)
         self.method_set = MethodSet(methods, outputs, smoothing, steps, smint_samples, occlusion)
+        if every < 1:
+            raise ValueError(f"every must be >= 1, got {every}")
+        self.every = every
         self.salnet = SaliencyNet(model, model_inputs, model_outputs, outputs=outputs,
-                                  chunk_size=chunk_size, seed=seed)
-        self.scorecard = Scorecard(metrics, self.salnet, self.method_set, mask_key, decoy_key)
+                                  chunk_size=chunk_size, seed=seed, output=output,
+                                  noise_range=noise_range)
+        self.scorecard = Scorecard(metrics, self.salnet, self.method_set, mask_key, decoy_key,
+                                   deletion_baseline, insertion_baseline)
         if isinstance(samples, dict):
             self.samples = None
             self.probes = {mode: {key: to_number(samples[key]) for key in self.inputs}
@@ -105,11 +124,19 @@ class Saliency(Trace):
                 return
             self.probes[mode] = {key: np.concatenate([part[key] for part in collected])
                                  for key in self.inputs}
+        if not self._due():
+            return
         probes = self.probes[mode]
         maps = self.method_set.explain(self.salnet, probes, self.scorecard.needs_completeness)
         data.write_without_log(self.salnet.outputs, self._paint(probes, maps))
         for (column, metric), score in self.scorecard(probes, maps).items():
             data.write_with_log(f"xai/{safe_name(column).lower()}/{metric}", score)
+
+    def _due(self):
+        """Whether this epoch is explained (see ``every``)."""
+        system = self.system
+        return (system.mode != "eval" or system.epoch_idx % self.every == 0
+                or system.epoch_idx >= system.total_epochs or system.stop_training)
 
     def _paint(self, probes, maps):
         images = probes[self.model_inputs]
