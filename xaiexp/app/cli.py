@@ -178,7 +178,9 @@ def source_config(source, cfg, overrides):
 
     from xaiexp.app.schema import SavedModelConfig
 
-    kept = {key: cfg[key] for key in ("tracking", "debug", "explain_run")}  # this command's
+    # this command's: where to log, and the traces (whose values the run's logged config holds
+    # resolved, so that explain.* overrides would not reach them)
+    kept = {key: cfg[key] for key in ("tracking", "debug", "explain_run", "traces")}
     config = OmegaConf.merge(OmegaConf.structured(Config), source.config, kept)
     config.model = {"_target_": SavedModelConfig._target_, "path": source.model_path}
     repository = GlobalHydra.instance().config_loader().repository

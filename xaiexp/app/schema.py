@@ -13,6 +13,8 @@ from typing import Any, ClassVar, Dict, List, Optional
 
 from hydra.core.config_store import ConfigStore
 
+from xaiexp.architecture import pretrained
+
 
 def bounded(default, minimum=None, above=None, below=None, maximum=None):
     """A field whose value must be >= ``minimum``, > ``above``, < ``below`` and <= ``maximum``
@@ -121,7 +123,7 @@ class CNNConfig:
 @dataclass
 class BackboneConfig:
     """A Keras Applications backbone with a new head; ``weights``: imagenet, null or a file."""
-    MIN_IMAGE_SIZE: ClassVar[int] = 32
+    MIN_IMAGE_SIZE: ClassVar[int] = pretrained.MIN_SIZE
     _target_: str = "???"
     weights: Optional[str] = "imagenet"  # imagenet (from Keras' cache), null, or a weights file
     freeze_backbone: bool = True

@@ -115,11 +115,9 @@ def _check_number(key, value, kind, bounds):
         require(abs(value) <= MAX_INT, key, f"must be at most {MAX_INT}, got {value}")
     rules = {"minimum": (lambda v, b: v >= b, ">="), "above": (lambda v, b: v > b, ">"),
              "below": (lambda v, b: v < b, "<"), "maximum": (lambda v, b: v <= b, "<=")}
-    broken = [f"{sign} {bounds[name]:g}" for name, (holds, sign) in rules.items()
-              if name in bounds and not holds(value, bounds[name])]
-    if broken:
-        wanted = " and ".join(f"{sign} {bounds[name]:g}" for name, (_, sign) in rules.items()
-                              if name in bounds)
+    if any(name in bounds and not holds(value, bounds[name]) for name, (holds, _) in rules.items()):
+        wanted = " and ".join(f"{sign} {bounds[name]:{'g' if isinstance(bounds[name], float) else 'd'}}"
+                              for name, (_, sign) in rules.items() if name in bounds)
         raise ConfigError(key, f"must be {wanted}, got {value}")
 
 
