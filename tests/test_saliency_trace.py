@@ -106,7 +106,8 @@ def test_every_chosen_metric_is_logged_under_its_key():
     per_method = ["relevance_mass", "pointing_game", "deletion_auc", "insertion_auc",
                   "randomization", "decoy_mass", "decoy_pointing_game"]
     expected = {f"xai/{key}/{metric}" for key in ALL_KEYS for metric in per_method}
-    assert set(logs) == expected | {"xai/integrated_saliency/completeness"}
+    expected |= {"xai/integrated_saliency/completeness"}
+    assert set(logs) == expected | {f"{key}_se" for key in expected}
     assert all(isinstance(value, float) and np.isfinite(value) for value in logs.values())
     for key in ALL_KEYS:  # the object mask covers everything, the decoy nothing
         assert logs[f"xai/{key}/relevance_mass"] == 1.0 and logs[f"xai/{key}/decoy_mass"] == 0.0
@@ -118,18 +119,20 @@ def test_every_chosen_metric_is_logged_under_its_key():
 def test_mask_metrics_are_skipped_without_masks():
     made = trace(metrics=["relevance_mass", "pointing_game", "deletion_auc"])
     logs = epoch(made, probes(mask=1, decoy=1)).read_logs()
-    assert set(logs) == {f"xai/{key}/deletion_auc" for key in ALL_KEYS[:4]}
+    assert set(logs) == {f"xai/{key}/deletion_auc{se}" for key in ALL_KEYS[:4] for se in ("", "_se")}
 
 
 def test_each_mask_metric_also_scores_the_decoy():
     made = trace(methods=["vanilla"], metrics=["relevance_mass"], mask_key="mask",
                  decoy_key="decoy_mask")
     assert epoch(made, probes(mask=0, decoy=1)).read_logs() == {
-        "xai/saliency/relevance_mass": 0.0, "xai/saliency/decoy_mass": 1.0}
+        "xai/saliency/relevance_mass": 0.0, "xai/saliency/decoy_mass": 1.0,
+        "xai/saliency/relevance_mass_se": 0.0, "xai/saliency/decoy_mass_se": 0.0}
     made = trace(methods=["vanilla"], metrics=["pointing_game"], mask_key="mask",
                  decoy_key="decoy_mask")
     assert epoch(made, probes(mask=0, decoy=1)).read_logs() == {
-        "xai/saliency/pointing_game": 0.0, "xai/saliency/decoy_pointing_game": 1.0}
+        "xai/saliency/pointing_game": 0.0, "xai/saliency/decoy_pointing_game": 1.0,
+        "xai/saliency/pointing_game_se": 0.0, "xai/saliency/decoy_pointing_game_se": 0.0}
 
 
 def tracing_counts(salnet):
@@ -207,3 +210,33 @@ def test_output_noise_range_and_baselines_reach_the_explainer():
                  insertion_baseline="black")
     assert made.salnet.output == "logit" and made.salnet.engine.noise_range == "image"
     assert made.scorecard.baselines == {"deletion_auc": "mean", "insertion_auc": "black"}
+
+
+def test_a_scoring_set_is_class_stratified_and_its_standard_error_logged():
+    made = trace(methods=["vanilla"], metrics=["relevance_mass"], mask_key="mask",
+                 score_samples=6, samples=2)
+    rng = np.random.default_rng(0)
+    batches = []
+    for index, labels in enumerate(([0, 0, 0, 0], [0, 1, 0, 0], [2, 1, 1, 0])):
+        batch = probes(size=4, seed=index)
+        batch["y"] = np.array(labels)[:, None]
+        batch["mask"] = (rng.random((4, *SHAPE[:2], 1)) < 0.5).astype(np.uint8)
+        batches.append(batch)
+    made.system.epoch_idx = 1
+    for batch in batches:
+        made.on_batch_end(Data(batch))
+    data = Data()
+    made.on_epoch_end(data)
+    scored = made.scoring["eval"]
+    # round-robin over classes in arrival order: 0, 1, 2 first, then the next 0 and 1, ...
+    np.testing.assert_array_equal(scored["y"][:, 0], [0, 0, 0, 1, 2, 1])
+    assert len(made.probes["eval"]["x"]) == 2
+    logs = data.read_logs()
+    masks = np.concatenate([b["mask"] for b in batches])
+    chosen = [0, 5, 8, 1, 9, 2]  # arrival positions, in the order dealt
+    np.testing.assert_array_equal(scored["mask"], masks[sorted(chosen)])
+    relevance = made.scorecard.per_sample(scored, made.method_set.explain(made.salnet, scored))
+    values = relevance[("saliency", "relevance_mass")]
+    assert logs["xai/saliency/relevance_mass"] == pytest.approx(values.mean())
+    se = math.sqrt(sum((v - values.mean()) ** 2 for v in values) / 5 / 6)
+    assert logs["xai/saliency/relevance_mass_se"] == pytest.approx(se)

@@ -11,6 +11,12 @@ from xaiexp.xai.method_set import MethodSet
 from xaiexp.xai.metrics.scorecard import Scorecard
 from xaiexp.xai.registry import DEFAULT_METRICS, default_methods
 from xaiexp.xai.saliency import class_indices
+from xaiexp.xai.stratified import StratifiedSample
+
+
+def standard_error(scores):
+    """The standard error of the mean of ``scores`` (ddof=1); 0 for a single score."""
+    return float(np.std(scores, ddof=1) / np.sqrt(len(scores))) if len(scores) > 1 else 0.0
 
 
 class Saliency(Trace):
@@ -21,8 +27,8 @@ class Saliency(Trace):
     ``ImgData`` with the columns label, prediction, input, input overlaid with the right-most map,
     and one map per method is written under ``outputs`` (for ImageSaver, ImageViewer,
     TensorBoard or MLflow), and every method's maps are scored with ``metrics``, logged as
-    ``xai/<method>/<metric>`` (the mean over the probes; <method> is the column name in lower
-    case with "_" for spaces). The gradient methods' passes run together in a few compiled calls.
+    ``xai/<method>/<metric>`` (the mean over the probes, or over ``score_samples``; <method> is
+    the column name in lower case with "_" for spaces). The gradient methods' passes run together in a few compiled calls.
 
     Args:
         model: The Keras model to inspect.
@@ -62,6 +68,11 @@ class Saliency(Trace):
             always at the last epoch of fit (``system.total_epochs``, or an epoch a trace stopped
             training after) and in test mode; the probes are still collected in each mode's
             first epoch. 1: every epoch.
+        score_samples: None scores the probes. An int: the metrics score instead a scoring set
+            of that many images, class-stratified by ``class_key`` (``StratifiedSample``) and
+            collected during each mode's first epoch, the same images in every run of a seed.
+            Either way each metric is logged as its mean and as ``<metric>_se``, its standard
+            error (sample standard deviation / √n), so ``mean ± 1.96·se`` is a 95 % interval.
     """
 
     def __init__(self, model, model_inputs, model_outputs, class_key=None, label_mapping=None,
@@ -70,7 +81,7 @@ class Saliency(Trace):
                  mask_key=None, decoy_key=None, metrics=DEFAULT_METRICS,
                  output: str = "probability", noise_range: str = "batch",
                  deletion_baseline: str | float = "black", insertion_baseline: str | float = "blur",
-                 every: int = 1):
+                 every: int = 1, score_samples: int | None = None):
         super().__init__(inputs=[key for key in (class_key, model_inputs, mask_key, decoy_key)
                                  if key],
                          outputs=outputs, mode=mode)
@@ -99,15 +110,24 @@ class Saliency(Trace):
             self.samples = samples
             self.probes = {}  # mode -> {key: array}, fixed once the mode's first epoch ends
         self._collected = {}  # mode -> list of batch slices, during that first epoch
+        self.score_samples = score_samples
+        if score_samples is not None:
+            StratifiedSample(score_samples)  # checks the size
+        self.scoring = {}  # mode -> {key: array}: the scoring set, fixed as the probes are
+        self._scoring = {}  # mode -> StratifiedSample, during that first epoch
 
     def needs_batch(self):
-        """Only while this mode's probes are being collected."""
+        """Only while this mode's probes (and scoring set) are being collected."""
         return self.system is None or self.system.mode not in self.probes
 
     def on_batch_end(self, data):
         mode = self.system.mode
         if mode in self.probes:
             return
+        if self.score_samples is not None:
+            batch = {key: to_number(data[key]) for key in self.inputs}
+            classes = class_indices(batch[self.class_key]) if self.class_key else None
+            self._scoring.setdefault(mode, StratifiedSample(self.score_samples)).add(batch, classes)
         collected = self._collected.setdefault(mode, [])
         have = sum(len(part[self.model_inputs]) for part in collected)
         wanted = self.samples
@@ -124,13 +144,21 @@ class Saliency(Trace):
                 return
             self.probes[mode] = {key: np.concatenate([part[key] for part in collected])
                                  for key in self.inputs}
+            if mode in self._scoring:
+                self.scoring[mode] = self._scoring.pop(mode).result()
         if not self._due():
             return
         probes = self.probes[mode]
-        maps = self.method_set.explain(self.salnet, probes, self.scorecard.needs_completeness)
+        completeness = self.scorecard.needs_completeness
+        maps = self.method_set.explain(self.salnet, probes, completeness)
         data.write_without_log(self.salnet.outputs, self._paint(probes, maps))
-        for (column, metric), score in self.scorecard(probes, maps).items():
-            data.write_with_log(f"xai/{safe_name(column).lower()}/{metric}", score)
+        scored = self.scoring.get(mode, probes)
+        if scored is not probes:
+            maps = self.method_set.explain(self.salnet, scored, completeness)
+        for (column, metric), scores in self.scorecard.per_sample(scored, maps).items():
+            key = f"xai/{safe_name(column).lower()}/{metric}"
+            data.write_with_log(key, float(np.mean(scores)))
+            data.write_with_log(f"{key}_se", standard_error(scores))
 
     def _due(self):
         """Whether this epoch is explained (see ``every``)."""
