@@ -260,3 +260,23 @@ def test_a_child_below_the_objectives_floor_is_not_the_best_and_ranks_last(tmp_p
     assert mlflow.MlflowClient(target.uri).get_run(parent).data.metrics[f"best/{metric}"] == 0.6
     ranked = select_runs(target, "floors", parent=parent).runs
     assert [run.info.run_name for run in ranked] == ["good", "fair", "focused but wrong"]
+
+
+def test_scores_with_a_standard_error_show_a_95_percent_interval(tmp_path):
+    from types import SimpleNamespace
+
+    from xaiexp.tracking.report_table import methods_table, runs_table
+
+    metrics = {"eval/accuracy": 0.93, "eval/xai/saliency/relevance_mass": 0.41234,
+               "eval/xai/saliency/relevance_mass_se": 0.02, "eval/xai/saliency/pointing_game": 0.5}
+    run = SimpleNamespace(info=SimpleNamespace(run_name="a", run_id="1", status="FINISHED"),
+                          data=SimpleNamespace(metrics=metrics, params={}))
+    selection = SimpleNamespace(runs=[run], objective="eval/accuracy")
+    by_method = methods_table(selection, "eval")
+    assert by_method.markdown().splitlines()[::2] == [
+        "| run | run_id | method | pointing_game | relevance_mass |",
+        "| a | 1 | saliency | 0.5 | 0.412 ± 0.039 |"]
+    by_method.write_csv(tmp_path / "methods.csv")
+    assert read_csv(tmp_path / "methods.csv")[0]["relevance_mass_se"] == "0.02"
+    assert runs_table(selection, "eval").markdown().splitlines()[2].endswith(
+        "| 0.93 | 0.5 | 0.412 ± 0.039 |")

@@ -1,22 +1,34 @@
 """The comparison table of a report: one row per run, or per (run, saliency method), with the
 params that tell the runs apart, accuracy and the explanation-quality scores; as Markdown
-(3 significant digits) and CSV (full precision)."""
+(3 significant digits, each score with its 95 % interval ``mean ± 1.96·se`` where the Saliency
+trace logged its standard error ``<metric>_se``) and CSV (full precision, the ``_se`` columns
+as logged)."""
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+SE_SUFFIX = "_se"  # the Saliency trace's standard error of xai/<method>/<metric>
+Z_95 = 1.96  # a normal 95 % interval's half-width, in standard errors
 
 
 @dataclass(frozen=True)
 class Table:
     columns: list
     rows: list  # dicts by column; a missing value is left out
+    errors: dict = field(default_factory=dict)  # column -> the column of its standard error
 
     def markdown(self):
-        lines = ["| " + " | ".join(map(_escape, self.columns)) + " |",
-                 "|" + "---|" * len(self.columns)]
-        lines += ["| " + " | ".join(_escape(_short(row.get(c))) for c in self.columns) + " |"
+        shown = [c for c in self.columns if c not in self.errors.values()]
+        lines = ["| " + " | ".join(map(_escape, shown)) + " |", "|" + "---|" * len(shown)]
+        lines += ["| " + " | ".join(_escape(self._cell(row, c)) for c in shown) + " |"
                   for row in self.rows]
         return "\n".join(lines) + "\n"
+
+    def _cell(self, row, column):
+        error = row.get(self.errors.get(column))
+        if error is None or row.get(column) is None:
+            return _short(row.get(column))
+        return f"{_short(row[column])} ± {Z_95 * error:.2g}"
 
     def write_csv(self, path):
         with open(path, "w", newline="") as file:
@@ -41,7 +53,7 @@ def runs_table(selection, mode):
     if selection.objective not in metrics.values():
         metrics = {"accuracy": metrics.pop("accuracy"), selection.objective: selection.objective, **metrics}
     rows = [{**_identity(run, params), "status": run.info.status, **_values(run, metrics)} for run in runs]
-    return Table(["run", "run_id", "status", *params, *metrics], rows)
+    return Table(["run", "run_id", "status", *params, *metrics], rows, _errors(metrics))
 
 
 def methods_table(selection, mode):
@@ -58,7 +70,12 @@ def methods_table(selection, mode):
     metrics = sorted({metric for values in scores.values() for metric in values})
     rows = [{**_identity(runs[index], params), "method": method, **values}
             for (index, method), values in sorted(scores.items())]
-    return Table(["run", "run_id", *params, "method", *metrics], rows)
+    return Table(["run", "run_id", *params, "method", *metrics], rows, _errors(metrics))
+
+
+def _errors(columns):
+    """{column: its standard error's column} of the columns that have one."""
+    return {c: f"{c}{SE_SUFFIX}" for c in columns if f"{c}{SE_SUFFIX}" in columns}
 
 
 def _identity(run, params):
