@@ -15,7 +15,10 @@ FastEstimator runs 1 + 25 + (1 + 100) + (1 + 5·100) = 628 gradient passes per i
       imported, so every configuration runs in its own subprocess);
   (e) metrics overhead: the trace with its default metrics (object masks given, as on shapes)
       and with each metric alone, against the trace without metrics: bar <= 1.3 for the
-      defaults. (a)-(d) time the trace without metrics.
+      defaults. (a)-(d) time the trace without metrics;
+  (f) scoring-set cost: the trace with the default metrics scored on a scoring set of
+      ``SCORE_SAMPLES`` images (``score_samples``; the probes are still painted), against the
+      same trace scoring its probes: seconds per explained epoch and the ratio.
 
 Timings within a process are interleaved repetitions and reported as medians of per-repetition
 ratios, because this shared 2-core machine drifts between runs. Usage:
@@ -37,6 +40,7 @@ STEPS, SMINT_SAMPLES = INTEGRATING
 FE_PASSES_PER_IMAGE = 1 + SMOOTHING + (1 + STEPS) + (1 + (SMINT_SAMPLES - 1) * STEPS)
 BATCH_SIZES = (64, 128, 256, 512, 1024, 2048)
 EAGER_SUBSET = 4  # time 1/4 of the eager calls
+SCORE_SAMPLES = (25, 100)
 
 
 def build(integrating=INTEGRATING, smoothing=SMOOTHING, chunk_size=None):
@@ -167,6 +171,39 @@ def metrics_worker(reps):
                          for label, times in pairs.items()}}
 
 
+def scoring_worker(reps):
+    """Trace time with a scoring set of each size over the time scoring the probes alone,
+    interleaved; the sets are random images with random masks, set as if collected."""
+    import numpy as np
+
+    from xaiexp.trace.xai import DEFAULT_METRICS
+    from xaiexp.xai.metrics.scorecard import Scorecard
+
+    _, probes, trace = build()
+    trace.scorecard = Scorecard(DEFAULT_METRICS, trace.salnet, trace.method_set, mask_key="mask")
+    rng = np.random.default_rng(1)
+    sets = {size: {"x": rng.normal(size=(size, 32, 32, 3)).astype(np.float32),
+                   "y": rng.integers(0, 10, size=(size, 1)),
+                   "mask": (rng.random((size, 32, 32, 1)) < 0.3).astype(np.uint8)}
+            for size in SCORE_SAMPLES}
+
+    def timed(size):
+        trace.scoring = {"eval": sets[size]} if size else {}
+        return run_trace(trace)
+
+    for size in (0, *SCORE_SAMPLES):
+        timed(size)  # traces the compiled functions
+    pairs = {size: [] for size in SCORE_SAMPLES}  # (probes only, with the set) per repetition
+    for _ in range(reps):
+        for size in SCORE_SAMPLES:
+            pairs[size].append((timed(0), timed(size)))
+    return {"probes_s": statistics.median(b for times in pairs.values() for b, _ in times),
+            "seconds": {size: statistics.median(w for _, w in times)
+                        for size, times in pairs.items()},
+            "ratios": {size: statistics.median(w / b for b, w in times)
+                       for size, times in pairs.items()}}
+
+
 def memory_worker(steps, chunk_size, smoothing):
     _, _, trace = build(integrating=(steps, 6) if steps else 0, smoothing=smoothing,
                         chunk_size=chunk_size)
@@ -189,7 +226,8 @@ def main():
     args = parser.parse_args()
     if args.worker:
         kind, *values = args.worker
-        worker = {"speed": speed_worker, "memory": memory_worker, "metrics": metrics_worker}[kind]
+        worker = {"speed": speed_worker, "memory": memory_worker, "metrics": metrics_worker,
+                  "scoring": scoring_worker}[kind]
         print(json.dumps(worker(*map(int, values))))
         return
 
@@ -237,6 +275,14 @@ def main():
         bar = "   (bar <= 1.3)" if label == "defaults" else ""
         print(f"{label + bar:52}{ratio:>12.2f}{overhead['added_ms'][label]:>12.0f}")
 
+    print("\n(f) scoring set: trace time per explained epoch, default metrics (oneDNN on)")
+    scoring = in_subprocess(1, "scoring", args.reps)
+    print(f"{'scoring the 5 probes [s]':52}{scoring['probes_s']:>12.3f}")
+    print(f"{'score_samples':52}{'seconds':>12}{'ratio':>12}")
+    for size, seconds in scoring["seconds"].items():
+        print(f"{size:<52}{seconds:>12.2f}{scoring['ratios'][size]:>12.1f}")
+
 
 if __name__ == "__main__":
     main()
+
