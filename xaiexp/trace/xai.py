@@ -28,7 +28,8 @@ class Saliency(Trace):
     and one map per method is written under ``outputs`` (for ImageSaver, ImageViewer,
     TensorBoard or MLflow), and every method's maps are scored with ``metrics``, logged as
     ``xai/<method>/<metric>`` (the mean over the probes, or over ``score_samples``; <method> is
-    the column name in lower case with "_" for spaces). The gradient methods' passes run together in a few compiled calls.
+    the column name in lower case with "_" for spaces). The gradient methods' passes run together
+    in a few compiled calls.
 
     Args:
         model: The Keras model to inspect.

@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from xaiexp.xai.baselines import BASELINES
+from xaiexp.xai.registry import NOISE_RANGES
 
 PHILOX = tf.random.Algorithm.PHILOX.value
 PHILOX_BLOCK = 4  # numbers per Philox counter step
@@ -68,9 +69,6 @@ class Attributions(NamedTuple):
             with np.errstate(divide="ignore", invalid="ignore"):
                 errors[name] = np.abs(total - gap) / np.abs(gap)
         return errors
-
-
-NOISE_RANGES = ("batch", "image")
 
 
 class GradientEngine:

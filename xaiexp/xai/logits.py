@@ -10,8 +10,7 @@ sign; gradients of the logit do not saturate (Smilkov et al., 2017, and Sundarar
 import keras
 
 from xaiexp.xai.grad_cam import layer_outputs
-
-OUTPUTS = ("probability", "logit")
+from xaiexp.xai.registry import OUTPUTS
 
 
 class DenseLogits(keras.layers.Layer):

@@ -31,6 +31,13 @@ METRICS = (
 )
 DEFAULT_METRICS = tuple(metric.name for metric in METRICS if metric.default)
 
+# The choices of SaliencyNet's ``output`` and ``noise_range`` and of the deletion and insertion
+# baselines (a number is also allowed there), here so config validation reads them without
+# TensorFlow.
+OUTPUTS = ("probability", "logit")
+NOISE_RANGES = ("batch", "image")
+FAITHFULNESS_BASELINES = ("black", "mean", "blur")
+
 
 class Problem(NamedTuple):
     """A chosen method's setting below 1: ``setting`` is a ``Settings`` field name."""

@@ -17,9 +17,7 @@ import tensorflow as tf
 from xaiexp.xai.baselines import blur
 from xaiexp.xai.metrics.localization import pixel_relevance
 from xaiexp.xai.perturbation import perturbed_scores
-
-
-BASELINES = ("black", "mean", "blur")
+from xaiexp.xai.registry import FAITHFULNESS_BASELINES
 
 
 def deletion_auc(model, images, maps, classes=None, steps=16, baseline="black", chunk_size=1024):
@@ -38,10 +36,10 @@ def insertion_auc(model, images, maps, classes=None, steps=16, baseline="blur", 
 
 
 def check_baseline(baseline):
-    """``baseline`` if it is one of ``BASELINES`` or a number; ValueError otherwise."""
-    if isinstance(baseline, str) and baseline not in BASELINES or not isinstance(
+    """``baseline`` if it is one of ``FAITHFULNESS_BASELINES`` or a number; ValueError otherwise."""
+    if isinstance(baseline, str) and baseline not in FAITHFULNESS_BASELINES or not isinstance(
             baseline, (str, int, float)):
-        raise ValueError(f"baseline must be one of {list(BASELINES)} or a number, got "
+        raise ValueError(f"baseline must be one of {list(FAITHFULNESS_BASELINES)} or a number, got "
                          f"{baseline!r}")
     return baseline
 

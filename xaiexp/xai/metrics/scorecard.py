@@ -44,7 +44,8 @@ class Scorecard:
     """
 
     def __init__(self, metrics, salnet, method_set, mask_key=None, decoy_key=None,
-                 deletion_baseline: str | float = "black", insertion_baseline: str | float = "blur"):
+                 deletion_baseline: str | float = "black",
+                 insertion_baseline: str | float = "blur"):
         unknown = sorted(set(metrics) - set(METRICS))
         if unknown:
             raise ValueError(f"unknown metric(s) {unknown}; choose from {list(METRICS)}")
