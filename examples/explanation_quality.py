@@ -1,6 +1,7 @@
 """Explanation quality in numbers: the evidence behind the README's claims, as three tables.
 
     python examples/explanation_quality.py [--epochs 5] [--probes 100] [--train-size 8000]
+                                           [--output probability|logit]
 
 Trains the seed's LeNet (adam 1e-3, batch 32, x / 255, seed 0) on plain ``shapes``, whose object
 masks are the ground truth, and on ``shapes(shortcut=True)``, where a black-and-white patch
@@ -8,8 +9,11 @@ codes the class in train and eval alike. Then:
 
 1. Localization and faithfulness (plain model, eval probes): per method, relevance mass and
    pointing game against the object mask, deletion AUC (pixels blacked out, most relevant
-   first) and insertion AUC (pixels restored onto a blurred copy); a uniform-random map is the
-   floor.
+   first) and insertion AUC (pixels restored onto a blurred copy), each as mean ± 1.96 standard
+   errors over the probes (a 95 % interval); a uniform-random map is the floor.
+
+Every score is of the raw relevance (|attributions| summed over channels), not of the display
+masks; ``--output`` chooses what the gradient methods and Grad-CAM explain (``SaliencyNet``).
 2. Sanity check (Adebayo et al., 2018): Spearman correlation of each method's maps with the maps
    of the same model once its top layer, then all its layers, are re-initialized. The input
    image itself ignores the weights: it stays at 1, the failing score.
@@ -71,12 +75,13 @@ def accuracy(model, data):
     return float((predicted == data["y"]).mean())
 
 
-def explain(model, images, classes=None, gradients_only=False):
+def explain(model, images, output, classes=None, gradients_only=False):
     """``{method: (B, H, W, 1) raw relevance}`` (|attributions| summed over channels, not the
-    display masks' clipped normalization) of ``classes`` (default: the predicted ones). Seeded,
-    so noise and baselines are the same whichever model is explained."""
+    display masks' clipped normalization) of ``classes`` (default: the predicted ones), of the
+    ``output`` ("probability" or "logit"). Seeded, so noise and baselines are the same whichever
+    model is explained."""
     salnet = SaliencyNet(model, "x", "y_pred", seed=SEED,
-                         target="predicted" if classes is None else "y")
+                         target="predicted" if classes is None else "y", output=output)
     batch = {"x": images, "y": classes}
     maps = salnet.explain(batch, GRADIENT_METHODS, raw=True)
     del maps["y_pred"]
@@ -103,13 +108,20 @@ def print_table(title, header, rows, notes=()):
     print("", *notes, sep="\n")
 
 
-def localization_and_faithfulness(model, probes):
+def interval(scores):
+    """"mean ± 1.96·se": a 95 % interval of the mean of ``scores``."""
+    return f"{scores.mean():.3f} ± {1.96 * scores.std(ddof=1) / np.sqrt(len(scores)):.3f}"
+
+
+def localization_and_faithfulness(model, probes, output):
     """Table 1: does each map point at the object, and does the score follow its ranking?"""
     images, masks = probes["x"], probes["mask"]
-    rows = [(name, relevance_mass(maps, masks).mean(), pointing_game(maps, masks).mean(),
-             deletion_auc(model, images, maps).mean(), insertion_auc(model, images, maps).mean())
-            for name, maps in explain(model, images).items()]
-    print_table(f"Table 1: localization and faithfulness (plain model, {len(images)} eval probes)",
+    rows = [(name, *map(interval, (relevance_mass(maps, masks), pointing_game(maps, masks),
+                                   deletion_auc(model, images, maps),
+                                   insertion_auc(model, images, maps))))
+            for name, maps in explain(model, images, output).items()]
+    print_table(f"Table 1: localization and faithfulness (plain model, {len(images)} eval probes, "
+                f"{output})",
                 ["method", "relevance mass ↑", "pointing game ↑", "deletion AUC ↓",
                  "insertion AUC ↑"], rows,
                 [f"object mask area fraction (a uniform map's relevance mass): {masks.mean():.3f}",
@@ -117,7 +129,7 @@ def localization_and_faithfulness(model, probes):
                  "(16 steps, most relevant first)"])
 
 
-def sanity_check(model, images):
+def sanity_check(model, images, output):
     """Table 2: maps of a model losing its weights must change. Every method's maps (and the
     input itself) are stacked along the batch axis, so one cascade serves all; the trained
     model's classes are explained throughout."""
@@ -125,7 +137,7 @@ def sanity_check(model, images):
     names = [*GRADIENT_METHODS, VARGRAD, GRADCAM, "input image (ignores the weights)"]
 
     def stacked_maps(cascaded_model):
-        maps = explain(cascaded_model, images, classes, gradients_only=True)
+        maps = explain(cascaded_model, images, output, classes, gradients_only=True)
         return np.concatenate([*maps.values(), images.sum(-1, keepdims=True)])
 
     keras.utils.set_random_seed(SEED)  # the re-initialized weights
@@ -140,13 +152,14 @@ def sanity_check(model, images):
                  "the weights)"])
 
 
-def shortcut_check(models, splits, probes):
+def shortcut_check(models, splits, probes, output):
     """Table 3: the shortcut model's maps against the control's on the same test images."""
     test = {key: values[:probes] for key, values in splits["test"].items()}
     decoy, objects = test["decoy_mask"], test["mask"]
     scores = [{method: (relevance_mass(maps, decoy).mean(), pointing_game(maps, decoy).mean(),
                         relevance_mass(maps, objects).mean())
-               for method, maps in explain(model, test["x"]).items()} for model in models.values()]
+               for method, maps in explain(model, test["x"], output).items()}
+              for model in models.values()]
     shortcut, control = scores
     rows = [(method, *(f"{s:.3f} / {c:.3f}" for s, c in zip(shortcut[method], control[method])))
             for method in shortcut]
@@ -164,6 +177,8 @@ def main():
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--probes", type=int, default=100, help="eval and test images explained")
     parser.add_argument("--train-size", type=int, default=8000, help="training images per model")
+    parser.add_argument("--output", choices=["probability", "logit"], default="probability",
+                        help="what the gradient methods and Grad-CAM explain")
     args = parser.parse_args()
 
     start = time.perf_counter()
@@ -176,10 +191,10 @@ def main():
           f"{time.perf_counter() - start:.0f} s)")
 
     eval_probes = {key: values[:args.probes] for key, values in plain["eval"].items()}
-    localization_and_faithfulness(plain_model, eval_probes)
-    sanity_check(plain_model, plain["eval"]["x"][:SANITY_PROBES])
+    localization_and_faithfulness(plain_model, eval_probes, args.output)
+    sanity_check(plain_model, plain["eval"]["x"][:SANITY_PROBES], args.output)
     shortcut_check({"shortcut model": shortcut_model, "control (plain model)": plain_model},
-                   with_patch, args.probes)
+                   with_patch, args.probes, args.output)
     print(f"total {time.perf_counter() - start:.0f} s")
 
 
