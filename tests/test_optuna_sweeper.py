@@ -15,7 +15,7 @@ from omegaconf import OmegaConf
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 
-from xaiexp.app.pruning import PruningTrace
+from xaiexp.app.pruning import PRUNED_TAG, TRIAL_TAG, PruningTrace
 from xaiexp.app.search_space import search_space
 from xaiexp.app.study import IN_MEMORY, TRIAL_ENV, job_trial, open_storage, shown
 from xaiexp.app.sweeper import OptunaSweeper
@@ -192,12 +192,13 @@ def test_a_resumed_study_keeps_its_trials(tmp_path, monkeypatch):
                                          TrialState.COMPLETE]
 
 
-def epochs_of(accuracy_by_epoch, storage, pruned):
-    """A job that trains len(accuracy_by_epoch) epochs through a PruningTrace, as the Estimator
-    calls it; returns the last epoch's accuracy."""
+def epochs_of(accuracy_by_epoch, storage, tagged):
+    """A job that trains len(accuracy_by_epoch) epochs through a PruningTrace, called as the
+    Estimator calls it (its run's tags go to ``tagged``); returns the last epoch's accuracy."""
     trial = job_trial(storage, "study", optuna.pruners.MedianPruner(n_startup_trials=2))
-    trace = PruningTrace(trial, "accuracy", on_prune=pruned.append)
+    trace = PruningTrace(trial, "accuracy", tag=tagged.append)
     trace.system = SimpleNamespace(epoch_idx=0, total_epochs=len(accuracy_by_epoch))
+    trace.on_begin({})
     for epoch, accuracy in enumerate(accuracy_by_epoch, start=1):
         trace.system.epoch_idx = epoch
         trace.on_epoch_end({"accuracy": accuracy})
@@ -206,31 +207,30 @@ def epochs_of(accuracy_by_epoch, storage, pruned):
 
 def test_the_median_pruner_stops_hopeless_trials_after_their_first_epoch(tmp_path, monkeypatch):
     monkeypatch.setenv("XAIEXP_HOME", str(tmp_path))
-    storage, pruned = "sqlite:///outputs/optuna.db", []
+    storage, tagged = "sqlite:///outputs/optuna.db", []
 
     def job(values):  # a useful learning rate learns, a hopeless one stays at chance
         hopeless = float(values["lr"]) == 1e-6
-        return epochs_of([0.2, 0.2, 0.2] if hopeless else [0.5, 0.7, 0.8], storage, pruned)
+        return epochs_of([0.2, 0.2, 0.2] if hopeless else [0.5, 0.7, 0.8], storage, tagged)
 
     made = sweeper(tmp_path, job, storage=storage, n_trials=10,
                    pruner=optuna.pruners.MedianPruner(n_startup_trials=2), seed=3)
     made.sweep([])
     trials = load(storage).trials
-    hopeless = [t for t in trials if t.params["lr"] == 1e-6]
-    late = [t for t in hopeless if t.number > min(t.number for t in trials if t.params["lr"] != 1e-6)
-            and len([u for u in trials if u.number < t.number and u.state == TrialState.COMPLETE]) >= 2]
-    assert late, "the seed must draw a hopeless rate after two finished trials"
-    for trial in late:
+    finished_before = {t.number: sum(u.state == TrialState.COMPLETE for u in trials[:t.number]) for t in trials}
+    late_hopeless = [t for t in trials if t.params["lr"] == 1e-6 and finished_before[t.number] >= 2]
+    assert late_hopeless, "the seed must draw a hopeless rate after two finished trials"
+    for trial in late_hopeless:
         assert trial.state == TrialState.PRUNED and list(trial.intermediate_values) == [1]
-    assert len(pruned) == sum(t.state == TrialState.PRUNED for t in trials) >= 1
+    pruned = [tags[PRUNED_TAG] for tags in tagged if PRUNED_TAG in tags]
+    assert len(pruned) == sum(t.state == TrialState.PRUNED for t in trials)
     assert pruned[0] == "accuracy 0.2 at epoch 1"
-    assert load(storage).best_trial.state == TrialState.COMPLETE
+    assert [tags[TRIAL_TAG] for tags in tagged if TRIAL_TAG in tags] == list(range(10))
     assert load(storage).best_trial.params["lr"] != 1e-6
 
 
 def test_in_memory_studies_reach_jobs_in_the_sweepers_process(tmp_path, monkeypatch):
-    pruned = []
-    made = sweeper(tmp_path, lambda v: epochs_of([0.5, 0.6], None, pruned), n_trials=2)
+    made = sweeper(tmp_path, lambda v: epochs_of([0.5, 0.6], None, []), n_trials=2)
     made.sweep([])
     trials = IN_MEMORY["study"].trials
     assert [list(t.intermediate_values.values()) for t in trials] == [[0.5, 0.6], [0.5, 0.6]]

@@ -15,18 +15,28 @@ from hydra.utils import instantiate
 from xaiexp.app.study import TRIAL_ENV, job_trial
 from xaiexp.trace.trace import Trace
 
+# Tags of a trial's run: its number in the study, and why the pruner stopped it.
+TRIAL_TAG = "xaiexp.optuna.trial"
+PRUNED_TAG = "xaiexp.pruned"
+
 
 class PruningTrace(Trace):
     """Reports ``key`` at the end of every eval epoch to ``trial`` (an ``optuna.Trial``) and,
-    when its study's pruner prunes it before the last epoch, calls ``on_prune(reason)`` and raises
-    ``optuna.TrialPruned``: training stops there, and the sweeper records the trial PRUNED.
-    A recorder of logs (to Optuna): put after the MLflow trace, the pruned epoch is logged too."""
+    when its study's pruner prunes it before the last epoch, raises ``optuna.TrialPruned``:
+    training stops there, and the sweeper records the trial PRUNED. ``tag(dict)``, if given,
+    labels the job's run: ``xaiexp.optuna.trial`` (the trial number) at the start, and
+    ``xaiexp.pruned`` (why) when pruned. A recorder of logs (to Optuna): it runs after the MLflow
+    trace, so the pruned epoch is logged too."""
 
     records_logs = True
 
-    def __init__(self, trial, key, on_prune=None):
+    def __init__(self, trial, key, tag=None):
         super().__init__(mode="eval")  # reads the epoch's logs, not the batches
-        self.trial, self.key, self.on_prune = trial, key, on_prune
+        self.trial, self.key, self.tag = trial, key, tag
+
+    def on_begin(self, data):
+        if self.tag:
+            self.tag({TRIAL_TAG: self.trial.number})
 
     def on_epoch_end(self, data):
         if self.key not in data:
@@ -35,8 +45,8 @@ class PruningTrace(Trace):
         self.trial.report(value, step=epoch)
         if epoch < self.system.total_epochs and self.trial.should_prune():  # the last one is done
             reason = f"{self.key} {value:.4g} at epoch {epoch}"
-            if self.on_prune:
-                self.on_prune(reason)
+            if self.tag:
+                self.tag({PRUNED_TAG: reason})
             raise optuna.TrialPruned(f"pruned: {reason}")
 
 
@@ -50,7 +60,7 @@ def trial_traces(cfg) -> dict[str, Trace]:
     trial = job_trial(sweeper.get("storage"), sweeper.get("study_name"), pruner)
     if trial is None:
         return {}
-    on_prune = None
+    tag = None
     if cfg.tracking.enabled:
-        from xaiexp.tracking.study import tag_pruned as on_prune
-    return {"optuna_trial": PruningTrace(trial, cfg.objective.metric.partition("/")[2], on_prune=on_prune)}
+        from xaiexp.tracking.study import tag_active_run as tag
+    return {"optuna_trial": PruningTrace(trial, cfg.objective.metric.partition("/")[2], tag=tag)}

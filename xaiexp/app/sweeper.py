@@ -58,6 +58,7 @@ class OptunaSweeper(Sweeper):
     def sweep(self, arguments: list[str]) -> None:
         swept, fixed = search_space([f"{k}={v}" for k, v in self.params.items()] + list(arguments))
         study = self.open_study()
+        self.describe(study)
         log.info(f"Study {study.study_name!r} ({shown(self.storage)}), direction {self.direction}, "
                  f"{len(study.trials)} trials so far; searching {', '.join(swept) or 'nothing'}")
         failures = []
@@ -120,11 +121,18 @@ class OptunaSweeper(Sweeper):
                   "best_value": best.value if best else None}
         log.info(f"Best value: {result['best_value']} with {result['best_params']}")
         OmegaConf.save(OmegaConf.create(result), os.path.join(self.config.hydra.sweep.dir, "optimization_results.yaml"))
-        if self.config.get("tracking", {}).get("enabled"):
-            from xaiexp.tracking.study import describe_study
+        if self.plots:
+            self.describe(study, study_figures(study))
 
-            describe_study({"xaiexp.optuna.study": study.study_name, "xaiexp.optuna.storage": shown(self.storage)},
-                           study_figures(study) if self.plots else {})
+    def describe(self, study, figures=None):
+        """Name the study on the MLflow parent run (``xaiexp.optuna.study``, ``.storage``: the
+        runs of every process sharing it) and log ``figures`` there; nothing untracked."""
+        if not self.config.get("tracking", {}).get("enabled"):
+            return
+        from xaiexp.tracking.study import describe_study
+
+        describe_study({"xaiexp.optuna.study": study.study_name, "xaiexp.optuna.storage": shown(self.storage)},
+                       figures or {})
 
 
 def tell(study, trial, job):

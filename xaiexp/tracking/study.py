@@ -1,4 +1,4 @@
-"""An Optuna study in MLflow: its name and plots on the sweep's parent run, a pruned trial's tag."""
+"""An Optuna study in MLflow: its name and plots on the sweep's parent run, tags on a trial's run."""
 
 import os
 import tempfile
@@ -8,13 +8,12 @@ import mlflow
 from xaiexp.tracking.run import as_tags
 from xaiexp.tracking.sweep import PARENT_RUN_ID, PARENT_URI
 
-# Tag of a child run that the sweep's pruner stopped early: the reason (metric, value, epoch).
-PRUNED_TAG = "xaiexp.pruned"
-
 
 def describe_study(tags: dict, figures: dict) -> None:
     """Tag the open sweep's parent run with ``tags`` and log ``figures`` (matplotlib figures by
     file name) as its artifacts under ``optuna/``; nothing outside a sweep."""
+    from matplotlib import pyplot
+
     parent = os.environ.get(PARENT_RUN_ID)
     if parent is None:
         return
@@ -23,11 +22,12 @@ def describe_study(tags: dict, figures: dict) -> None:
     with tempfile.TemporaryDirectory() as folder:
         for name, figure in figures.items():
             figure.savefig(os.path.join(folder, name), dpi=100, bbox_inches="tight")
+            pyplot.close(figure)
         if figures:
             client.log_artifacts(parent, folder, artifact_path="optuna")
 
 
-def tag_pruned(reason: str) -> None:
-    """Mark the active run (if any) as stopped by the pruner, with ``reason``."""
+def tag_active_run(tags: dict) -> None:
+    """Tag the active run, if there is one (a job's, e.g. with its Optuna trial number)."""
     if mlflow.active_run() is not None:
-        mlflow.set_tag(PRUNED_TAG, reason)
+        mlflow.set_tags(tags)
