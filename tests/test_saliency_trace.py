@@ -240,3 +240,13 @@ def test_a_scoring_set_is_class_stratified_and_its_standard_error_logged():
     assert logs["xai/saliency/relevance_mass"] == pytest.approx(values.mean())
     se = math.sqrt(sum((v - values.mean()) ** 2 for v in values) / 5 / 6)
     assert logs["xai/saliency/relevance_mass_se"] == pytest.approx(se)
+
+
+def test_chosen_probes_still_get_a_scoring_set():
+    chosen = probes(size=2, seed=3)
+    made = trace(methods=["vanilla"], metrics=["deletion_auc"], samples=chosen, score_samples=4)
+    assert made.needs_batch()
+    logs = epoch(made, probes(size=5, seed=4)).read_logs()
+    assert len(made.scoring["eval"]["x"]) == 4 and not made.needs_batch()
+    np.testing.assert_array_equal(made.probes["eval"]["x"], chosen["x"])
+    assert logs["xai/saliency/deletion_auc_se"] > 0

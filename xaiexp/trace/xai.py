@@ -118,17 +118,23 @@ class Saliency(Trace):
         self._scoring = {}  # mode -> StratifiedSample, during that first epoch
 
     def needs_batch(self):
-        """Only while this mode's probes (and scoring set) are being collected."""
-        return self.system is None or self.system.mode not in self.probes
+        """Only while this mode's probes or scoring set are being collected (its first epoch)."""
+        if self.system is None:
+            return True
+        mode = self.system.mode
+        return mode not in self.scoring if self.score_samples is not None else (
+            mode not in self.probes)
 
     def on_batch_end(self, data):
-        mode = self.system.mode
-        if mode in self.probes:
+        if not self.needs_batch():
             return
+        mode = self.system.mode
         if self.score_samples is not None:
             batch = {key: to_number(data[key]) for key in self.inputs}
             classes = class_indices(batch[self.class_key]) if self.class_key else None
             self._scoring.setdefault(mode, StratifiedSample(self.score_samples)).add(batch, classes)
+        if mode in self.probes:  # chosen probes
+            return
         collected = self._collected.setdefault(mode, [])
         have = sum(len(part[self.model_inputs]) for part in collected)
         wanted = self.samples
@@ -139,14 +145,14 @@ class Saliency(Trace):
 
     def on_epoch_end(self, data):
         mode = self.system.mode
+        if mode in self._scoring:
+            self.scoring[mode] = self._scoring.pop(mode).result()
         if mode not in self.probes:
             collected = self._collected.pop(mode, None)
             if not collected:
                 return
             self.probes[mode] = {key: np.concatenate([part[key] for part in collected])
                                  for key in self.inputs}
-            if mode in self._scoring:
-                self.scoring[mode] = self._scoring.pop(mode).result()
         if not self._due():
             return
         probes = self.probes[mode]
