@@ -51,7 +51,7 @@ def test_a_run_logs_everything_to_mlflow(home):
     assert {"config.yaml", ".hydra/config.yaml", ".hydra/overrides.yaml", "model/model_best_accuracy.keras",
             "saliency/eval_epoch_001.png", "saliency/eval_epoch_002.png", "saliency/test_epoch_002.png"} <= set(files)
     config = yaml.safe_load(mlflow.artifacts.load_text(f"{run.info.artifact_uri}/config.yaml"))
-    assert config["schedule"]["init_lr"] == 3e-4 and config["dataset"]["name"] == "shapes"
+    assert config["schedule"]["init_lr"] == 3e-4 and config["dataset"]["_target_"].endswith("shapes.load_data")
     outputs = list(Path(home, "outputs", "runs").glob("*/*/.hydra/config.yaml"))
     assert len(outputs) == 1
 

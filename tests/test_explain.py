@@ -24,7 +24,7 @@ def test_explaining_the_last_run_reproduces_its_test_metrics(home, tmp_path):
     assert explained.data.tags["xaiexp.source_run_id"] == source.info.run_id
     assert explained.info.run_name == f"explain {source.info.run_name}"
     tested = {k: v for k, v in source.data.metrics.items() if k.startswith("test/")}
-    assert len([k for k in tested if "/xai/" in k]) == 4 * 4 + 1  # completeness: IG only
+    assert len([k for k in tested if "/xai/" in k]) == 2 * (4 * 4 + 1)  # completeness: IG only; _se
     assert explained.data.metrics.keys() >= tested.keys() - {"test/ce"}
     for key in tested.keys() - {"test/ce"}:
         assert explained.data.metrics[key] == pytest.approx(tested[key], rel=1e-4, abs=1e-5), key

@@ -52,12 +52,19 @@ def runs(home):
 
 @pytest.mark.slow
 def test_two_saliency_traces_and_tensorboard_from_the_command_line(home):
-    result = run_cli(*TINY, "traces=[default,tensorboard]", QUICK)
+    """A cheap trace every epoch and the default one at the end only (TINY: 2 epochs of 8 steps)."""
+    result = run_cli(*TINY, "traces=[default,tensorboard]", QUICK, "traces.saliency.every=2")
     assert result.returncode == 0, result.stderr[-3000:]
     client, (run,) = runs(home)
     metrics = run.data.metrics
     assert {"eval/xai/quick/relevance_mass", "eval/xai/integrated_quick/relevance_mass",
             "eval/xai/saliency/relevance_mass", "eval/xai/smint_saliency/relevance_mass"} <= set(metrics)
+
+    def steps(key):
+        return [m.step for m in client.get_metric_history(run.info.run_id, key)]
+
+    assert steps("eval/xai/quick/relevance_mass") == [8, 16]
+    assert steps("eval/xai/smint_saliency/relevance_mass") == [16]
     figures = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"quick", "saliency"} <= figures
     events = list(Path(run.data.tags["xaiexp.output_dir"], "tensorboard").rglob("events.out.tfevents.*"))

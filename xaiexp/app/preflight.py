@@ -15,6 +15,7 @@ from pathlib import Path
 
 from xaiexp.app.schema import BACKBONES, TARGET_SCHEMAS, SavedModelConfig
 from xaiexp.app.validate import dataset_keys, require, resolved, target_arguments
+from xaiexp.tracking.store import TrackingTarget
 from xaiexp.util.errors import ConfigError
 from xaiexp.util.project import project_root
 
@@ -132,7 +133,7 @@ _HOSTED = ("databricks", "databricks-uc", "uc")
 def _check_tracking(uri, root, file_store_allowed):
     """``uri`` None: the embedded SQLite store under ``root``/outputs."""
     if uri is None:
-        store = Path(root) / "outputs" / "mlflow.db"
+        store = Path(TrackingTarget.embedded(root).uri.removeprefix("sqlite:///"))
         check_writable(store.parent, "tracking.uri", f"the embedded store {store}",
                         "set XAIEXP_HOME to a writable folder, or tracking.uri")
         return

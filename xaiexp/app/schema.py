@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Dict, List, Optional
 from hydra.core.config_store import ConfigStore
 
 from xaiexp.architecture import pretrained
+from xaiexp.xai.registry import DEFAULT_METRICS, default_methods
 
 
 def bounded(default, minimum=None, above=None, below=None, maximum=None):
@@ -191,21 +192,41 @@ class Split(Enum):
     test = "test"
 
 
+class ExplainedOutput(Enum):
+    probability = "probability"  # FastEstimator's: the softmax probability of the target class
+    logit = "logit"  # its pre-softmax logit
+
+
+class NoiseRange(Enum):
+    batch = "batch"  # FastEstimator's: the probe batch's value range scales noise and baselines
+    image = "image"  # each image's own
+
+
+class Baseline(Enum):
+    black = "black"
+    mean = "mean"
+    blur = "blur"
+
+
 @dataclass
 class ExplainConfig:
     enabled: bool = True
     samples: int = bounded(5, minimum=1)  # probes explained at the end of every eval/test epoch
     # columns, in order (the overlay shows the last): names of xaiexp.xai's method registry
-    methods: List[str] = field(default_factory=lambda: ["vanilla", "smoothgrad", "integrated",
-                                                        "smint"])
+    methods: List[str] = field(default_factory=lambda: default_methods(25, 100, 6))
     smoothing: int = bounded(25, minimum=0)  # SmoothGrad and VarGrad samples
     integrating: List[int] = field(default_factory=lambda: [100, 6])  # IG steps, SmInt samples
     occlusion: OcclusionConfig = field(default_factory=OcclusionConfig)
     chunk_size: int = bounded(1024, minimum=1)  # images per compiled gradient call
     # logged per epoch as xai/<method>/<metric>: names of xaiexp.xai's metric registry
-    metrics: List[str] = field(default_factory=lambda: ["relevance_mass", "pointing_game",
-                                                        "deletion_auc", "insertion_auc"])
+    metrics: List[str] = field(default_factory=lambda: list(DEFAULT_METRICS))
     split: Split = Split.test  # what `xaiexp explain` explains (training explains eval and test)
+    every: int = bounded(1, minimum=1)  # explain every N-th eval epoch (always the last, and test)
+    score_samples: Optional[int] = bounded(None, minimum=1)  # null: the metrics score the probes
+    output: ExplainedOutput = ExplainedOutput.probability  # what the gradients explain
+    noise_range: NoiseRange = NoiseRange.batch  # whose value range scales noise and baselines
+    deletion_baseline: Baseline = Baseline.black  # what deleted pixels become
+    insertion_baseline: Baseline = Baseline.blur  # what inserted pixels start from
 
 
 @dataclass

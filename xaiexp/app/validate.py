@@ -171,9 +171,9 @@ def resolved(node, keys=None):
     """``node`` (or its ``keys``) as plain data, interpolations resolved against the whole config
     (checked by now), so that it can be merged onto a schema of its own."""
     try:
-        plain = OmegaConf.to_container(node, resolve=True)
+        plain = OmegaConf.to_container(node, resolve=True, enum_to_str=True)
     except InterpolationResolutionError:  # ${hydra:...}: resolvable in the job only
-        plain = OmegaConf.to_container(node)
+        plain = OmegaConf.to_container(node, enum_to_str=True)
     return {key: value for key, value in plain.items() if keys is None or key in keys}
 
 
