@@ -120,6 +120,7 @@ class OptunaSweeper(Sweeper):
                   "trials": len(study.trials), "best_params": best.params if best else None,
                   "best_value": best.value if best else None}
         log.info(f"Best value: {result['best_value']} with {result['best_params']}")
+        os.makedirs(self.config.hydra.sweep.dir, exist_ok=True)  # launched nothing: n_trials=0
         OmegaConf.save(OmegaConf.create(result), os.path.join(self.config.hydra.sweep.dir, "optimization_results.yaml"))
         if self.plots:
             self.describe(study, study_figures(study))
