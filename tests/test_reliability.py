@@ -72,7 +72,7 @@ def test_resume_last_with_nothing_to_resume_is_a_one_line_error(home):
     result = run_cli("resume=last")
     assert result.returncode == 2
     assert result.stderr.strip() == (f"xaiexp: error: resume: no MLflow store at sqlite:///{home}/outputs/"
-                                     "mlflow.db: nothing to resume")
+                                     "mlflow.db: no interrupted run to resume")
     finished = run_cli("dataset.n_train=64", "dataset.n_eval=64", "epochs=1", "explain=none")
     assert finished.returncode == 0
     result = run_cli("resume=last")

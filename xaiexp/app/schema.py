@@ -14,7 +14,8 @@ from typing import Any, ClassVar, Dict, List, Optional
 from hydra.core.config_store import ConfigStore
 
 from xaiexp.architecture import pretrained
-from xaiexp.xai.registry import DEFAULT_METRICS, default_methods
+from xaiexp.xai.registry import (DEFAULT_METRICS, FAITHFULNESS_BASELINES, NOISE_RANGES, OUTPUTS,
+                                  default_methods)
 
 
 def bounded(default, minimum=None, above=None, below=None, maximum=None):
@@ -192,20 +193,10 @@ class Split(Enum):
     test = "test"
 
 
-class ExplainedOutput(Enum):
-    probability = "probability"  # FastEstimator's: the softmax probability of the target class
-    logit = "logit"  # its pre-softmax logit
-
-
-class NoiseRange(Enum):
-    batch = "batch"  # FastEstimator's: the probe batch's value range scales noise and baselines
-    image = "image"  # each image's own
-
-
-class Baseline(Enum):
-    black = "black"
-    mean = "mean"
-    blur = "blur"
+# The choices the xai registry offers, as config enums (so a typo names the allowed values)
+ExplainedOutput = Enum("ExplainedOutput", {name: name for name in OUTPUTS})
+NoiseRange = Enum("NoiseRange", {name: name for name in NOISE_RANGES})
+Baseline = Enum("Baseline", {name: name for name in FAITHFULNESS_BASELINES})
 
 
 @dataclass
@@ -223,8 +214,10 @@ class ExplainConfig:
     split: Split = Split.test  # what `xaiexp explain` explains (training explains eval and test)
     every: int = bounded(1, minimum=1)  # explain every N-th eval epoch (always the last, and test)
     score_samples: Optional[int] = bounded(None, minimum=1)  # null: the metrics score the probes
-    output: ExplainedOutput = ExplainedOutput.probability  # what the gradients explain
-    noise_range: NoiseRange = NoiseRange.batch  # whose value range scales noise and baselines
+    # what the gradients explain: the target's softmax probability (FastEstimator's) or logit
+    output: ExplainedOutput = ExplainedOutput.probability
+    # whose value range scales noise and baselines: the probe batch's (FastEstimator's) or each image's
+    noise_range: NoiseRange = NoiseRange.batch
     deletion_baseline: Baseline = Baseline.black  # what deleted pixels become
     insertion_baseline: Baseline = Baseline.blur  # what inserted pixels start from
 

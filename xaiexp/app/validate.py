@@ -239,6 +239,10 @@ def validate(cfg):
         require(mode in ("eval", "test") and logged, key,
                 f"must be eval/<key> or test/<key> (e.g. eval/accuracy), got {metric!r}")
     _check_explain(cfg.explain)
+    saver = cfg.traces.get("best_model_saver")
+    if saver is not None and str(saver.get("metric", "")).startswith("xai/"):
+        require(cfg.explain.every == 1, "explain.every", f"must be 1 while "
+                f"traces.best_model_saver.metric is {saver.metric} (it needs a value every epoch)")
 
 
 def _check_dataset(data):

@@ -7,6 +7,7 @@ import mlflow
 import yaml
 
 from xaiexp.checkpoint import Checkpoint
+from xaiexp.tracking.lookup import find_run
 from xaiexp.util.errors import ConfigError
 
 RESUMABLE = ("KILLED", "FAILED", "RUNNING")
@@ -22,24 +23,9 @@ class ResumePoint:
 def find_resume_point(target, experiment, which):
     """The run to continue: ``which`` is a run id, or "last" for the newest run of
     ``experiment`` that did not finish. Raises ConfigError naming ``resume`` otherwise."""
-    if not target.exists():
-        raise ConfigError("resume", f"no MLflow store at {target.uri}: nothing to resume")
-    client = mlflow.MlflowClient(target.uri)
-    if which == "last":
-        found = client.get_experiment_by_name(experiment)
-        runs = client.search_runs([found.experiment_id], order_by=["attributes.start_time DESC"],
-                                  filter_string="tags.`xaiexp.output_dir` != ''",
-                                  max_results=50) if found else []
-        runs = [r for r in runs if r.info.status in RESUMABLE]
-        if not runs:
-            raise ConfigError("resume", f"experiment {experiment!r} has no interrupted run to resume "
-                                        f"in {target.uri}")
-        run = runs[0]
-    else:
-        try:
-            run = client.get_run(which)
-        except mlflow.exceptions.MlflowException:
-            raise ConfigError("resume", f"no run {which!r} in {target.uri}") from None
+    _, run = find_run(target, experiment, which, "resume",
+                      lambda run: run.info.status in RESUMABLE and "xaiexp.output_dir" in run.data.tags,
+                      "interrupted run to resume")
     if run.info.status == "FINISHED":
         raise ConfigError("resume", f"run {run.info.run_id} already FINISHED; nothing to resume")
     output_dir = run.data.tags.get("xaiexp.output_dir")

@@ -9,6 +9,7 @@ from pathlib import Path
 import mlflow
 import yaml
 
+from xaiexp.tracking.lookup import find_run
 from xaiexp.util.errors import ConfigError
 
 TASK_TAG = "xaiexp.task"  # "explain" on explanation runs; training runs have none
@@ -23,27 +24,17 @@ class SourceRun:
     model_path: str  # its logged .keras model, downloaded
 
 
+def _is_training_run(run):
+    """Finished, neither an explanation nor a sweep's parent."""
+    return (run.info.status == "FINISHED" and TASK_TAG not in run.data.tags
+            and "sweep.overrides" not in run.data.params)
+
+
 def find_source_run(target, experiment, which):
     """The finished training run ``which`` (a run id, or "last": the newest in ``experiment``)
     with its config and model; ConfigError naming ``explain_run`` when there is none."""
-    if not target.exists():
-        raise ConfigError("explain_run", f"no MLflow store at {target.uri}: no run to explain")
-    client = mlflow.MlflowClient(target.uri)
-    if which == "last":
-        found = client.get_experiment_by_name(experiment)
-        runs = client.search_runs(
-            [found.experiment_id], filter_string="attributes.status = 'FINISHED'",
-            order_by=["attributes.start_time DESC"], max_results=200) if found else []
-        runs = [r for r in runs if TASK_TAG not in r.data.tags and "sweep.overrides" not in r.data.params]
-        if not runs:
-            raise ConfigError("explain_run", f"experiment {experiment!r} has no finished training "
-                                             f"run in {target.uri}")
-        run = runs[0]
-    else:
-        try:
-            run = client.get_run(which)
-        except mlflow.exceptions.MlflowException:
-            raise ConfigError("explain_run", f"no run {which!r} in {target.uri}") from None
+    client, run = find_run(target, experiment, which, "explain_run", _is_training_run,
+                           "finished training run")
     models = [a.path for a in client.list_artifacts(run.info.run_id, "model") if a.path.endswith(".keras")]
     if not models:
         raise ConfigError("explain_run", f"run {run.info.run_id} logged no model (was it run with "

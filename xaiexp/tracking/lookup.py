@@ -1,0 +1,26 @@
+"""Find the run a command names: a run id, or "last", the newest run of an experiment that fits."""
+
+import mlflow
+
+from xaiexp.util.errors import ConfigError
+
+
+def find_run(target, experiment, which, key, fits, wanted):
+    """``(client, run)``: run ``which`` on ``target`` (a TrackingTarget), or with "last" the
+    newest run of ``experiment`` for which ``fits(run)`` holds; otherwise a ConfigError naming
+    config ``key`` and saying there is no ``wanted`` (e.g. "interrupted run to resume")."""
+    if not target.exists():
+        raise ConfigError(key, f"no MLflow store at {target.uri}: no {wanted}")
+    client = mlflow.MlflowClient(target.uri)
+    if which != "last":
+        try:
+            return client, client.get_run(which)
+        except mlflow.exceptions.MlflowException:
+            raise ConfigError(key, f"no run {which!r} in {target.uri}") from None
+    found = client.get_experiment_by_name(experiment)
+    runs = client.search_runs([found.experiment_id], order_by=["attributes.start_time DESC"],
+                              max_results=200) if found else []
+    runs = [run for run in runs if fits(run)]
+    if not runs:
+        raise ConfigError(key, f"experiment {experiment!r} has no {wanted} in {target.uri}")
+    return client, runs[0]
