@@ -36,8 +36,10 @@ def timed(args):
     """Seconds a fresh ``xaiexp`` command takes, and the project folder it wrote."""
     home = tempfile.mkdtemp(prefix="xaiexp-sweep-bench-")
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "xaiexp", *args], env={**os.environ, "XAIEXP_HOME": home},
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    done = subprocess.run([sys.executable, "-m", "xaiexp", *args], env={**os.environ, "XAIEXP_HOME": home},
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if done.returncode:
+        sys.exit(f"xaiexp {' '.join(args)} failed:\n{done.stdout[-3000:]}")
     return time.perf_counter() - start, home
 
 

@@ -22,6 +22,7 @@ import warnings
 import numpy
 import optuna
 from hydra.core.plugins import Plugins
+from hydra.core.utils import JobStatus
 from hydra.plugins.sweeper import Sweeper
 from omegaconf import OmegaConf
 
@@ -138,11 +139,11 @@ class OptunaSweeper(Sweeper):
 
 def tell(study, trial, job):
     """Tell the study how ``job`` (a Hydra JobReturn) ended; returns its error if it failed."""
+    if job.status == JobStatus.FAILED and isinstance(job._return_value, optuna.TrialPruned):
+        study.tell(trial, state=optuna.trial.TrialState.PRUNED)  # not an error to report
+        return None
     try:
         value = float(job.return_value)  # raises the job's own error when it failed
-    except optuna.TrialPruned:
-        study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-        return None
     except Exception as error:
         log.warning(f"Trial {trial.number} failed: {type(error).__name__}: {error}")
         study.tell(trial, state=optuna.trial.TrialState.FAIL)
