@@ -3,7 +3,6 @@ studies shared by processes, resumed, and pruned."""
 
 import csv
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -195,7 +194,8 @@ def test_a_median_pruner_stops_hopeless_trials_after_their_first_epoch(home):
     result = run_cli(*optuna_sweep(storage, 4, "epochs=3", "dataset.n_train=512", "schedule.min_lr=0",
                                    "hydra/sweeper/pruner=median", "hydra.sweeper.pruner.n_startup_trials=1",
                                    "hydra/sweeper/sampler=random", "hydra.sweeper.sampler.seed=1",
-                                   "hydra.sweeper.params={schedule.init_lr: 'choice(1e-6, 3e-3)'}", "model.width=1"),
+                                   "hydra.sweeper.params={schedule.init_lr: 'choice(1e-6, 3e-3)'}",
+                                   "model.width=1"),
                      timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     trials = study(home, storage).trials
@@ -209,4 +209,5 @@ def test_a_median_pruner_stops_hopeless_trials_after_their_first_epoch(home):
     assert all(c.data.tags["xaiexp.pruned"].startswith("accuracy ") for c in pruned)
     assert sorted(c.data.tags["xaiexp.optuna.trial"] for c in children) == ["0", "1", "2", "3"]
     assert parent.data.tags["xaiexp.best_child_run_id"] not in {c.info.run_id for c in pruned}
-    assert "optuna/intermediate_values.png" in {f.path for f in client.list_artifacts(parent.info.run_id, "optuna")}
+    plots = {f.path for f in client.list_artifacts(parent.info.run_id, "optuna")}
+    assert "optuna/intermediate_values.png" in plots

@@ -43,7 +43,8 @@ class OptunaSweeper(Sweeper):
                  study_name: str | None = None, n_trials: int = 8, n_jobs: int = 1,
                  max_failure_rate: float = 0.5, pruner=None, params=None, plots: bool = True):
         if not 0 <= max_failure_rate <= 1:
-            raise ValueError(f"hydra.sweeper.max_failure_rate: expected a number in [0, 1], got {max_failure_rate}")
+            raise ValueError(f"hydra.sweeper.max_failure_rate: expected a number in [0, 1], "
+                             f"got {max_failure_rate}")
         self.sampler, self.direction, self.storage = sampler, plain_value(direction), storage
         self.study_name, self.n_trials, self.n_jobs = study_name, n_trials, max(n_jobs, 1)
         self.max_failure_rate, self.pruner, self.plots = max_failure_rate, pruner, plots
@@ -121,8 +122,9 @@ class OptunaSweeper(Sweeper):
                   "trials": len(study.trials), "best_params": best.params if best else None,
                   "best_value": best.value if best else None}
         log.info(f"Best value: {result['best_value']} with {result['best_params']}")
-        os.makedirs(self.config.hydra.sweep.dir, exist_ok=True)  # launched nothing: n_trials=0
-        OmegaConf.save(OmegaConf.create(result), os.path.join(self.config.hydra.sweep.dir, "optimization_results.yaml"))
+        folder = self.config.hydra.sweep.dir
+        os.makedirs(folder, exist_ok=True)  # launched nothing: n_trials=0
+        OmegaConf.save(OmegaConf.create(result), os.path.join(folder, "optimization_results.yaml"))
         if self.plots:
             self.describe(study, study_figures(study))
 
