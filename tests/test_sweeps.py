@@ -182,13 +182,6 @@ def test_a_killed_sweep_resumed_keeps_its_finished_trials(home):
     assert [t.state.name for t in after] == ["COMPLETE", "RUNNING", "COMPLETE"]
 
 
-def hooked():
-    """Whether the runner adds the Optuna trial's trace (xaiexp.app.pruning.trial_traces)."""
-    sources = [Path(__file__).parent.parent / "xaiexp" / "app" / name for name in ("build.py", "run.py")]
-    return any("trial_traces" in path.read_text() for path in sources)
-
-
-@pytest.mark.skipif(not hooked(), reason="the runner does not add trial_traces(cfg) to its traces yet")
 def test_a_median_pruner_stops_hopeless_trials_after_their_first_epoch(home):
     storage = "sqlite:///outputs/optuna.db"
     result = run_cli(*optuna_sweep(storage, 4, "epochs=3", "dataset.n_train=512", "schedule.min_lr=0",

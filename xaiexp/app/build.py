@@ -12,6 +12,7 @@ import os
 import keras
 from hydra.utils import get_object, instantiate
 
+from xaiexp.app.pruning import trial_traces
 from xaiexp.app.schema import MLFLOW_TRACE, TRACE_DIRECTORIES, plain_value
 from xaiexp.app.targets import signature
 from xaiexp.app.validate import dataset_keys, resolved, target_arguments
@@ -109,6 +110,7 @@ def build_experiment(cfg, output_dir):
     lr_fn = instantiate_group(cfg.schedule, "schedule",
                               total_steps=cfg.epochs * pipeline.steps_per_epoch("train"))
     traces = make_traces(cfg, output_dir, model, train, lr_fn)
+    traces |= trial_traces(cfg)  # a trial of an Optuna sweep: report each epoch, maybe prune
     estimator = make_estimator(cfg, pipeline, network, traces, epochs=cfg.epochs,
                                checkpoint_dir=os.path.join(output_dir, "checkpoint"))
     return estimator, model

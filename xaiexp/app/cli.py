@@ -118,6 +118,8 @@ def job_overrides(overrides, multirun):
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     parsed = OverridesParser.create().parse_overrides(overrides)
+    if any(o.is_interval_sweep() for o in parsed):  # a sampler's space: each trial is checked as it starts
+        return [[o.input_line for o in parsed if not o.is_sweep_override()]]
     (jobs,) = BasicSweeper.split_arguments(parsed, max_batch_size=None)
     return jobs[:MAX_CHECKED_JOBS]
 
