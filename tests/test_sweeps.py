@@ -15,6 +15,8 @@ import pytest
 
 from conftest import TINY, run_cli
 from xaiexp.app.study import open_storage
+from xaiexp.tracking.report_runs import select_runs
+from xaiexp.tracking.store import TrackingTarget
 from xaiexp.util.img_data import CELL_PIXELS, TITLE_PIXELS
 
 pytestmark = pytest.mark.slow
@@ -158,6 +160,10 @@ def test_two_processes_share_one_study_and_the_same_command_resumes_it(home):
     again = study(home, storage).trials
     assert [(t.number, t.params) for t in again[:6]] == [(t.number, t.params) for t in trials]
     assert len(again) == 7 and again[6].state.name == "COMPLETE"
+    # `xaiexp report --sweep last` ranks the whole study: all three sweeps' children
+    selection = select_runs(TrackingTarget.embedded(home), "xaiexp", sweep="last")
+    assert sorted(run.info.run_id for run in selection.runs) == sorted(
+        c.info.run_id for c in split(store(home)[1])[1])
 
 
 def test_a_killed_sweep_resumed_keeps_its_finished_trials(home):

@@ -133,10 +133,9 @@ class OptunaSweeper(Sweeper):
         runs of every process sharing it) and log ``figures`` there; nothing untracked."""
         if not self.config.get("tracking", {}).get("enabled"):
             return
-        from xaiexp.tracking.study import describe_study
+        from xaiexp.tracking.study import STORAGE_TAG, STUDY_TAG, describe_study
 
-        describe_study({"xaiexp.optuna.study": study.study_name, "xaiexp.optuna.storage": shown(self.storage)},
-                       figures or {})
+        describe_study({STUDY_TAG: study.study_name, STORAGE_TAG: shown(self.storage)}, figures or {})
 
 
 def tell(study, trial, job):

@@ -22,7 +22,8 @@ class Selection:
 
 def select_runs(target, experiment, parent=None, sweep=None, mode="test"):
     """The runs of ``experiment`` (sweep parents left out), or the children of run ``parent``,
-    or of the newest sweep of ``experiment`` when ``sweep`` is "last"."""
+    or of the newest sweep of ``experiment`` when ``sweep`` is "last" (with an Optuna study,
+    the children of every sweep that shares it)."""
     import mlflow  # ~2.6 s: not for `xaiexp report --help`
 
     from xaiexp.tracking.sweep import SWEEP_TAG
@@ -49,13 +50,28 @@ def select_runs(target, experiment, parent=None, sweep=None, mode="test"):
         except mlflow.exceptions.MlflowException:
             raise ReportError(f"no run {parent!r} in {target.uri}") from None
     parent_id = parent_run.info.run_id
-    children = _search(client, parent_run.info.experiment_id, f"tags.`{PARENT_TAG}` = '{parent_id}'")
+    children = [child for parent in _study_parents(client, parent_run)
+                for child in _search(client, parent_run.info.experiment_id,
+                                     f"tags.`{PARENT_TAG}` = '{parent.info.run_id}'")]
     if not children:
         raise ReportError(f"run {parent_id} ({parent_run.info.run_name}) has no child runs")
     metric = parent_run.data.params.get("sweep.objective", f"{mode}/accuracy")
     directions = {c.data.params.get("objective.direction", "maximize") for c in children}
     return _ranked(parent_run.info.run_name or parent_id, children, metric,
                    maximize=directions != {"minimize"})
+
+
+def _study_parents(client, parent_run):
+    """``parent_run``, and the other sweeps' parents of its Optuna study (several processes or
+    machines sharing one storage): one study's trials are ranked together."""
+    from xaiexp.tracking.study import STORAGE_TAG, STUDY_TAG
+
+    tags = parent_run.data.tags
+    if STUDY_TAG not in tags:
+        return [parent_run]
+    return _search(client, parent_run.info.experiment_id,
+                   f"tags.`{STUDY_TAG}` = '{tags[STUDY_TAG]}' and "
+                   f"tags.`{STORAGE_TAG}` = '{tags.get(STORAGE_TAG, '')}'")
 
 
 def _experiment(client, name, target):

@@ -8,6 +8,8 @@ import mlflow
 from xaiexp.tracking.run import as_tags
 from xaiexp.tracking.sweep import PARENT_RUN_ID, PARENT_URI
 
+STUDY_TAG, STORAGE_TAG = "xaiexp.optuna.study", "xaiexp.optuna.storage"  # on a sweep's parent
+
 
 def describe_study(tags: dict, figures: dict) -> None:
     """Tag the open sweep's parent run with ``tags`` and log ``figures`` (matplotlib figures by
