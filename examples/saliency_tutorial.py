@@ -18,7 +18,7 @@ from xaiexp.op.tensorop.loss import CrossEntropy
 from xaiexp.op.tensorop.model import ModelOp, UpdateOp
 from xaiexp.schedule import cosine_decay
 from xaiexp.trace.adapt import LRScheduler
-from xaiexp.trace.io import BestModelSaver, ImageSaver, ImageViewer, TensorBoard
+from xaiexp.trace.io import BestModelSaver, ImageSaver, ImageViewer, TensorBoard  # noqa: F401 (as the tutorial)
 from xaiexp.trace.metric import Accuracy
 from xaiexp.trace.xai import Saliency
 import matplotlib.pyplot as plt

@@ -2,7 +2,6 @@
 and the shortcut check catches a model that learnt a planted patch instead."""
 
 import mlflow
-import numpy as np
 import pytest
 
 from conftest import run_cli
