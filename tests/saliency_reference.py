@@ -1,5 +1,6 @@
-"""A slow, plainly written reference of DESIGN.md §3 to check the batched engine against:
-one GradientTape call per image and gradient point, NumPy for everything else."""
+"""A slow, plainly written reference of FastEstimator's saliency semantics (README, "Saliency
+maps") to check the batched engine against: one GradientTape call per image and gradient point,
+NumPy for everything else."""
 
 import numpy as np
 import tensorflow as tf

@@ -83,7 +83,7 @@ class Pipeline:
         ``first_epoch`` (counted from 0) after its first ``skip`` batches.
 
         The Estimator keeps one iterator over it for the whole run: creating and deleting an
-        iterator per epoch stalls for seconds here (DESIGN.md §4).
+        iterator per epoch stalls for seconds (measured with TF 2.21 on 2 cores).
         """
         if not isinstance(self.data[mode], NumpyDataset):
             return self._stream(mode, lambda: self._orders(mode, first_epoch, skip))

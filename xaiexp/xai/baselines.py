@@ -11,7 +11,7 @@ import tensorflow as tf
 
 
 def uniform(endpoints, low, high, draw_uniform):
-    """Uniform noise in [low, high] per element, drawn afresh for every term (DESIGN.md §3)."""
+    """Uniform noise in [low, high] per element, drawn afresh for every term, as FastEstimator does."""
     return low + (high - low) * draw_uniform()
 
 

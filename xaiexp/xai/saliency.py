@@ -31,10 +31,10 @@ def class_indices(labels):
 class SaliencyNet:
     """Generates saliency masks of a Keras classifier for batches of data.
 
-    Semantics are FastEstimator's (DESIGN.md §3): each method explains the model output at the
-    argmax class of the clean input, also on its noisy and interpolated copies, and masks are
-    normalized per image. Every gradient pass of a call runs in compiled chunks of at most
-    ``chunk_size`` passes, never one eager call per sample. Beyond FastEstimator's methods:
+    Semantics are FastEstimator's (README, "Saliency maps"): each method explains the model
+    output at the argmax class of the clean input, also on its noisy and interpolated copies,
+    and masks are normalized per image. Every gradient pass of a call runs in compiled chunks of
+    at most ``chunk_size`` passes, never one eager call per sample. Beyond FastEstimator's methods:
     Gradient × Input and VarGrad (on the same engine), Grad-CAM and Occlusion (own batched
     calls), all with the same targets, normalization and ``raw`` option.
 
