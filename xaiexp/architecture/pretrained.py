@@ -85,7 +85,7 @@ def weights_problem(name: str, weights, input_shape, alpha: float = 1.0) -> str 
     if not file.path.is_file():
         return (f"{name} ImageNet weights are not in Keras' cache (no download here): place "
                 f"{file.path} (from {file.url}), or use weights=null or a weights file's path")
-    if file.md5 and _md5(file.path) != file.md5:
+    if file.md5 and _digest(file.path) != file.md5:
         return (f"{name} ImageNet weights {file.path} do not match Keras' md5 {file.md5}: "
                 f"replace the file with {file.url}")
     return None
@@ -119,9 +119,6 @@ def _shape_problem(name, input_shape):
     return None
 
 
-def _md5(path):
-    digest = hashlib.md5()
+def _digest(path):
     with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(file, "md5").hexdigest()
