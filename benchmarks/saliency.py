@@ -31,9 +31,10 @@ import math
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import time
+
+import workers  # benchmarks/workers.py: scripts run as python benchmarks/<name>.py
 
 SAMPLES, SMOOTHING, INTEGRATING = 5, 25, (100, 6)
 STEPS, SMINT_SAMPLES = INTEGRATING
@@ -213,10 +214,7 @@ def memory_worker(steps, chunk_size, smoothing):
 
 
 def in_subprocess(onednn, *args):
-    env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": str(onednn), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    done = subprocess.run([sys.executable, __file__, "--worker", *map(str, args)], env=env,
-                          stdout=subprocess.PIPE, check=True, text=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return workers.in_subprocess(__file__, *args, env={"TF_ENABLE_ONEDNN_OPTS": str(onednn)})
 
 
 def main():

@@ -22,9 +22,10 @@ import math
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import time
+
+import workers  # benchmarks/workers.py: scripts run as python benchmarks/<name>.py
 
 SHAPE, CLASSES = (224, 224, 3), 10
 SMOOTHING, INTEGRATING = 25, (100, 6)
@@ -147,13 +148,6 @@ def memory_worker(probes, chunk_size):
             "before_mib": before_mib, "peak_mib": peak_kib / 1024, "seconds": seconds}
 
 
-def in_subprocess(*args):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    done = subprocess.run([sys.executable, __file__, "--worker", *map(str, args)], env=env,
-                          stdout=subprocess.PIPE, check=True, text=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reps", type=int, default=3)
@@ -176,7 +170,7 @@ def main():
           f"oneDNN {os.environ.get('TF_ENABLE_ONEDNN_OPTS', '1 (xaiexp default)')}; medians of "
           f"{args.reps} alternating repetitions\n")
     if args.chunks:
-        speed = in_subprocess("speed", args.reps, args.probes, *args.chunks)
+        speed = workers.in_subprocess(__file__, "speed", args.reps, args.probes, *args.chunks)
         print(f"gradient passes per image (engine plan): {speed['passes']}")
         print("plain batched input gradient, ms each: " + ", ".join(
             f"batch {size}: {ms:.1f}" for size, ms in speed["ms_per_gradient"].items()))
@@ -192,7 +186,7 @@ def main():
         print(f"{'chunk_size':>10}{'rows/call':>11}{'before MiB':>12}{'peak MiB':>10}"
               f"{'trace s':>9}")
         for chunk in args.memory:
-            memory = in_subprocess("memory", args.probes, chunk)
+            memory = workers.in_subprocess(__file__, "memory", args.probes, chunk)
             print(f"{chunk:>10}{memory['rows_per_call']:>11}{memory['before_mib']:>12.0f}"
                   f"{memory['peak_mib']:>10.0f}{memory['seconds']:>9.1f}", flush=True)
 
