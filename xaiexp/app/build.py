@@ -68,6 +68,14 @@ def make_model(cfg, train, strategy=None):
                  strategy=strategy)
 
 
+def make_network(model, train):
+    """The tutorial's Network: the model's predictions and their cross-entropy, and with
+    ``train`` the update step."""
+    update = [UpdateOp(model=model, loss_name="ce")] if train else []
+    return Network(ops=[ModelOp(model=model, inputs="x", outputs="y_pred"),
+                        CrossEntropy(inputs=("y_pred", "y"), outputs="ce"), *update])
+
+
 def make_traces(cfg, output_dir, model, train, lr_fn):
     """{name: trace} of ``cfg.traces`` in order, given what only the runner knows. Skipped:
     null entries, traces.saliency while explain.enabled is false (``explain=none``), MLflow
@@ -104,9 +112,7 @@ def build_experiment(cfg, output_dir):
     train, evaluation, test = load_datasets(cfg)
     pipeline = make_pipeline(cfg, train_data=train, eval_data=evaluation, test_data=test)
     model = make_model(cfg, train, strategy)
-    network = Network(ops=[ModelOp(model=model, inputs="x", outputs="y_pred"),
-                           CrossEntropy(inputs=("y_pred", "y"), outputs="ce"),
-                           UpdateOp(model=model, loss_name="ce")])
+    network = make_network(model, train=True)
     lr_fn = instantiate_group(cfg.schedule, "schedule",
                               total_steps=cfg.epochs * pipeline.steps_per_epoch("train"))
     traces = make_traces(cfg, output_dir, model, train, lr_fn)

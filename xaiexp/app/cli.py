@@ -146,8 +146,7 @@ def _job(cfg, task="train"):
     except ConfigError as error:
         if HydraConfig.get().mode == RunMode.MULTIRUN:
             raise  # one bad sampled value fails that trial, not the sweep
-        print(f"xaiexp: error: {error}", file=sys.stderr)
-        sys.exit(EXIT_CONFIG_ERROR)
+        _refuse(error)
     from xaiexp.dataset.data.errors import DatasetFormatError, DatasetNotFoundError
 
     # imports TensorFlow: only once the config is known good
@@ -164,8 +163,7 @@ def _job(cfg, task="train"):
     try:
         return work()
     except ConfigError as error:  # found while building the objects, before training
-        print(f"xaiexp: error: {error}", file=sys.stderr)
-        sys.exit(EXIT_CONFIG_ERROR)
+        _refuse(error)
     except (DatasetNotFoundError, DatasetFormatError) as error:
         _exit(EXIT_CONFIG_ERROR, error)
     except Exception as error:  # the MLflow run is already FAILED, with the reason as a tag
@@ -200,11 +198,23 @@ def source_config(source, cfg, overrides):
 def _source_run(cfg):
     """The trained run that ``explain_run=`` names (ConfigError if there is none)."""
     from xaiexp.tracking.source import find_source_run
+
+    target = _lookup_target(cfg, "explain_run", "the run")
+    return find_source_run(target, cfg.tracking.experiment or cfg.name, cfg.explain_run)
+
+
+def _lookup_target(cfg, key, what):
+    """The tracking target in which config ``key`` looks ``what`` up; ConfigError without one."""
     from xaiexp.tracking.store import TrackingTarget
 
-    require(cfg.tracking.enabled, "explain_run", "needs tracking=mlflow: the run is looked up in MLflow")
-    target = TrackingTarget.from_config(cfg.tracking.uri, project_root())
-    return find_source_run(target, cfg.tracking.experiment or cfg.name, cfg.explain_run)
+    require(cfg.tracking.enabled, key, f"needs tracking=mlflow: {what} is looked up in MLflow")
+    return TrackingTarget.from_config(cfg.tracking.uri, project_root())
+
+
+def _refuse(error):
+    """A bad config: its one line (it names the key), exit code 2."""
+    print(f"xaiexp: error: {error}", file=sys.stderr)
+    sys.exit(EXIT_CONFIG_ERROR)
 
 
 def _exit(code, message):
@@ -215,11 +225,8 @@ def _exit(code, message):
 def _resume_point(cfg):
     """The interrupted run that ``resume=`` names (ConfigError if there is none)."""
     from xaiexp.tracking.resume import find_resume_point
-    from xaiexp.tracking.store import TrackingTarget
 
-    if not cfg.tracking.enabled:
-        raise ConfigError("resume", "needs tracking=mlflow: the run to resume is looked up in MLflow")
-    target = TrackingTarget.from_config(cfg.tracking.uri, project_root())
+    target = _lookup_target(cfg, "resume", "the run to resume")
     return find_resume_point(target, cfg.tracking.experiment or cfg.name, cfg.resume)
 
 

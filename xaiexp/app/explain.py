@@ -13,12 +13,9 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
 
 from xaiexp.app.build import (instantiate_group, load_datasets, make_estimator, make_model,
-                              make_pipeline, make_traces)
+                              make_network, make_pipeline, make_traces)
 from xaiexp.app.run import flatten, run_tags
 from xaiexp.app.schema import plain_value
-from xaiexp.network import Network
-from xaiexp.op.tensorop.loss import CrossEntropy
-from xaiexp.op.tensorop.model import ModelOp
 from xaiexp.util.project import project_root
 
 
@@ -31,8 +28,7 @@ def explain(cfg, source=None, output_dir=None):
     train, evaluation, test = load_datasets(cfg)
     split = {"train": train, "eval": evaluation, "test": test}[plain_value(cfg.explain.split)]
     model = make_model(cfg, train)
-    network = Network(ops=[ModelOp(model=model, inputs="x", outputs="y_pred"),
-                           CrossEntropy(inputs=("y_pred", "y"), outputs="ce")])
+    network = make_network(model, train=False)
     # the configured traces; test() runs those of the test mode (not the saver or scheduler)
     traces = make_traces(cfg, output_dir, model, train,
                          lr_fn=instantiate_group(cfg.schedule, "schedule", total_steps=1))

@@ -113,8 +113,8 @@ def run(cfg, resume=None):
     if not chief:  # a multi_worker run's other workers train alongside, tracking nothing
         output_dir = tempfile.mkdtemp(prefix="xaiexp-worker-")
         cfg = OmegaConf.merge(cfg, {"tracking": {"enabled": False}})
+    estimator, _ = build_experiment(cfg, output_dir)
     if not cfg.tracking.enabled:
-        estimator, _ = build_experiment(cfg, output_dir)
         logs = train_and_test(estimator, resume=bool(resume))
         report_shortcut(cfg, logs)
         return objective(cfg, logs)
@@ -123,7 +123,6 @@ def run(cfg, resume=None):
     from xaiexp.tracking.run import log_artifacts, log_dict, log_metrics, set_tags
     from xaiexp.tracking.sweep import OBJECTIVE_UNMET, PARENT_RUN_ID, child_run_name
 
-    estimator, _ = build_experiment(cfg, output_dir)
     target = TrackingTarget.from_config(cfg.tracking.uri, project_root())
     parent = os.environ.get(PARENT_RUN_ID) if hydra and hydra.mode == RunMode.MULTIRUN else None
     tags = {**run_tags(hydra, parent), "xaiexp.output_dir": output_dir}
