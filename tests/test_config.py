@@ -122,6 +122,10 @@ def test_seed_experiment_is_the_tutorial():
     ("dataset=npz", "dataset.path: is required: set it, e.g. dataset.path=..."),
     ("dataset=npz dataset.path=/no/such/file.npz", "dataset.path: /no/such/file.npz does not exist"),
     ("dataset=cifar10 dataset.shortcut=true", "dataset.shortcut: unknown key"),
+    ("explain.every=2 traces.best_model_saver.metric=xai/saliency/relevance_mass",
+     "explain.every: must be 1 while traces.best_model_saver.metric is xai/saliency/relevance_mass"),
+    ("traces.saliency.every=2 traces.best_model_saver.metric=xai/saliency/relevance_mass",
+     "traces.saliency.every: must be 1 while traces.best_model_saver.metric is"),
     ("model=mobilenet_v2 dataset.image_size=64", "model.weights: mobilenet_v2 ImageNet weights are not in "
                                                  "Keras' cache (no download here): place "),
 ])

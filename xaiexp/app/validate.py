@@ -239,10 +239,22 @@ def validate(cfg):
         require(mode in ("eval", "test") and logged, key,
                 f"must be eval/<key> or test/<key> (e.g. eval/accuracy), got {metric!r}")
     _check_explain(cfg.explain)
-    saver = cfg.traces.get("best_model_saver")
-    if saver is not None and str(saver.get("metric", "")).startswith("xai/"):
-        require(cfg.explain.every == 1, "explain.every", f"must be 1 while "
-                f"traces.best_model_saver.metric is {saver.metric} (it needs a value every epoch)")
+    _check_cadence(cfg.traces)
+
+
+def _check_cadence(traces):
+    """A trace that watches an ``xai/`` metric every epoch (e.g. the best-model saver's
+    ``metric``) needs every explaining trace to run every epoch (``every`` 1)."""
+    entries = {name: resolved(node) for name, node in traces.items() if node is not None}
+    watchers = [(name, args["metric"]) for name, args in entries.items()
+                if str(args.get("metric")).startswith("xai/")]
+    sparse = [name for name, args in entries.items() if args.get("every", 1) != 1]
+    if watchers and sparse:
+        (watcher, metric), name = watchers[0], sparse[0]
+        key = "explain.every" if OmegaConf.is_interpolation(traces[name], "every") else \
+            f"traces.{name}.every"
+        raise ConfigError(key, f"must be 1 while traces.{watcher}.metric is {metric} (it needs a "
+                               f"value every epoch)")
 
 
 def _check_dataset(data):
