@@ -5,6 +5,7 @@ import contextlib
 import keras
 import tensorflow as tf
 
+from xaiexp.backend.precision import dtype_policy, float32_output, loss_scaled
 from xaiexp.distribute import merge_replicas
 from xaiexp.op.tensorop.model import ModelOp, UpdateOp
 
@@ -15,20 +16,23 @@ class TrainingDivergedError(FloatingPointError):
     """The training loss became NaN or infinite; the weights are left as they were before."""
 
 
-def build(model_fn, optimizer_fn, model_name="model", strategy=None):
+def build(model_fn, optimizer_fn, model_name="model", strategy=None, precision="float32"):
     """Create the model and attach its optimizer, as ``fe.build`` does.
 
     ``optimizer_fn`` is a Keras optimizer name ("adam", "sgd", ...) or a function returning an
     optimizer. ``model_name`` prefixes the model's logged values (``model_lr``). With a
     ``tf.distribute`` ``strategy`` (``xaiexp.distribute.get_strategy("mirrored")``, or the one
     whose ``scope()`` is active), both are created in its scope and the Network trains the
-    model data-parallel.
+    model data-parallel. ``precision`` is the Keras dtype policy its layers are created with:
+    "float32", or "mixed_float16" / "mixed_bfloat16" (GPU training; the final layer stays
+    float32, and float16 gets a loss-scaling optimizer, see ``xaiexp.backend.precision``).
     """
     if strategy is None and tf.distribute.has_strategy():
         strategy = tf.distribute.get_strategy()
-    with strategy.scope() if strategy else contextlib.nullcontext():
-        model = model_fn()
+    with strategy.scope() if strategy else contextlib.nullcontext(), dtype_policy(precision):
+        model = float32_output(model_fn())
         optimizer = keras.optimizers.get(optimizer_fn) if isinstance(optimizer_fn, str) else optimizer_fn()
+        optimizer = loss_scaled(optimizer, precision)
         optimizer.build(model.trainable_variables)
     model.optimizer = optimizer
     model.model_name = model_name

@@ -65,7 +65,7 @@ def make_model(cfg, train, strategy=None):
                                             input_shape=tuple(train.shape("x")),
                                             classes=len(train.label_mapping)),
                  optimizer_fn=functools.partial(instantiate_group, cfg.optimizer, "optimizer"),
-                 strategy=strategy)
+                 strategy=strategy, precision=plain_value(cfg.precision))
 
 
 def make_network(model, train):

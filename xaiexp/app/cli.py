@@ -23,6 +23,7 @@ from xaiexp.app.preflight import check_output_dir, check_resources
 from xaiexp.app.schema import Config, register_configs
 from xaiexp.app.validate import check_overrides, require, schema_at, unknown_key_message, validate
 from xaiexp.util.errors import ConfigError, one_line
+from xaiexp.util.machine import missing_tensorflow
 from xaiexp.util.project import project_root
 
 EXIT_FAILED = 1
@@ -149,6 +150,10 @@ def _job(cfg, task="train"):
         _refuse(error)
     from xaiexp.dataset.data.errors import DatasetFormatError, DatasetNotFoundError
 
+    missing = missing_tensorflow()  # the base install leaves the wheel to the cpu/gpu extras
+    if missing:
+        print(f"xaiexp: error: {missing}", file=sys.stderr)
+        sys.exit(EXIT_FAILED)
     # imports TensorFlow: only once the config is known good
     if task == "explain":
         from xaiexp.app.explain import explain

@@ -14,6 +14,7 @@ from omegaconf import OmegaConf
 import xaiexp
 from xaiexp.app.build import build_experiment
 from xaiexp.app.schema import plain_value
+from xaiexp.backend.devices import report_devices
 from xaiexp.distribute import is_chief
 from xaiexp.shortcut import accuracy_gap
 from xaiexp.shortcut import describe as describe_shortcut
@@ -114,6 +115,7 @@ def run(cfg, resume=None):
         output_dir = tempfile.mkdtemp(prefix="xaiexp-worker-")
         cfg = OmegaConf.merge(cfg, {"tracking": {"enabled": False}})
     estimator, _ = build_experiment(cfg, output_dir)
+    devices = report_devices(estimator.network)
     if not cfg.tracking.enabled:
         logs = train_and_test(estimator, resume=bool(resume))
         report_shortcut(cfg, logs)
@@ -125,7 +127,7 @@ def run(cfg, resume=None):
 
     target = TrackingTarget.from_config(cfg.tracking.uri, project_root())
     parent = os.environ.get(PARENT_RUN_ID) if hydra and hydra.mode == RunMode.MULTIRUN else None
-    tags = {**run_tags(hydra, parent), "xaiexp.output_dir": output_dir}
+    tags = {**run_tags(hydra, parent), "xaiexp.output_dir": output_dir, "xaiexp.devices": devices}
     run_name = (child_run_name(list(hydra.overrides.task)) or f"job {hydra.job.num}") if parent else cfg.name
     resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     with mlflow_run(target, cfg.tracking.experiment or cfg.name, run_name=run_name,

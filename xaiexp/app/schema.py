@@ -236,6 +236,14 @@ class Distribute(Enum):
     multi_worker = "multi_worker"  # data-parallel over the machines described by $TF_CONFIG
 
 
+class Precision(Enum):
+    """Keras dtype policies (README "GPU machines"): mixed ones compute in 16 bits, keep float32
+    weights and a float32 final layer, so saliency maps and scores stay float32."""
+    float32 = "float32"
+    mixed_float16 = "mixed_float16"  # NVIDIA GPUs with tensor cores (compute capability >= 7)
+    mixed_bfloat16 = "mixed_bfloat16"  # TPUs, NVIDIA Ampere and newer, CPUs with AMX/AVX512-BF16
+
+
 class Direction(Enum):
     maximize = "maximize"
     minimize = "minimize"
@@ -282,6 +290,7 @@ class Config:
     # config (overrides on the command line change it, e.g. explain.methods=[gradcam])
     explain_run: Optional[str] = None
     distribute: Distribute = Distribute.none  # data-parallel training (tf.distribute)
+    precision: Precision = Precision.float32  # the model's dtype policy while training
 
 
 def register_configs():

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from xaiexp.backend.precision import float32_copy, follow
 from xaiexp.backend.to_number import to_number
 from xaiexp.trace.trace import Trace
 from xaiexp.util.img_data import ImgData, Overlay
@@ -98,8 +99,9 @@ class Saliency(Trace):
         if every < 1:
             raise ValueError(f"every must be >= 1, got {every}")
         self.every = every
-        self.salnet = SaliencyNet(model, model_inputs, model_outputs, outputs=outputs,
-                                  chunk_size=chunk_size, seed=seed, output=output,
+        self.model = model  # explained through a float32 copy when it trains in mixed precision
+        self.salnet = SaliencyNet(float32_copy(model), model_inputs, model_outputs,
+                                  outputs=outputs, chunk_size=chunk_size, seed=seed, output=output,
                                   noise_range=noise_range)
         self.scorecard = Scorecard(metrics, self.salnet, self.method_set, mask_key, decoy_key,
                                    deletion_baseline, insertion_baseline)
@@ -156,6 +158,7 @@ class Saliency(Trace):
         if not self._due():
             return
         probes = self.probes[mode]
+        follow(self.salnet.engine.model, self.model)
         completeness = self.scorecard.needs_completeness
         maps = self.method_set.explain(self.salnet, probes, completeness)
         data.write_without_log(self.salnet.outputs, self._paint(probes, maps))

@@ -1,5 +1,7 @@
 """Ops that run a model forward (ModelOp) and update its weights (UpdateOp)."""
 
+import keras
+
 from xaiexp.op.tensorop.tensorop import TensorOp
 
 
@@ -27,5 +29,7 @@ class UpdateOp(TensorOp):
 
     def forward(self, data, state):
         variables = self.model.trainable_variables
-        gradients = state["tape"].gradient(data, variables)
+        # the backward pass starts from the optimizer's loss scale (1 unless mixed_float16)
+        scale = self.model.optimizer.scale_loss(keras.ops.ones_like(data))
+        gradients = state["tape"].gradient(data, variables, output_gradients=scale)
         self.model.optimizer.apply_gradients(zip(gradients, variables))
