@@ -60,6 +60,8 @@ CASES = [
     ("list for str", ["name=[a,b]"], "name"),
     ("int for list", ["explain.integrating=5"], "explain.integrating"),
     ("str in list", ["explain.integrating=[a,6]"], "explain.integrating"),
+    ("unknown precision", ["precision=float16"],
+     "precision: Invalid value 'float16', expected one of [float32, mixed_float16, mixed_bfloat16]"),
     ("dict for group", ["dataset.normalize=3"], "dataset.normalize"),
     ("null for required", ["epochs=null"], "epochs"),
     # ranges

@@ -41,6 +41,9 @@ def test_a_run_logs_everything_to_mlflow(home):
     assert params["model._target_"] == "xaiexp.architecture.tensorflow.LeNet" and params["epochs"] == "2"
     assert run.data.tags["xaiexp.overrides"].endswith("name=tiny schedule.init_lr=3e-4")
     assert run.data.tags["xaiexp.version"]
+    assert run.data.tags["xaiexp.devices"] == "CPU"
+    assert re.search(r"^xaiexp: devices: CPU \(\d+ cores\)$", result.stderr, re.M)
+    assert params["precision"] == "float32"
     history = client.get_metric_history(run.info.run_id, "train/ce")
     assert [m.step for m in history] == [1, 4, 8, 12, 16]
     assert [m.step for m in client.get_metric_history(run.info.run_id, "eval/accuracy")] == [8, 16]
