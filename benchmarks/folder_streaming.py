@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image
 
 import xaiexp as xe
+from workers import print_devices  # benchmarks/workers.py
 from xaiexp.dataset.data import folder
 
 BATCH = 32
@@ -96,8 +97,8 @@ def main():
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    print(f"cores: {os.cpu_count()}, TF_ENABLE_ONEDNN_OPTS={os.environ.get('TF_ENABLE_ONEDNN_OPTS')}, "
-          f"{args.images} JPEGs of 100-300 px -> {args.size}x{args.size}, LeNet, batch {BATCH}")
+    print_devices()
+    print(f"{args.images} JPEGs of 100-300 px -> {args.size}x{args.size}, LeNet, batch {BATCH}")
     with tempfile.TemporaryDirectory(prefix="xaiexp-folder-bench-") as tmp:
         root = Path(tmp)
         write_folder(root, args.images)

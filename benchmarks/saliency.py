@@ -229,6 +229,7 @@ def main():
         print(json.dumps(worker(*map(int, values))))
         return
 
+    workers.print_devices()
     from xaiexp.xai.saliency import SaliencyNet
     import inspect
 

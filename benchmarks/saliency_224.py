@@ -165,6 +165,7 @@ def main():
         print(json.dumps(worker(*map(int, values))))
         return
 
+    workers.print_devices()
     print(f"Saliency trace, MobileNetV2(weights=None) {SHAPE}, {args.probes} probes, "
           f"smoothing={SMOOTHING}, integrating={INTEGRATING}; os.cpu_count()={os.cpu_count()}; "
           f"oneDNN {os.environ.get('TF_ENABLE_ONEDNN_OPTS', '1 (xaiexp default)')}; medians of "

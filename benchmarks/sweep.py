@@ -22,6 +22,8 @@ import sys
 import tempfile
 import time
 
+from workers import print_devices  # benchmarks/workers.py
+
 JOB = ["dataset.n_train=2000", "dataset.n_eval=500", "epochs=2", "explain.samples=2",
        "explain.smoothing=5", "explain.integrating=[10,2]"]
 GRID = ["schedule.init_lr=1e-3,3e-4", "model.width=1,2"]
@@ -83,7 +85,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--skip-workers", action="store_true", help="measure pruning only")
     args = parser.parse_args()
-    print(f"cores: {os.cpu_count()}")
+    print_devices()
     pruning(args.rounds)
     if not args.skip_workers:
         workers(args.rounds)

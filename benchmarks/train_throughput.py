@@ -26,6 +26,7 @@ from xaiexp.architecture.tensorflow import LeNet  # noqa: E402
 from xaiexp.op.tensorop.loss import CrossEntropy  # noqa: E402
 from xaiexp.op.tensorop.model import ModelOp, UpdateOp  # noqa: E402
 from xaiexp.trace import Trace  # noqa: E402
+from workers import print_devices  # noqa: E402  (benchmarks/workers.py)
 
 SAMPLES = 8000
 
@@ -54,8 +55,8 @@ class KerasEpochTimer(keras.callbacks.Callback):
         self.times.append(time.perf_counter() - self.start)
 
 
-def estimator_epoch(x, y, batch_size):
-    model = xe.build(lambda: LeNet(input_shape=(32, 32, 3)), "adam")
+def estimator_epoch(x, y, batch_size, precision="float32"):
+    model = xe.build(lambda: LeNet(input_shape=(32, 32, 3)), "adam", precision=precision)
     network = xe.Network([ModelOp(model=model, inputs="x", outputs="y_pred"),
                           CrossEntropy(inputs=("y_pred", "y"), outputs="ce"),
                           UpdateOp(model=model, loss_name="ce")])
@@ -146,7 +147,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    print(f"cores: {os.cpu_count()}, TF_ENABLE_ONEDNN_OPTS={os.environ.get('TF_ENABLE_ONEDNN_OPTS')}")
+    print_devices()
     throughput(args.rounds)
     tracking_overhead(args.rounds)
 
