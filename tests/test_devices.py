@@ -9,6 +9,11 @@ machine's GPUs, stood in for: an ``nvidia-smi`` on PATH that prints what the dri
 import xaiexp  # noqa: F401  (sets the TensorFlow environment before TensorFlow is imported)
 
 import io
+import os
+import site
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -38,6 +43,24 @@ def test_the_test_environment_has_one_tensorflow_wheel_and_nothing_to_fix():
     assert len(installed_tensorflow()) == 1
     assert missing_tensorflow() is None
     assert tensorflow_fix(gpus=bool(nvidia_gpus())) is None
+
+
+def test_an_install_without_tensorflow_is_told_the_command(tmp_path):
+    """The base install (``pip install -e .``) has no TensorFlow: this environment's packages less
+    TensorFlow's, without site's .pth processing (``-S``)."""
+    packages = tmp_path / "site-packages"
+    packages.mkdir()
+    for entry in Path(site.getsitepackages()[0]).iterdir():
+        if not entry.name.startswith(("tensorflow", "tensorflow_cpu")) or entry.name.startswith(
+                ("tensorflow_datasets", "tensorflow_metadata")):
+            (packages / entry.name).symlink_to(entry)
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run([sys.executable, "-S", "-m", "xaiexp", "epochs=1"], capture_output=True,
+                            text=True, timeout=120, cwd=tmp_path,
+                            env={**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{packages}",
+                                 "XAIEXP_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert result.stderr.strip() == 'xaiexp: error: TensorFlow is not installed; fix: pip install -e ".[cpu]"'
 
 
 def test_gpus_are_read_from_nvidia_smi(nvidia_smi):
