@@ -56,7 +56,7 @@ def report_devices(network, stream=sys.stderr) -> str:
     ``device_warnings``; returns the devices in one string, for the run's ``xaiexp.devices`` tag."""
     devices = ", ".join(device_names(network.strategy))
     cores = f" ({os.cpu_count()} cores)" if devices == "CPU" else ""
-    print(f"xaiexp: devices: {devices}{cores}", file=stream)
+    print(f"xaiexp: devices: {devices}{cores}", file=stream, flush=True)
     for warning in device_warnings(network.models):
-        print(f"xaiexp: warning: {warning}", file=stream)
+        print(f"xaiexp: warning: {warning}", file=stream, flush=True)
     return devices
