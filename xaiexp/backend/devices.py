@@ -22,7 +22,7 @@ def device_names(strategy: tf.distribute.Strategy | None = None) -> list[str]:
 
 
 def _named(device):
-    kind, index = re.search(r"(CPU|GPU):(\d+)$", device).groups()
+    kind, index = re.search(r"(\w+):(\d+)$", device).groups()  # .../device:GPU:0
     physical = tf.config.list_physical_devices(kind)
     if kind == "GPU" and int(index) < len(physical):
         name = tf.config.experimental.get_device_details(physical[int(index)]).get("device_name")
