@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from browser import _stop_group, _wait_healthy, free_port
-from conftest import TINY
+from conftest import TINY, run_cli
 from xaiexp.dataset.data import npz, values
 
 
@@ -178,3 +178,25 @@ def test_a_server_that_stalls_comes_back_and_dies_costs_no_metric(home, tracking
     # 5 steps an epoch; epoch 3's metrics may be sent before the kill lands, or wait
     assert set(stored) >= {1, 2} and 4 in waiting and set(stored) | set(waiting) == set(printed)
     assert {**stored, **waiting} == pytest.approx(printed, abs=1e-6)
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 3 MiB tmpfs: room for the MLflow store, not for the first checkpoint (needs root)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(disk)],
+                      capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here (not root?)")
+    yield disk
+    subprocess.run(["umount", "-l", str(disk)], check=True)
+
+
+@pytest.mark.slow
+def test_a_full_disk_is_one_line_naming_it(tiny_disk):
+    result = run_cli(*TINY[3:], "dataset.n_train=256", "dataset.n_eval=64", "epochs=2", "explain=none",
+                     env={"XAIEXP_HOME": str(tiny_disk)}, timeout=300)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("xaiexp: error: ")]
+    assert result.returncode == 1 and len(errors) == 1, result.stderr[-3000:]
+    assert errors[0].startswith(f"xaiexp: error: no space left on the disk mounted at {tiny_disk} ")
+    assert "Traceback" not in result.stderr and "SQL" not in result.stderr

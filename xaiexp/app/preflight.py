@@ -2,9 +2,11 @@
 TensorFlow is imported and before any MLflow run exists, so a wrong path or a dead server costs
 a second and one line, not a failed run."""
 
+import errno
 import functools
 import importlib
 import os
+import shutil
 import tempfile
 import threading
 import urllib.error
@@ -225,6 +227,25 @@ def check_writable(folder, key, what, advice=""):
             pass
     except OSError as error:
         raise ConfigError(key, f"{what} cannot be written: {error.strerror or error}: {folder}{hint}") from None
+
+
+def no_space_left(error, cfg, output_dir):
+    """One line for an error a full disk caused (ENOSPC, or SQLite's "database or disk is full"),
+    naming the disk (its mount point) of the fuller of the run's folder and its SQLite store;
+    None for any other error."""
+    if getattr(error, "errno", None) != errno.ENOSPC and "disk is full" not in str(error):
+        return None
+    folders = [output_dir]
+    uri = TrackingTarget.from_config(cfg.tracking.uri, project_root()).uri
+    if cfg.tracking.enabled and uri.startswith("sqlite:///"):
+        folders.append(os.path.dirname(uri.removeprefix("sqlite:///")))
+    free, folder = min((shutil.disk_usage(f).free, f) for f in folders if os.path.isdir(f))
+    disk = Path(folder).absolute()
+    while not disk.is_mount():
+        disk = disk.parent
+    cause = (str(error).splitlines() or [""])[0]
+    return (f"no space left on the disk mounted at {disk} ({free / 2 ** 20:,.1f} MiB free), which "
+            f"holds {folder}: {type(error).__name__}: {cause}")
 
 
 def check_output_dir(overrides, multirun):

@@ -1,7 +1,7 @@
 """When the tracking server goes away mid-run: bounded waits, training goes on, nothing is lost.
 
 MLflow's own HTTP client retries a failed call 7 times with growing pauses and waits up to 120 s
-for each answer (~4 minutes a call, 17 minutes for a run's few calls); ``bound_http_waits``
+for each answer (~4 minutes a call, 17 minutes for a run's few calls); ``bound_failures``
 sets its environment variables (``MLFLOW_HTTP_REQUEST_*``, see MLflow's
 ``mlflow.environment_variables``) to a few seconds instead, unless the user set them.
 
@@ -13,6 +13,7 @@ short GET ``/health`` asks whether the server is back: if so, the file is sent a
 the end of the run, one line says where whatever could not be sent is kept.
 """
 
+import contextlib
 import json
 import logging
 import os
@@ -38,12 +39,15 @@ _REASONS = ((("refused",), "connection refused"), (("timed out", "imeout"), "no 
             (("reset", "aborted", "closed connection", "Disconnected"), "connection lost"))
 
 
-def bound_http_waits():
-    """Bound MLflow's retries and timeouts for this process (see the module doc); urllib3's
-    warning per retry is silenced, as the outbox says in one line what came of them."""
+def bound_failures():
+    """Bound how long and how loudly a failing tracking call takes: MLflow's retries and timeouts
+    (see the module doc), urllib3's warning per retry and the traceback MLflow's SQL store logs
+    before raising (a full disk printed 238 lines): the run's error, or the outbox, says what
+    came of them in one line."""
     for name, value in HTTP_WAITS.items():
         os.environ.setdefault(name, value)
     logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
 
 
 def unreachable(error):
@@ -120,6 +124,18 @@ class Outbox:
             print(f"xaiexp: the tracking server {self.uri} is still unreachable: what run "
                   f"{self.run_id} could not send is kept in {self.pending} ({self.skipped} "
                   f"figure(s) and artifact(s) skipped)", file=sys.stderr)
+
+    def fail(self, status, reason):
+        """End the run ``status`` (FAILED, KILLED) with ``reason`` as its ``xaiexp.error`` tag,
+        as far as the store lets: a store that cannot take it (a full disk) must not hide the
+        error that ended the run."""
+        try:
+            self.set_tags({"xaiexp.error": reason})
+            self.end(status)
+        except Exception:  # noqa: BLE001 - the run's own error is the one to report
+            if mlflow.active_run() and mlflow.active_run().info.run_id == self.run_id:
+                with contextlib.suppress(Exception):
+                    mlflow.end_run(status)  # off MLflow's stack, or its atexit hook tries again
 
     def call(self, send, skippable=False):
         """``send()`` unless the server is away; False when it could not be reached (a figure or

@@ -6,7 +6,7 @@ import time
 import mlflow
 from mlflow.entities import Metric, Param, RunTag
 
-from xaiexp.tracking.outbox import Outbox, bound_http_waits
+from xaiexp.tracking.outbox import Outbox, bound_failures
 from xaiexp.util.util import safe_name
 
 
@@ -43,7 +43,7 @@ def mlflow_run(target, experiment, run_name=None, params=None, tags=None, parent
     message as the ``xaiexp.error`` tag.
     """
     target.ensure_store()
-    bound_http_waits()
+    bound_failures()
     mlflow.set_tracking_uri(target.uri)
     client = mlflow.MlflowClient(target.uri)
     if run_id:
@@ -56,12 +56,10 @@ def mlflow_run(target, experiment, run_name=None, params=None, tags=None, parent
         client.log_batch(run.info.run_id, params=as_params(params or {}), tags=as_tags(tags or {}))
         yield run
     except (KeyboardInterrupt, SystemExit) as stop:
-        Outbox.of(run.info.run_id).set_tags({"xaiexp.error": f"{type(stop).__name__}: interrupted"})
-        Outbox.of(run.info.run_id).end("KILLED")
+        Outbox.of(run.info.run_id).fail("KILLED", f"{type(stop).__name__}: interrupted")
         raise
     except BaseException as error:
-        Outbox.of(run.info.run_id).set_tags({"xaiexp.error": f"{type(error).__name__}: {error}"[:5000]})
-        Outbox.of(run.info.run_id).end("FAILED")
+        Outbox.of(run.info.run_id).fail("FAILED", f"{type(error).__name__}: {error}"[:5000])
         raise
     else:
         Outbox.of(run.info.run_id).end("FINISHED")
