@@ -35,7 +35,26 @@ def make_files(root):
     (root / "empty").mkdir(exist_ok=True)
     with tarfile.open(root / "other.tar.gz", "w:gz") as tar:
         tar.add(root / "text.npz", arcname="something-else/data")
+    make_bad_values(root, np.random.default_rng(0))
+    (root / "text.db").write_text("not a database")
     return root
+
+
+def make_bad_values(root, rng):
+    """npz files whose shapes are right and whose values are not (issue 12)."""
+    x, y = rng.uniform(0, 255, (40, 20, 20, 3)).astype(np.float32), np.arange(40) % 4
+    for name, index, value in (("nan", 17, np.nan), ("inf", 18, -np.inf), ("huge", 19, 1e30)):
+        bad = x.copy()
+        bad[index, 5, 5, 1] = value
+        np.savez(root / f"pixel_{name}.npz", x=bad, y=y)
+    np.savez(root / "eval_nan.npz", x=x, y=y, x_eval=np.full((4, 20, 20, 3), np.nan, np.float32),
+             y_eval=y[:4])
+    for name, label in (("label_2_40", 2 ** 40), ("label_1000", 1000)):
+        labels = y.copy()
+        labels[21] = label
+        np.savez(root / f"{name}.npz", x=x, y=labels)
+    for count in (1, 2, 5):  # 5: eval gets 1, none left for the test split
+        np.savez(root / f"{count}_images.npz", x=x[:count], y=y[:count] * 0)
 
 
 # (id, arguments, what stderr must name). "{data}" is the folder of make_files; "{port}" a closed port.
@@ -139,6 +158,17 @@ CASES = [
      "{data}/empty"),
     ("fashion_mnist file", ["dataset=fashion_mnist", "dataset.path={data}/not_a_folder"],
      "{data}/not_a_folder"),
+    ("npz NaN pixel", ["dataset=npz", "dataset.path={data}/pixel_nan.npz"], "pixel_nan.npz: x[17]"),
+    ("npz infinite pixel", ["dataset=npz", "dataset.path={data}/pixel_inf.npz"], "pixel_inf.npz: x[18]"),
+    ("npz 1e30 pixel", ["dataset=npz", "dataset.path={data}/pixel_huge.npz"], "pixel_huge.npz: x[19]"),
+    ("npz NaN eval images", ["dataset=npz", "dataset.path={data}/eval_nan.npz"], "eval_nan.npz: x_eval[0]"),
+    ("npz label 2**40", ["dataset=npz", "dataset.path={data}/label_2_40.npz"], "label_2_40.npz: y[21]"),
+    ("npz label 1000", ["dataset=npz", "dataset.path={data}/label_1000.npz"], "label_1000.npz: y[21]"),
+    ("npz of 1 image", ["dataset=npz", "dataset.path={data}/1_images.npz"], "1_images.npz"),
+    ("npz of 2 images", ["dataset=npz", "dataset.path={data}/2_images.npz"], "2_images.npz"),
+    ("npz without a test split", ["dataset=npz", "dataset.path={data}/5_images.npz"], "5_images.npz"),
+    ("n_eval 1", ["dataset.n_eval=1"], "dataset.n_eval"),
+    ("shapes beyond memory", ["dataset.n_train=2147483647"], "dataset.n_train"),
     ("class_names count", ["dataset.class_names=[a,b]"], "dataset.class_names"),
     ("class_names twice", ["dataset.class_names=[a,a,b,c,d]"], "dataset.class_names"),
     ("normalize channels", ["dataset=mnist", "dataset.normalize.mean=[0.1,0.2,0.3]"],
@@ -148,6 +178,11 @@ CASES = [
     ("scheme missing", ["tracking.uri=localhost:5000"], "tracking.uri"),
     ("sqlite under a file", ["tracking.uri=sqlite:///{data}/not_a_folder/mlflow.db"], "tracking.uri"),
     ("file store refused", ["tracking.uri=file://{data}/mlruns"], "tracking.uri"),
+    ("open IPv6 bracket", ["tracking.uri='http://[::1'"], "tracking.uri"),
+    ("sqlite at a text file", ["tracking.uri=sqlite:///{data}/text.db"], "{data}/text.db"),
+    ("experiment name too long", ["name=" + "n" * 3000], "name"),
+    ("tracking.experiment too long", ["tracking.experiment=" + "e" * 501], "tracking.experiment"),
+    ("cycle_multiplier huge", ["schedule.cycle_multiplier=1e308"], "schedule.cycle_multiplier"),
     ("output folder unwritable", ["hydra.run.dir=/proc/xaiexp-runs"], "hydra.run.dir"),
     ("sweep folder under a file", ["-m", "hydra.sweep.dir={data}/not_a_folder/sweep", "epochs=1,2"],
      "hydra.sweep.dir"),

@@ -51,7 +51,7 @@ def health_server():
 def test_every_group_option_composes(group, option, tmp_path, monkeypatch):
     if option == "server":  # tracking=server: a stand-in server answering /health like MLflow's
         monkeypatch.setenv("MLFLOW_TRACKING_URI", health_server())
-    np.savez(tmp_path / "data.npz", x=np.zeros((4, 32, 32, 3), np.uint8), y=np.arange(4) % 2)
+    np.savez(tmp_path / "data.npz", x=np.zeros((8, 32, 32, 3), np.uint8), y=np.arange(8) % 2)
     for label in ("a", "b"):
         (tmp_path / "photos" / label).mkdir(parents=True)
         for index in range(5):

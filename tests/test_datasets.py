@@ -479,7 +479,7 @@ BAD_FILES = {
     "eval without labels": (dict(x=X, y=Y, x_eval=X), "y_eval"),
     "mask without mask_eval": (dict(x=X, y=Y, mask=X[..., :1], x_eval=X, y_eval=Y), "mask_eval"),
     "class_names numbers": (dict(x=X, y=Y, class_names=np.arange(2)), "class_names"),
-    "unnamed labels": (dict(x=X, y=Y + 1, class_names=np.array(["a", "b"])), "labels [2]"),
+    "unnamed labels": (dict(x=X, y=Y + 1, class_names=np.array(["a", "b"])), "y[1] = 2 has no class name"),
 }
 
 

@@ -13,7 +13,8 @@ DIVERGED = "xaiexp: non-finite loss"
 
 
 class TrainingDivergedError(FloatingPointError):
-    """The training loss became NaN or infinite; the weights are left as they were before."""
+    """A loss became NaN or infinite: in training (the weights are left as they were before),
+    or in eval/test, where the same guard keeps a NaN from being logged as a result."""
 
 
 def build(model_fn, optimizer_fn, model_name="model", strategy=None, precision="float32"):
@@ -82,7 +83,9 @@ class Network:
                 raise
             key = error.message.split(DIVERGED, 1)[1].split(":")[0].strip()
             raise TrainingDivergedError(
-                f"training diverged: loss {key!r} is NaN or infinite (lower the learning rate?)") from None
+                f"training diverged: loss {key!r} is NaN or infinite (lower the learning rate?)"
+                if mode == "train" else f"the {mode} loss {key!r} is NaN or infinite (non-finite "
+                                        f"{mode} images, or a model whose outputs overflow?)") from None
 
     def _step(self, iterator, mode):
         return self.forward(next(iterator), mode)
@@ -117,15 +120,22 @@ class Network:
         if not update_ops:
             for op in forward_ops:
                 op.apply(batch, {"mode": mode})
-            return self._weigh_losses(batch, loss_weight)
+            return self._checked_losses(self._weigh_losses(batch, loss_weight), self.loss_keys)
         with tf.GradientTape(persistent=len(update_ops) > 1) as tape:
             for op in forward_ops:
                 op.apply(batch, {"mode": mode})
-            batch = self._weigh_losses(batch, loss_weight)
-            for key in {op.inputs[0] for op in update_ops}:  # never apply a NaN/Inf gradient
-                batch[key] = tf.debugging.check_numerics(batch[key], f"{DIVERGED} {key}")
+            batch = self._weigh_losses(batch, loss_weight)  # never apply a NaN/Inf gradient:
+            batch = self._checked_losses(batch, {op.inputs[0] for op in update_ops})
         for op in update_ops:
             op.apply(batch, {"mode": mode, "tape": tape})
+        return batch
+
+    @staticmethod
+    def _checked_losses(batch, keys):
+        """``batch`` whose losses under ``keys`` fail the step when NaN or infinite."""
+        for key in keys:
+            if key in batch:
+                batch[key] = tf.debugging.check_numerics(batch[key], f"{DIVERGED} {key}")
         return batch
 
     def _weigh_losses(self, batch, weight):

@@ -19,7 +19,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
-from xaiexp.app.preflight import check_output_dir, check_resources
+from xaiexp.app.preflight import check_output_dir, check_resources, no_space_left
 from xaiexp.app.schema import Config, register_configs
 from xaiexp.app.validate import check_overrides, require, schema_at, unknown_key_message, validate
 from xaiexp.util.errors import ConfigError, one_line
@@ -172,7 +172,8 @@ def _job(cfg, task="train"):
     except (DatasetNotFoundError, DatasetFormatError) as error:
         _exit(EXIT_CONFIG_ERROR, error)
     except Exception as error:  # the MLflow run is already FAILED, with the reason as a tag
-        _exit(EXIT_FAILED, f"{type(error).__name__}: {error}")
+        full = no_space_left(error, cfg, HydraConfig.get().runtime.output_dir)
+        _exit(EXIT_FAILED, full or f"{type(error).__name__}: {error}")
 
 
 def source_config(source, cfg, overrides):

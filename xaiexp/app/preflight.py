@@ -2,9 +2,11 @@
 TensorFlow is imported and before any MLflow run exists, so a wrong path or a dead server costs
 a second and one line, not a failed run."""
 
+import errno
 import functools
 import importlib
 import os
+import shutil
 import tempfile
 import threading
 import urllib.error
@@ -15,6 +17,7 @@ from pathlib import Path
 
 from xaiexp.app.schema import BACKBONES, TARGET_SCHEMAS, SavedModelConfig
 from xaiexp.app.validate import dataset_keys, require, resolved, target_arguments
+from xaiexp.dataset.data.summary import held_out
 from xaiexp.tracking.store import TrackingTarget
 from xaiexp.util.errors import ConfigError
 from xaiexp.util.project import project_root
@@ -91,6 +94,8 @@ def _check_against(cfg, summary):
         listing = ", ".join(classes[:10]) + (", ..." if len(classes) > 10 else "")
         raise ConfigError("dataset.class_names", f"{len(data.class_names)} names given, but "
                                                  f"{source} has {len(classes)} classes ({listing})")
+    _check_rows(cfg.dataset, data.test_split, summary.rows, source)
+    _check_memory(cfg.dataset, summary.in_memory, source)
     height, width, channels = summary.image_shape
     for key in ("mean", "std") if data.normalize is not None else ():
         count = len(data.normalize[key])
@@ -109,6 +114,30 @@ def _check_against(cfg, summary):
         options = {"alpha": cfg.model.alpha} if "alpha" in cfg.model else {}
         problem = weights_problem(BACKBONES[model], cfg.model.weights, summary.image_shape, **options)
         require(problem is None, "model.weights", problem)
+
+
+def _check_rows(dataset, test_split, rows, source):
+    """Without a test split of its own, the dataset's eval images must yield one (and keep one)
+    under ``dataset.test_split``: an empty split stops the first epoch that reads it."""
+    if len(rows) != 2:
+        return
+    try:
+        held_out(rows[1], test_split)
+    except ValueError as error:
+        key = next((f"dataset.{key}" for key in ("n_eval", "path") if key in dataset), "dataset.test_split")
+        raise ConfigError(key, f"{source} has {rows[1]} eval image(s), too few to split "
+                               f"dataset.test_split={test_split:g} of them off as the test split "
+                               f"({error}); train, eval and test need an image each") from None
+
+
+def _check_memory(dataset, needed, source):
+    """A dataset loaded into memory must fit this machine's: past it, the kernel kills the job
+    (and maybe its neighbours) with no message at all."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    if needed > total:
+        key = next((f"dataset.{key}" for key in ("n_train", "path") if key in dataset), "dataset")
+        raise ConfigError(key, f"{source} takes ~{needed / 2 ** 30:,.1f} GiB of memory to load (fewer "
+                               f"or smaller images?); this machine has {total / 2 ** 30:,.1f} GiB")
 
 
 def _stamp(path):
@@ -136,8 +165,13 @@ def _check_tracking(uri, root, file_store_allowed):
         store = Path(TrackingTarget.embedded(root).uri.removeprefix("sqlite:///"))
         check_writable(store.parent, "tracking.uri", f"the embedded store {store}",
                         "set XAIEXP_HOME to a writable folder, or tracking.uri")
+        require(_sqlite_or_empty(store), "tracking.uri",
+                f"the embedded store {store} is not a SQLite database (move it away)")
         return
-    scheme = urllib.parse.urlsplit(uri).scheme.lower()
+    try:
+        scheme = urllib.parse.urlsplit(uri).scheme.lower()
+    except ValueError as error:  # e.g. "http://[::1": an unclosed IPv6 address
+        raise ConfigError("tracking.uri", f"cannot parse {uri!r}: {error}") from None
     if scheme in ("http", "https"):
         _probe_server(uri)
     elif scheme == "sqlite":
@@ -147,6 +181,8 @@ def _check_tracking(uri, root, file_store_allowed):
         require(not database.is_dir(), "tracking.uri", f"{database} is a folder, not a SQLite file")
         require(not database.exists() or os.access(database, os.W_OK), "tracking.uri",
                f"{database} is not writable")
+        require(_sqlite_or_empty(database), "tracking.uri",
+                f"{database} is not a SQLite database (it does not start with {SQLITE_HEADER!r})")
         check_writable(database.absolute().parent, "tracking.uri", f"the SQLite store {database}")
     elif scheme in ("file", "") or len(scheme) == 1:  # a folder (len 1: a Windows drive letter)
         require(file_store_allowed, "tracking.uri",
@@ -159,6 +195,19 @@ def _check_tracking(uri, root, file_store_allowed):
         raise ConfigError("tracking.uri", f"unknown scheme {scheme!r} in {uri}; expected "
                                           f"http(s)://host:port, sqlite:///path/mlflow.db, "
                                           f"file:///folder or a database URI")
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite 3 database file
+
+
+def _sqlite_or_empty(path):
+    """``path`` is absent, empty (SQLite makes a database of it) or a SQLite database."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(len(SQLITE_HEADER))
+    except OSError:  # absent, or unreadable: the writability checks name that
+        return True
+    return not head or head == SQLITE_HEADER
 
 
 def _plugin_scheme(scheme):
@@ -178,6 +227,25 @@ def check_writable(folder, key, what, advice=""):
             pass
     except OSError as error:
         raise ConfigError(key, f"{what} cannot be written: {error.strerror or error}: {folder}{hint}") from None
+
+
+def no_space_left(error, cfg, output_dir):
+    """One line for an error a full disk caused (ENOSPC, or SQLite's "database or disk is full"),
+    naming the disk (its mount point) of the fuller of the run's folder and its SQLite store;
+    None for any other error."""
+    if getattr(error, "errno", None) != errno.ENOSPC and "disk is full" not in str(error):
+        return None
+    folders = [output_dir]
+    uri = TrackingTarget.from_config(cfg.tracking.uri, project_root()).uri
+    if cfg.tracking.enabled and uri.startswith("sqlite:///"):
+        folders.append(os.path.dirname(uri.removeprefix("sqlite:///")))
+    free, folder = min((shutil.disk_usage(f).free, f) for f in folders if os.path.isdir(f))
+    disk = Path(folder).absolute()
+    while not disk.is_mount():
+        disk = disk.parent
+    cause = (str(error).splitlines() or [""])[0]
+    return (f"no space left on the disk mounted at {disk} ({free / 2 ** 20:,.1f} MiB free), which "
+            f"holds {folder}: {type(error).__name__}: {cause}")
 
 
 def check_output_dir(overrides, multirun):

@@ -159,7 +159,8 @@ class CosineConfig:
     init_lr: float = bounded(1e-3, above=0)
     min_lr: float = bounded(1e-6, minimum=0)
     cycle_length: Optional[int] = bounded(None, minimum=1)  # null: one cycle over the whole run
-    cycle_multiplier: float = bounded(1.0, minimum=1)
+    # beyond 1e6 a second cycle never comes, and the cycle arithmetic overflows float64
+    cycle_multiplier: float = bounded(1.0, minimum=1, maximum=1e6)
 
 
 @dataclass

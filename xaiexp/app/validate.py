@@ -17,6 +17,8 @@ from xaiexp.app.targets import TargetNotFound, signature
 from xaiexp.util.errors import ConfigError
 
 MAX_INT = 2 ** 31 - 1  # counts beyond this overflow TensorFlow's int32 shapes
+# MLflow refuses longer experiment names (mlflow.utils.validation.MAX_EXPERIMENT_NAME_LENGTH)
+MAX_EXPERIMENT_NAME = 500
 HYDRA_KEYS = ("_target_", "_partial_", "_args_", "_recursive_", "_convert_")
 
 
@@ -228,6 +230,7 @@ def validate(cfg):
             check_target(node, "traces", f"traces.{name}")
     if not OmegaConf.is_interpolation(cfg, "name"):  # ${hydra:...} resolves in the job only
         require(cfg.name.strip() != "", "name", "must not be empty (it names the MLflow experiment)")
+    _check_experiment_name(cfg)
     _check_dataset(cfg.dataset)
     schedule = cfg.schedule
     if "init_lr" in schedule and "min_lr" in schedule:
@@ -240,6 +243,18 @@ def validate(cfg):
                 f"must be eval/<key> or test/<key> (e.g. eval/accuracy), got {metric!r}")
     _check_explain(cfg.explain)
     _check_cadence(cfg.traces)
+
+
+def _check_experiment_name(cfg):
+    """The MLflow experiment's name (``tracking.experiment``, by default ``name``) fits MLflow."""
+    tracking = cfg.tracking
+    if not tracking.enabled or OmegaConf.is_interpolation(cfg, "name"):  # ${hydra:...}: in the job
+        return
+    key = "name" if OmegaConf.is_interpolation(tracking, "experiment") or not tracking.experiment \
+        else "tracking.experiment"
+    length = len(tracking.experiment or cfg.name)
+    require(length <= MAX_EXPERIMENT_NAME, key, f"names the MLflow experiment, which MLflow limits to "
+                                                f"{MAX_EXPERIMENT_NAME} characters; got {length}")
 
 
 def _check_cadence(traces):

@@ -51,6 +51,17 @@ class NumpyDataset:
 def split_rows(total, fractions, seed=None):
     """``(parts, kept)``: sorted row indices of each part and of what remains, for datasets'
     ``split(*fractions, seed)`` (see ``NumpyDataset.split``), so every kind splits alike."""
+    sizes = split_sizes(total, fractions)
+    order = np.random.default_rng(seed).permutation(total)
+    ends = np.cumsum(sizes)
+    parts = [np.sort(order[end - size:end]) for size, end in zip(sizes, ends)]
+    return parts, np.sort(order[ends[-1]:])
+
+
+def split_sizes(total, fractions):
+    """The row count of each part that ``split(*fractions)`` takes from ``total`` rows: a
+    ValueError when a part would be empty or nothing would remain (an empty split stops the
+    first epoch that reads it), so loaders can check a split before loading anything."""
     if not fractions:
         raise ValueError("split needs at least one fraction")
     sizes = []
@@ -62,9 +73,8 @@ def split_rows(total, fractions, seed=None):
         else:
             raise ValueError(
                 f"split fraction must be a float in (0, 1) or a positive int, got {fraction!r}")
+        if not sizes[-1]:
+            raise ValueError(f"{fraction!r} of {total} rows rounds to 0 rows")
     if sum(sizes) >= total:
         raise ValueError(f"cannot split {sum(sizes)} of {total} rows: nothing would remain")
-    order = np.random.default_rng(seed).permutation(total)
-    ends = np.cumsum(sizes)
-    parts = [np.sort(order[end - size:end]) for size, end in zip(sizes, ends)]
-    return parts, np.sort(order[ends[-1]:])
+    return sizes

@@ -12,6 +12,7 @@ from mlflow.entities import Metric
 
 from xaiexp.trace.trace import Trace
 from xaiexp.tracking.figure_arrays import figure_arrays, figure_artifact
+from xaiexp.tracking.outbox import Outbox
 from xaiexp.util.util import safe_name
 
 
@@ -28,14 +29,15 @@ class MLflowTrace(Trace):
     reads them).
 
     Metrics are buffered and sent with one ``log_batch`` per epoch: a synchronous call per value
-    costs ~17 ms on SQLite.
+    costs ~17 ms on SQLite. They go through the run's ``Outbox``: while a tracking server is
+    away they wait in ``save_dir`` (default: a temporary folder) and figures are skipped.
     """
 
     records_logs = True
 
-    def __init__(self, run_id=None):
+    def __init__(self, run_id=None, save_dir=None):
         super().__init__(mode=None)
-        self.run_id = run_id
+        self.run_id, self.save_dir = run_id, save_dir
         self.buffer = []
         self.client = None
 
@@ -45,6 +47,7 @@ class MLflowTrace(Trace):
     def on_begin(self, data):
         self.run_id = self.run_id or mlflow.active_run().info.run_id
         self.client = mlflow.MlflowClient()
+        self.outbox = Outbox.of(self.run_id, self.save_dir)
         # Figures are painted with matplotlib at the first epoch's end: import it meanwhile.
         threading.Thread(target=importlib.import_module, args=("matplotlib.backends.backend_agg",),
                          daemon=True).start()
@@ -57,7 +60,7 @@ class MLflowTrace(Trace):
         self._record(self.system.mode, data.read_logs())
         for key, value in data.items():
             if hasattr(value, "paint_numpy"):
-                self._log_figure(key, value)
+                self.outbox.call(lambda key=key, value=value: self._log_figure(key, value), skippable=True)
         self.flush()
 
     def on_end(self, data):
@@ -65,10 +68,8 @@ class MLflowTrace(Trace):
         self.flush()
 
     def flush(self):
-        if self.buffer:
-            for start in range(0, len(self.buffer), 1000):  # MLflow's per-call limit
-                self.client.log_batch(self.run_id, metrics=self.buffer[start:start + 1000])
-            self.buffer = []
+        self.outbox.send_metrics(self.buffer)
+        self.buffer = []
 
     def _record(self, mode, logs):
         now = int(time.time() * 1000)

@@ -1,10 +1,12 @@
 """One MLflow run per job, always ended FINISHED, FAILED or KILLED (never left RUNNING)."""
 
 import contextlib
+import time
 
 import mlflow
-from mlflow.entities import Param, RunTag
+from mlflow.entities import Metric, Param, RunTag
 
+from xaiexp.tracking.outbox import Outbox, bound_failures
 from xaiexp.util.util import safe_name
 
 
@@ -41,6 +43,7 @@ def mlflow_run(target, experiment, run_name=None, params=None, tags=None, parent
     message as the ``xaiexp.error`` tag.
     """
     target.ensure_store()
+    bound_failures()
     mlflow.set_tracking_uri(target.uri)
     client = mlflow.MlflowClient(target.uri)
     if run_id:
@@ -53,32 +56,36 @@ def mlflow_run(target, experiment, run_name=None, params=None, tags=None, parent
         client.log_batch(run.info.run_id, params=as_params(params or {}), tags=as_tags(tags or {}))
         yield run
     except (KeyboardInterrupt, SystemExit) as stop:
-        client.set_tag(run.info.run_id, "xaiexp.error", f"{type(stop).__name__}: interrupted")
-        mlflow.end_run(status="KILLED")
+        Outbox.of(run.info.run_id).fail("KILLED", f"{type(stop).__name__}: interrupted")
         raise
     except BaseException as error:
-        client.set_tag(run.info.run_id, "xaiexp.error", f"{type(error).__name__}: {error}"[:5000])
-        mlflow.end_run(status="FAILED")
+        Outbox.of(run.info.run_id).fail("FAILED", f"{type(error).__name__}: {error}"[:5000])
         raise
     else:
-        mlflow.end_run(status="FINISHED")
+        Outbox.of(run.info.run_id).end("FINISHED")
+
+
+def _outbox():
+    """The active run's Outbox: what it cannot send while a server is away waits there."""
+    return Outbox.of(mlflow.active_run().info.run_id)
 
 
 def log_metrics(values):
     """Numbers of the active run that no trace logs (e.g. the shortcut check's accuracy gap)."""
-    mlflow.log_metrics(values)
+    now = int(time.time() * 1000)
+    _outbox().send_metrics(Metric(key, float(value), now, 0) for key, value in values.items())
 
 
 def set_tags(values):
     """Tags of the active run (e.g. why its objective does not count)."""
-    mlflow.set_tags(values)
+    _outbox().set_tags(values)
 
 
 def log_dict(dictionary, artifact_file):
     """A dict as a YAML/JSON artifact of the active run (format from the file's extension)."""
-    mlflow.log_dict(dictionary, artifact_file)
+    _outbox().call(lambda: mlflow.log_dict(dictionary, artifact_file), skippable=True)
 
 
 def log_artifacts(local_dir, artifact_path):
     """A local folder's files under ``artifact_path`` of the active run."""
-    mlflow.log_artifacts(local_dir, artifact_path)
+    _outbox().call(lambda: mlflow.log_artifacts(local_dir, artifact_path), skippable=True)

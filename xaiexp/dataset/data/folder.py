@@ -27,9 +27,8 @@ from PIL import Image
 
 from xaiexp.dataset.data import _cache
 from xaiexp.dataset.data.errors import DatasetFormatError
-from xaiexp.dataset.data.summary import Summary
+from xaiexp.dataset.data.summary import Summary, held_out
 from xaiexp.dataset.file_dataset import FileDataset, parse_image_size
-from xaiexp.dataset.numpy_dataset import split_rows
 
 SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 FORMATS = ("BMP", "GIF", "JPEG", "PNG")  # Pillow's names for what tf.io.decode_image reads
@@ -46,7 +45,7 @@ def load_data(path, image_size=224, masks=None, eval_path=None, test_path=None, 
     ``eval_path``, ``test_masks`` for ``test_path``.
     """
     folders, mapping, size = _checked(path, image_size, masks, eval_path, test_path, eval_split,
-                                      seed, eval_masks, test_masks)
+                                      eval_masks, test_masks)
     train, *others = (FileDataset(f.paths, f.labels, size, mapping, f.masks) for f in folders)
     if eval_path is None:
         others.insert(0, train.split(eval_split, seed=seed))
@@ -57,9 +56,12 @@ def inspect(path, image_size=224, masks=None, eval_path=None, test_path=None, ev
             seed=0, eval_masks=None, test_masks=None):
     """The folder's ``Summary`` after every check ``load_data`` makes (raising the same errors),
     without TensorFlow: cheap enough to run before a job starts."""
-    _, mapping, size = _checked(path, image_size, masks, eval_path, test_path, eval_split, seed,
-                                eval_masks, test_masks)
-    return Summary(class_names=tuple(mapping), image_shape=(*size, 3))
+    folders, mapping, size = _checked(path, image_size, masks, eval_path, test_path, eval_split,
+                                      eval_masks, test_masks)
+    rows = [len(folder.paths) for folder in folders]
+    if eval_path is None:
+        rows[:1] = held_out(rows[0], eval_split)
+    return Summary(class_names=tuple(mapping), image_shape=(*size, 3), rows=tuple(rows))
 
 
 class _Folder(NamedTuple):
@@ -69,7 +71,7 @@ class _Folder(NamedTuple):
     masks: list | None
 
 
-def _checked(path, image_size, masks, eval_path, test_path, eval_split, seed, eval_masks, test_masks):
+def _checked(path, image_size, masks, eval_path, test_path, eval_split, eval_masks, test_masks):
     """([train, eval?, test?] _Folders, class name -> label, (H, W)); every file decoded once."""
     size = parse_image_size(image_size)
     pairs = [(path, masks)] + [(folder, mask) for folder, mask in
@@ -83,7 +85,7 @@ def _checked(path, image_size, masks, eval_path, test_path, eval_split, seed, ev
         classes = _classes(root, like=classes and (_root(path), classes))
         folders.append(_scan(root, classes, None if mask_folder is None else _root(mask_folder)))
     if eval_path is None:
-        _check_split(_root(path), len(folders[0].paths), eval_split, seed)
+        _check_split(_root(path), len(folders[0].paths), eval_split)
     _decode_all(folders)
     return folders, {name: label for label, name in enumerate(classes)}, size
 
@@ -158,14 +160,12 @@ def _pair_masks(root, paths, mask_root, classes):
     return [str(masks[key]) for key in images]
 
 
-def _check_split(root, count, eval_split, seed):
+def _check_split(root, count, eval_split):
     """The eval hold-out must leave images on both sides."""
     try:
-        (held_out,), _ = split_rows(count, (eval_split,), seed)
+        held_out(count, eval_split)
     except ValueError as error:
         raise DatasetFormatError(f"{root}: eval_split={eval_split!r} of {count} images: {error}") from None
-    if not len(held_out):
-        raise DatasetFormatError(f"{root}: eval_split={eval_split!r} of {count} images holds out none")
 
 
 def _decode_all(folders, chunk=4096):

@@ -17,9 +17,9 @@ import zlib
 
 import numpy as np
 
-from xaiexp.dataset.data import _cache
+from xaiexp.dataset.data import _cache, values
 from xaiexp.dataset.data.errors import DatasetFormatError
-from xaiexp.dataset.data.summary import Summary
+from xaiexp.dataset.data.summary import Summary, held_out
 from xaiexp.dataset.numpy_dataset import NumpyDataset
 
 
@@ -36,21 +36,26 @@ def load_data(path, eval_fraction=0.2, seed=0, label_mapping=None,
     either, labels are named ``"0"``, ``"1"``, ... ``seed`` fixes the random eval split.
     """
     path = _cache.local(path, EXPECTED)
-    parts, mapping = _checked(path, _read(path), label_mapping)
+    arrays = _read(path)
+    parts, mapping, _ = _checked(path, arrays, lambda key: values.array_chunks(arrays[key]),
+                                 label_mapping, eval_fraction)
     keys = {"x": image_key, "y": label_key, "mask": mask_key}
-    train, *evaluation = (
-        NumpyDataset({keys[key]: value for key, value in part.items()}, mapping) for part in parts)
+    train, *evaluation = (NumpyDataset({keys[key]: value.astype(np.int64) if key == "y" else value
+                                        for key, value in part.items()}, mapping) for part in parts)
     return train, evaluation[0] if evaluation else train.split(eval_fraction, seed=seed)
 
 
 def inspect(path, eval_fraction=0.2, seed=0, label_mapping=None, **_):
     """The file's ``Summary``, after every check ``load_data`` makes (raising the same errors),
     without loading the images: labels and class names are read, of the other arrays only their
-    .npy headers. Cheap enough to run before a job starts."""
+    .npy headers, and the images' values are streamed in chunks. Cheap enough to run before a
+    job starts."""
     path = _cache.local(path, EXPECTED)
-    parts, mapping = _checked(path, _read(path, headers_only=True), label_mapping)
+    parts, mapping, rows = _checked(path, _read(path, headers_only=True),
+                                    lambda key: _streamed(path, key), label_mapping, eval_fraction)
     names = sorted(mapping, key=mapping.get)
-    return Summary(class_names=tuple(names), image_shape=tuple(parts[0]["x"].shape[1:]))
+    return Summary(class_names=tuple(names), image_shape=tuple(parts[0]["x"].shape[1:]), rows=rows,
+                   in_memory=sum(array.nbytes for part in parts for array in part.values()))
 
 
 def _read(path, headers_only=False):
@@ -78,32 +83,46 @@ def _read(path, headers_only=False):
 def _header(file, key):
     """A read-only array with the member's shape and dtype that costs no memory."""
     with file.zip.open(key + ".npy") as member:
-        version = np.lib.format.read_magic(member)
-        if version == (1, 0):
-            shape, _, dtype = np.lib.format.read_array_header_1_0(member)
-        elif version == (2, 0):
-            shape, _, dtype = np.lib.format.read_array_header_2_0(member)
-        else:
-            return file[key]  # a rarer format version: read it all
+        header = values.npy_header(member)
+    if header is None:
+        return file[key]  # a rarer format version: read it all
+    shape, _, dtype = header
     if dtype.hasobject:
         raise ValueError(f"{key}: object arrays cannot be loaded when allow_pickle=False")
     return np.broadcast_to(np.zeros((), dtype), shape)
 
 
-def _checked(path, arrays, label_mapping):
-    """The file's parts ([train] or [train, eval], each {"x", "y"[, "mask"]}) and its mapping."""
-    check = _Checker(path, arrays)
+def _streamed(path, key):
+    """The member ``key``'s values as flat chunks, read from the file a chunk at a time."""
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open(key + ".npy") as member:
+            yield from values.npy_chunks(member)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+        raise DatasetFormatError(f"{path}: {key} cannot be read: {error!r}") from error
+
+
+def _checked(path, arrays, chunks, label_mapping, eval_fraction):
+    """The file's parts ([train] or [train, eval], each {"x", "y"[, "mask"]}), its mapping and
+    its rows as ``load_data`` returns them (train, eval). ``chunks(key)``: the member's values
+    as flat chunks (from memory, or streamed from the file)."""
+    check = _Checker(path, arrays, chunks)
     parts = [check.part("")]
     if {"x_eval", "y_eval"} & arrays.keys():
         parts.append(check.part("_eval", like=parts[0]))
-    return parts, check.mapping(label_mapping, np.concatenate([part["y"] for part in parts]))
+    mapping = check.mapping(label_mapping, parts)
+    if len(parts) == 2:
+        return parts, mapping, (len(parts[0]["y"]), len(parts[1]["y"]))
+    try:
+        return parts, mapping, held_out(len(parts[0]["y"]), eval_fraction)
+    except ValueError as error:
+        check.fail(f"too few images to hold out eval_fraction={eval_fraction!r} for eval ({error})")
 
 
 class _Checker:
     """Validates the arrays of one file; every failure is one line naming the file."""
 
-    def __init__(self, path, arrays):
-        self.path, self.arrays = path, arrays
+    def __init__(self, path, arrays, chunks):
+        self.path, self.arrays, self.chunks = path, arrays, chunks
 
     def fail(self, expected):
         raise DatasetFormatError(f"{self.path}: {expected}")
@@ -126,7 +145,12 @@ class _Checker:
         y = y[:, 0] if y.ndim == 2 and y.shape[1] == 1 else y
         if y.ndim != 1 or y.dtype.kind not in "ui" or (y.size and y.min() < 0):
             self.fail(f"{y_key} must be non-negative integer labels (N,); got {y.dtype} {y.shape}")
-        part = {"x": x, "y": y.astype(np.int64)}
+        if values.may_be_bad(x.dtype):
+            bad = values.first_bad_pixel(self.chunks(x_key), int(np.prod(x.shape[1:])))
+            if bad:
+                self.fail(f"{x_key}[{bad[0]}] has a pixel value {bad[1]:.6g}: expected finite values "
+                          f"within ±{values.MAX_PIXEL:g} (a NaN, an infinity or corrupt data)")
+        part = {"x": x, "y": y}
         if mask_key in self.arrays:
             mask = self.arrays[mask_key]
             part["mask"] = mask[..., np.newaxis] if mask.ndim == 3 else mask
@@ -138,16 +162,32 @@ class _Checker:
             self.fail(f"arrays must have one row per sample; lengths differ: {lengths}")
         return part
 
-    def mapping(self, given, labels):
-        """Class name -> label: ``given``, else the file's ``class_names``, else "0", "1", ..."""
+    def mapping(self, given, parts):
+        """Class name -> label: ``given``, else the file's ``class_names``, else "0", "1", ...
+        for labels 0..K-1 (K distinct labels: each class has an image, so a stray label of 1000
+        among ten classes is refused rather than make a model of 1001 classes)."""
         if given is None and "class_names" in self.arrays:
             names = self.arrays["class_names"]
             if names.ndim != 1 or names.dtype.kind not in "US":
                 self.fail(f"class_names must be 1-D strings; got {names.dtype} {names.shape}")
             given = {name: label for label, name in enumerate(names.astype(str).tolist())}
-        if given is None:
-            return {str(label): label for label in range(labels.max() + 1)}
-        unnamed = sorted(set(labels.tolist()) - set(given.values()))
-        if unnamed:
-            self.fail(f"labels {unnamed[:10]} have no class name in {given}")
+        named = given is not None
+        if not named:
+            classes = len(np.unique(np.concatenate([part["y"] for part in parts])))
+            given = {str(label): label for label in range(classes)}
+        for suffix, part in zip(("", "_eval"), parts):
+            bad = values.first_label_outside(part["y"], list(given.values()))
+            if bad and named:
+                self.fail(f"y{suffix}[{bad[0]}] = {bad[1]} has no class name in {_shown(given)}")
+            if bad:
+                self.fail(f"y{suffix}[{bad[0]}] = {bad[1]}: without class_names the labels must be "
+                          f"0..{len(given) - 1} ({len(given)} distinct labels, each class with an "
+                          f"image); name the classes with class_names to have more")
         return dict(given)
+
+
+def _shown(mapping, most=10):
+    """A mapping for a message: its first ``most`` entries."""
+    items = list(mapping.items())
+    return "{" + ", ".join(f"{name!r}: {label}" for name, label in items[:most]) + \
+        (", ...}" if len(items) > most else "}")

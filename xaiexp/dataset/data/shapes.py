@@ -78,9 +78,11 @@ def load_data(n_train=8000, n_eval=2000, image_size=32, seed=0,
     return train, evaluation, test
 
 
-def inspect(image_size=32, **_):
+def inspect(image_size=32, n_train=8000, n_eval=2000, **_):
     """The ``Summary`` of the images ``load_data`` would draw."""
-    return Summary(tuple(CLASSES), (image_size, image_size, 3))
+    # drawing peaks at ~32 bytes a pixel: float32 image and noise (24), coverage and masks
+    return Summary(tuple(CLASSES), (image_size, image_size, 3), rows=(n_train, n_eval),
+                   in_memory=(n_train + n_eval) * image_size ** 2 * 32)
 
 
 def add_decoy(x, y, mask, rng):

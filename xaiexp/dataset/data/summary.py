@@ -2,9 +2,23 @@
 
 from dataclasses import dataclass
 
+from xaiexp.dataset.numpy_dataset import split_sizes
+
 
 @dataclass(frozen=True)
 class Summary:
-    """The class names (label 0, 1, ... in order) and one image's (H, W, C) shape."""
+    """The class names (label 0, 1, ... in order), one image's (H, W, C) shape and, when the
+    loader knows them cheaply, its images per part as it returns them: (train, eval) or
+    (train, eval, test) (() when unknown), and the bytes of memory loading takes at its peak
+    (0 for a loader that streams from disk)."""
     class_names: tuple
     image_shape: tuple
+    rows: tuple = ()
+    in_memory: int = 0
+
+
+def held_out(total, fraction):
+    """(kept, held out): the rows left and split off when ``fraction`` of ``total`` is split
+    (``NumpyDataset.split``); a ValueError when either would be empty."""
+    (held,) = split_sizes(total, (fraction,))
+    return total - held, held
