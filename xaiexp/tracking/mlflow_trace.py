@@ -8,7 +8,7 @@ import time
 
 import mlflow
 import numpy as np
-from mlflow.entities import Metric
+from mlflow.entities import Metric, RunTag
 
 from xaiexp.trace.trace import Trace
 from xaiexp.tracking.figure_arrays import figure_arrays, figure_artifact
@@ -58,6 +58,11 @@ class MLflowTrace(Trace):
         for key, value in data.items():
             if hasattr(value, "paint_numpy"):
                 self._log_figure(key, value)
+            elif hasattr(value, "arrays") and hasattr(value, "tags"):  # e.g. ImageScores
+                self._log_arrays(key, value.arrays())
+                tags = [RunTag(tag, text) for tag, text in value.tags(self.system.mode).items()]
+                if tags:
+                    self.client.log_batch(self.run_id, tags=tags)
         self.flush()
 
     def on_end(self, data):
@@ -85,7 +90,12 @@ class MLflowTrace(Trace):
         self.client.log_image(self.run_id, image, key=f"{mode}/{name}", step=self.system.global_step,
                               synchronous=True)
         self.client.log_image(self.run_id, image, artifact_file=figure_artifact(name, mode, epoch, "png"))
+        self._log_arrays(key, figure_arrays(figure))
+
+    def _log_arrays(self, key, arrays):
+        """``<key>/<mode>_epoch_<n>.npz``: a figure's columns, or per-image scores."""
+        name, mode, epoch = safe_name(key), self.system.mode, self.system.epoch_idx
         with tempfile.TemporaryDirectory() as folder:
             path = os.path.join(folder, os.path.basename(figure_artifact(name, mode, epoch, "npz")))
-            np.savez(path, **figure_arrays(figure))
+            np.savez(path, **arrays)
             self.client.log_artifact(self.run_id, path, artifact_path=name)
