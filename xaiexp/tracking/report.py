@@ -120,8 +120,8 @@ def write_report(target, args) -> Report:
     return Report(heading, table, legend, notes + grid_notes, paths)
 
 
-LEGEND = (f"{SIGNIFICANT}: differs from the first run's score in a paired t-test on the images "
-          f"both scored ({SHARED}), p < {ALPHA}; p-values in report.csv (<score>{P_SUFFIX}).")
+LEGEND = (f"{SIGNIFICANT}: differs from the first run's (paired t-test on the {SHARED} images, "
+          f"p < {ALPHA}; CSV: <score>{P_SUFFIX})")
 
 
 def pairing_notes(names, pairings):
