@@ -77,6 +77,7 @@ def test_test_weights_are_the_best_ones_only_when_the_saver_restored_them(tmp_pa
     assert explained_weights(system, object()) == Weights("final", 5)  # another model's saver
     system.mode = "eval"
     assert explained_weights(system, model) == Weights("epoch", 5)
+    assert explained_weights(System(mode="test", epoch_idx=0), model) == Weights("loaded", 0)  # xaiexp explain
 
 
 PATCH_AREA = 1 / 16  # an 8x8 patch in a 32x32 image: what a uniform map puts on it

@@ -10,8 +10,8 @@ from xaiexp.trace.io.best_model_saver import BestModelSaver
 
 class Weights(NamedTuple):
     """``kind``: "epoch" (the model as it is after eval epoch ``epoch``), or at test "best" (the
-    weights ``saver`` saved after eval epoch ``epoch`` and restored) or "final" (the last
-    epoch's)."""
+    weights ``saver`` saved after eval epoch ``epoch`` and restored), "final" (the last
+    epoch's) or "loaded" (epoch 0: nothing was trained in this run, as in ``xaiexp explain``)."""
 
     kind: str
     epoch: int
@@ -27,4 +27,4 @@ def explained_weights(system, model) -> Weights:
         if (isinstance(trace, BestModelSaver) and trace.model is model and trace.load_best_final
                 and trace.model_path and os.path.exists(trace.model_path)):
             return Weights("best", system.epoch_idx - trace.since_best, trace)
-    return Weights("final", system.epoch_idx)
+    return Weights("final" if system.epoch_idx else "loaded", system.epoch_idx)

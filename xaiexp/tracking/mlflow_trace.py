@@ -25,7 +25,8 @@ class MLflowTrace(Trace):
     a trace published (anything with ``paint_numpy``, e.g. a saliency ImgData) as a stepped
     image (``<mode>/<key>``, the UI's step slider), a PNG artifact ``<key>/<mode>_epoch_<n>.png``
     and its columns as ``<key>/<mode>_epoch_<n>.npz`` (see figure_arrays; ``xaiexp report``
-    reads them).
+    reads them). Per-image scores (anything with ``arrays`` and ``tags``, e.g. the Saliency
+    trace's ``ImageScores``) become ``<key>/<mode>_epoch_<n>.npz`` and run tags.
 
     Metrics are buffered and sent with one ``log_batch`` per epoch: a synchronous call per value
     costs ~17 ms on SQLite.

@@ -27,8 +27,9 @@ class ImageScores:
 
     ``scores`` maps ``<method>/<metric>`` (as in ``xai/<method>/<metric>``) to (n,) scores of
     the images ``ids``; ``weights`` says which weights were explained: "epoch" (the model as it
-    is after that epoch), "best" (a best-model saver restored its best weights for test) or
-    "final" (the last epoch's weights, at test), and ``weights_epoch`` the epoch they are from.
+    is after that epoch), "best" (a best-model saver restored its best weights for test),
+    "final" (the last epoch's weights, at test) or "loaded" (at test, nothing trained:
+    ``xaiexp explain``), and ``weights_epoch`` the epoch they are from (``trace/weights.py``).
     """
 
     ids: np.ndarray
@@ -41,7 +42,8 @@ class ImageScores:
         return {IMAGE_ID: np.asarray(self.ids, str), **self.scores}
 
     def tags(self, mode: str) -> dict[str, str]:
-        """At test, ``xaiexp.test_weights`` (best or final) and ``xaiexp.test_weights_epoch``."""
+        """At test, ``xaiexp.test_weights`` (best, final or loaded) and
+        ``xaiexp.test_weights_epoch``."""
         if self.weights == "epoch":
             return {}
         return {f"xaiexp.{mode}_weights": self.weights,
