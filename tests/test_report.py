@@ -318,12 +318,12 @@ def log_scored(target, experiment, name, accuracy, ids, masses, params=None, fig
 
 
 @pytest.fixture(scope="module")
-def paired(tmp_path_factory):
+def paired(store):
     """Experiment "paired": 40 images; "best" (accuracy 0.9), "shifted" (vanilla 0.03 higher on
     every image, give or take 0.05), "same" (scores permuted between image pairs: the same mean,
-    p = 1 on vanilla), "other seed" (other images), "unscored" (no per-image scores), "no maps"
-    (explain=none)."""
-    target = TrackingTarget.embedded(tmp_path_factory.mktemp("paired"))
+    p = 1 on vanilla), "other seed" (other images), "no maps" (explain=none: no figure, no
+    per-image scores)."""
+    target = store["target"]  # its own experiment in the module's store: a new store takes seconds
     rng = np.random.default_rng(0)
     ids = [f"{i:016x}" for i in range(40)]
     vanilla, smooth = rng.uniform(0.3, 0.7, 40), rng.uniform(0.3, 0.7, 40)
@@ -336,10 +336,9 @@ def paired(tmp_path_factory):
                                   params),
             "same": log_scored(target, "paired", "same", 0.7, ids,
                                {"saliency": vanilla + np.repeat([0.1, -0.1], 20), "smoothed_saliency": smooth},
-                               params),
+                               params, figures=False),
             "other seed": log_scored(target, "paired", "other seed", 0.6, [f"{i:016x}" for i in range(40, 80)],
-                                     {"saliency": vanilla, "smoothed_saliency": smooth}, params),
-            "unscored": log_scored(target, "paired", "unscored", 0.5, ids, None, params),
+                                     {"saliency": vanilla, "smoothed_saliency": smooth}, params, figures=False),
             "no maps": log_scored(target, "paired", "no maps", 0.4, ids, None,
                                   {"explain.enabled": "False"}, figures=False)}
     return target, runs
@@ -361,7 +360,7 @@ def test_paired_tests_mark_what_differs_from_the_best_run(paired, tmp_path, caps
     expected = ttest_rel([by_id[1][i] for i in shared], [by_id[0][i] for i in shared]).pvalue
     assert float(rows["shifted"]["xai/saliency/relevance_mass_p"]) == pytest.approx(expected, rel=1e-12)
     assert expected < 0.05 and float(rows["same"]["xai/saliency/relevance_mass_p"]) == pytest.approx(1.0)
-    assert [rows[name]["shared"] for name in runs] == ["40", "40", "40", "0", "", ""]
+    assert [rows[name]["shared"] for name in runs] == ["40", "40", "40", "0", ""]
     cells = {row[0]: row for row in markdown_rows(tmp_path / "report.md")}
     header = cells["run"]
     # the configured order: smoothgrad before vanilla
@@ -373,10 +372,22 @@ def test_paired_tests_mark_what_differs_from_the_best_run(paired, tmp_path, caps
     assert "*: differs from the first run's" in printed.out and max(map(len, printed.out.splitlines()[:-2])) <= 100
     assert ("xaiexp: note: run 'other seed' scored none of the best run's images (another seed or dataset?): "
             "its scores cannot be compared image by image") in printed.err
-    assert "xaiexp: note: run 'unscored' logged no per-image scores: not compared with the best run" in printed.err
+    assert "xaiexp: note: run 'no maps' logged no per-image scores: not compared with the best run" in printed.err
     assert "xaiexp: note: run 'no maps' ran with explain=none: no saliency maps; left out of the grid" in printed.err
     assert client.get_run(runs["best"]).data.tags["xaiexp.test_weights"] == "best"
     assert client.get_run(runs["best"]).data.tags["xaiexp.test_weights_epoch"] == "1"
+
+
+def test_without_the_best_runs_scores_nothing_is_paired():
+    from xaiexp.tracking.report import pairing_notes
+    from xaiexp.tracking.report_pairs import Pairing
+
+    assert pairing_notes(["a", "b"], [False, True], [None, None]) == [
+        "the best run 'a' logged no per-image scores: no paired tests"]
+    assert pairing_notes(["a", "b"], [False, False], [None, None]) == []
+    assert pairing_notes(["a", "b", "c"], [True, True, True], [Pairing(5), Pairing(5), Pairing(0)]) == [
+        "run 'c' scored none of the best run's images (another seed or dataset?): its scores cannot be "
+        "compared image by image"]
 
 
 def test_a_missing_probe_or_figure_writes_the_table_only_and_says_why(paired, tmp_path, capsys):

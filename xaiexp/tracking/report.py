@@ -102,7 +102,8 @@ def write_report(target, args) -> Report:
               for run in selection.runs]
     pairings = [compare(scores[0], other) for other in scores]
     table = TABLES[args.by](frame, selection.objective, args.mode, key, pairings)
-    notes = pairing_notes([run.info.run_name or run.info.run_id for run in selection.runs], pairings)
+    notes = pairing_notes([run.info.run_name or run.info.run_id for run in selection.runs],
+                          [found is not None for found in scores], pairings)
     grid, grid_notes = report_grid(client, selection.runs, frame, args)
     out = Path(args.out or Path(project_root(), "outputs", "reports",
                                 f"{safe_name(selection.name)}_{time.strftime('%Y-%m-%d_%H-%M-%S')}"))
@@ -124,11 +125,12 @@ LEGEND = (f"{SIGNIFICANT}: differs from the first run's (paired t-test on the {S
           f"p < {ALPHA}; CSV: <score>{P_SUFFIX})")
 
 
-def pairing_notes(names, pairings):
-    """Why a run's scores were not tested against the best run's (``names[0]``)."""
-    if not any(p is not None for p in pairings):
+def pairing_notes(names, scored, pairings):
+    """Why a run's scores were not tested against the best run's (``names[0]``); ``scored``:
+    whether each run logged per-image scores."""
+    if not any(scored):
         return []
-    if pairings[0] is None:
+    if not scored[0]:
         return [f"the best run {names[0]!r} logged no per-image scores: no paired tests"]
     return [f"run {name!r} scored none of the best run's images (another seed or dataset?): "
             f"its scores cannot be compared image by image" if pairing else
