@@ -60,6 +60,12 @@ def select_runs(target, experiment, parent=None, sweep=None, mode="test"):
 
 def _run_by_prefix(client, prefix, target):
     """The one run whose id starts with ``prefix`` (a whole id, or as much as is unique)."""
+    import mlflow
+
+    try:
+        return client.get_run(prefix)  # a whole id: any store answers this
+    except mlflow.exceptions.MlflowException:
+        pass
     found = [] if not prefix.isalnum() else client.search_runs(
         [e.experiment_id for e in client.search_experiments()],
         filter_string=f"attributes.run_id LIKE '{prefix.lower()}%'", max_results=3)
