@@ -18,7 +18,9 @@ FastEstimator runs 1 + 25 + (1 + 100) + (1 + 5·100) = 628 gradient passes per i
       defaults. (a)-(d) time the trace without metrics;
   (f) scoring-set cost: the trace with the default metrics scored on a scoring set of
       ``SCORE_SAMPLES`` images (``score_samples``; the probes are still painted), against the
-      same trace scoring its probes: seconds per explained epoch and the ratio.
+      same trace scoring its probes: seconds per explained epoch and the ratio; and the same in
+      an epoch that skips the heavy method (SmInt: ``heavy_every``), as most epochs do with
+      ``heavy_every`` > 1.
 
 Timings within a process are interleaved repetitions and reported as medians of per-repetition
 ratios, because this shared 2-core machine drifts between runs. Usage:
@@ -188,21 +190,27 @@ def scoring_worker(reps):
                    "mask": (rng.random((size, 32, 32, 1)) < 0.3).astype(np.uint8)}
             for size in SCORE_SAMPLES}
 
-    def timed(size):
+    def timed(size, heavy=True):
         trace.scoring = {"eval": sets[size]} if size else {}
+        # epoch 1 of 5 with heavy_every=2 is not a heavy epoch; epoch 0 of 1 is
+        trace.heavy_every, trace.system.epoch_idx, trace.system.total_epochs = (
+            (1, 0, 1) if heavy else (2, 1, 5))
         return run_trace(trace)
 
     for size in (0, *SCORE_SAMPLES):
-        timed(size)  # traces the compiled functions
-    pairs = {size: [] for size in SCORE_SAMPLES}  # (probes only, with the set) per repetition
+        timed(size), timed(size, heavy=False)  # traces the compiled functions
+    # (probes only, with the set, with the set but no heavy method) per repetition
+    times = {size: [] for size in SCORE_SAMPLES}
     for _ in range(reps):
         for size in SCORE_SAMPLES:
-            pairs[size].append((timed(0), timed(size)))
-    return {"probes_s": statistics.median(b for times in pairs.values() for b, _ in times),
-            "seconds": {size: statistics.median(w for _, w in times)
-                        for size, times in pairs.items()},
-            "ratios": {size: statistics.median(w / b for b, w in times)
-                       for size, times in pairs.items()}}
+            times[size].append((timed(0), timed(size), timed(size, heavy=False)))
+    return {"probes_s": statistics.median(b for runs in times.values() for b, _, _ in runs),
+            **{f"{name}seconds": {size: statistics.median(t[column] for t in runs)
+                                  for size, runs in times.items()}
+               for column, name in ((1, ""), (2, "light_"))},
+            **{f"{name}ratios": {size: statistics.median(t[column] / t[0] for t in runs)
+                                 for size, runs in times.items()}
+               for column, name in ((1, ""), (2, "light_"))}}
 
 
 def memory_worker(steps, chunk_size, smoothing):
@@ -280,6 +288,8 @@ def main():
     print(f"{'score_samples':52}{'seconds':>12}{'ratio':>12}")
     for size, seconds in scoring["seconds"].items():
         print(f"{size:<52}{seconds:>12.2f}{scoring['ratios'][size]:>12.1f}")
+        print(f"{f'{size}, SmInt not scored (an epoch heavy_every skips)':<52}"
+              f"{scoring['light_seconds'][size]:>12.2f}{scoring['light_ratios'][size]:>12.1f}")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,9 @@ import pytest
 from conftest import run_cli
 from xaiexp.dataset.data import shapes
 from xaiexp.shortcut import accuracy_gap, describe
+from xaiexp.system import System
+from xaiexp.trace.io import BestModelSaver
+from xaiexp.trace.weights import Weights, explained_weights
 
 
 def only_run(home, experiment):
@@ -46,6 +49,37 @@ def test_the_verdict_pairs_each_decoy_score_with_its_object_score():
     ]
 
 
+def test_the_verdict_is_on_the_weights_test_used():
+    saver = BestModelSaver(model=None, save_dir=".", metric="accuracy", save_best_mode="max")
+    saver.best = 1.0  # eval epoch 1's accuracy, the weights restored for test
+    logs = {"eval": {"accuracy": 0.97}, "test": {"accuracy": 0.2}}
+    best = Weights("best", 1, saver)
+    assert accuracy_gap(logs, best) == pytest.approx(0.8)
+    assert describe(logs, best) == ("shortcut check of the best weights (eval epoch 1, by accuracy): eval "
+                                    "accuracy 1.000 (patch coded as in train) vs test 0.200 (patch random): gap 0.800")
+    assert describe(logs, Weights("final", 5)).startswith(
+        "shortcut check of the final weights (epoch 5): eval accuracy 0.970")
+    saver.metric = "ce"  # chosen by loss: only the last epoch's eval accuracy is known
+    assert accuracy_gap(logs, best) == pytest.approx(0.77)
+    assert describe(logs, best).splitlines()[1] == (
+        "  (the eval accuracy is the last epoch's: the best-model saver chose epoch 1 by ce)")
+
+
+def test_test_weights_are_the_best_ones_only_when_the_saver_restored_them(tmp_path):
+    model = object()
+    saver = BestModelSaver(model=model, save_dir=str(tmp_path), metric="accuracy", save_best_mode="max",
+                           load_best_final=True)
+    saver.since_best, saver.model_path = 3, str(tmp_path / "model_best_accuracy.keras")
+    system = System(mode="test", epoch_idx=5, traces=[saver])
+    assert explained_weights(system, model) == Weights("final", 5)  # nothing saved: nothing restored
+    (tmp_path / "model_best_accuracy.keras").write_bytes(b"")
+    assert explained_weights(system, model) == Weights("best", 2, saver)
+    assert explained_weights(system, object()) == Weights("final", 5)  # another model's saver
+    system.mode = "eval"
+    assert explained_weights(system, model) == Weights("epoch", 5)
+    assert explained_weights(System(mode="test", epoch_idx=0), model) == Weights("loaded", 0)  # xaiexp explain
+
+
 PATCH_AREA = 1 / 16  # an 8x8 patch in a 32x32 image: what a uniform map puts on it
 
 
@@ -54,12 +88,16 @@ def test_shortcut_detection_finds_the_patch_the_model_learnt(home):
     result = run_cli("experiment=shortcut_detection", "dataset.n_train=2000", "dataset.n_eval=400",
                      "epochs=3", "explain.methods=[vanilla,occlusion]")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "xaiexp: shortcut check: eval accuracy" in result.stderr
     metrics = only_run(home, "shortcut_detection").data.metrics
     # the model took the shortcut: perfect while the patch tells the class, near chance after
     assert metrics["eval/accuracy"] >= 0.9 and metrics["test/accuracy"] <= 0.5
+    # the verdict is on the weights test used: the best-model saver's (best eval accuracy)
+    tags = only_run(home, "shortcut_detection").data.tags
+    assert tags["xaiexp.test_weights"] == "best"
+    assert (f"shortcut check of the best weights (eval epoch {tags['xaiexp.test_weights_epoch']}, by "
+            f"accuracy): eval accuracy {metrics['eval/max_accuracy']:.3f}") in result.stderr
     assert metrics["shortcut/accuracy_gap"] == pytest.approx(
-        metrics["eval/accuracy"] - metrics["test/accuracy"])
+        metrics["eval/max_accuracy"] - metrics["test/accuracy"])
     # and its explanations show it, far above what a uniform map puts on the patch
     assert metrics["test/xai/saliency/decoy_pointing_game"] >= 3 * PATCH_AREA
     assert metrics["test/xai/saliency/decoy_mass"] >= 1.4 * PATCH_AREA

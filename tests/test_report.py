@@ -121,19 +121,28 @@ def test_a_figure_is_logged_as_png_and_npz_columns_overlay_left_out(store):
 
 def test_sweep_table_ranks_by_the_objective_with_swept_params(store, tmp_path, capsys):
     out = report(store, tmp_path, "--sweep", "last", capsys=capsys)
-    assert out.out.split() == [str(tmp_path / name) for name in ("report.md", "report.csv", "saliency_grid.png")]
+    assert out.out.split()[-3:] == [str(tmp_path / name) for name in ("report.md", "report.csv", "saliency_grid.png")]
     assert out.err.strip() == ("xaiexp: note: run 'schedule.init_lr=0.001,model=cnn' logged no saliency "
                                "arrays (.npz); left out of the grid")
     header, *rows = markdown_rows(tmp_path / "report.md")
     assert header == ["run", "run_id", "status", "model.name", "schedule.init_lr", "accuracy", "eval/accuracy",
-                      "xai/saliency/pointing_game", "xai/saliency/relevance_mass",
-                      "xai/smoothed_saliency/pointing_game", "xai/smoothed_saliency/relevance_mass"]
+                      "xai/saliency/relevance_mass", "xai/saliency/pointing_game",  # the registry's order
+                      "xai/smoothed_saliency/relevance_mass", "xai/smoothed_saliency/pointing_game"]
     assert [row[0] for row in rows] == ["schedule.init_lr=0.0003,model=lenet", "schedule.init_lr=0.001,model=lenet",
                                         "schedule.init_lr=0.001,model=cnn"]  # eval accuracy 0.9, 0.8, 0.6
     assert rows[1] == ["schedule.init_lr=0.001,model=lenet", store["lenet_fast"], "FINISHED", "lenet", "0.001",
-                       "0.751", "0.8", "0.206", "0.412", "0.275", "0.55"]
+                       "0.751", "0.8", "0.412", "0.206", "0.55", "0.275"]
     assert rows[2][-4:] == ["", "", "", ""]
     assert "highest eval/accuracy first" in (tmp_path / "report.md").read_text()
+
+
+def test_the_table_is_printed_readable_at_100_columns(store, tmp_path, capsys):
+    printed = report(store, tmp_path, "--sweep", "last", capsys=capsys).out.splitlines()
+    assert printed[0] == "# sweep xaiexp: test metrics, highest eval/accuracy first"
+    assert max(map(len, printed[:-3])) <= 100
+    table = "\n".join(printed)
+    assert "schedule.…0.0003,model=lenet  FINISHED" in table  # names cut in the middle: the values stay
+    assert "saliency/relevance_mass" in table and "0.412" in table and store["lenet_fast"] not in table
 
 
 def test_csv_has_the_same_rows_at_full_precision(store, tmp_path):
@@ -164,18 +173,19 @@ def test_a_minimizing_sweep_ranks_lowest_first(store):
 def test_by_methods_pivots_the_quality_metrics(store, tmp_path):
     report(store, tmp_path, "--sweep", "last", "--by", "methods")
     header, *rows = markdown_rows(tmp_path / "report.md")
-    assert header == ["run", "run_id", "model.name", "schedule.init_lr", "method", "pointing_game", "relevance_mass"]
-    assert [(row[0], row[4]) for row in rows] == [
+    assert header == ["run", "run_id", "model.name", "schedule.init_lr", "accuracy", "method", "relevance_mass",
+                      "pointing_game"]
+    assert [(row[0], row[5]) for row in rows] == [
         ("schedule.init_lr=0.0003,model=lenet", "saliency"), ("schedule.init_lr=0.0003,model=lenet", "smoothed_saliency"),
         ("schedule.init_lr=0.001,model=lenet", "saliency"), ("schedule.init_lr=0.001,model=lenet", "smoothed_saliency")]
-    assert rows[0][5:] == ["0.206", "0.412"]
+    assert rows[0][4:] == ["0.7", "saliency", "0.412", "0.206"]
     assert float(read_csv(tmp_path / "report.csv")[0]["relevance_mass"]) == 0.41234567
 
 
 def test_grid_has_a_row_per_run_with_arrays_and_a_column_per_method(store, tmp_path):
     report(store, tmp_path, "--experiment", "xaiexp", "--probe", "1")
     grid = matplotlib.image.imread(tmp_path / "saliency_grid.png")
-    runs, columns = 3, 4  # run name, x, saliency, Smoothed saliency
+    runs, columns = 3, 6  # run name and accuracy, y, y_pred, x, saliency, Smoothed saliency
     assert grid.shape[:2] == (TITLE_PIXELS + CELL_PIXELS * runs, CELL_PIXELS * columns)
 
 
@@ -184,23 +194,23 @@ def test_grid_takes_the_probe_of_each_run_and_notes_the_runs_left_out():
     arrays = [{key: np.asarray(value) for key, value in f.items() if not isinstance(value, Overlay)}
               for f in (first, second)]
     small = {"x": np.zeros((2, 4, 4, 3)), "saliency": np.zeros((2, 4, 4, 1))}
-    grid, notes = saliency_grid([("a,b", arrays[0]), ("none", None), ("small", small),
-                                 ("c", {"x": arrays[1]["x"]})], probe=1)
-    assert list(grid) == ["run", "x", "saliency", "Smoothed saliency"]
-    assert grid["run"] == ["a\nb", "c"]
+    grid, notes = saliency_grid([("a,b", 0.75, arrays[0]), ("none", 0.5, None), ("small", 0.5, small),
+                                 ("c", None, {"x": arrays[1]["x"]})], probe=1)
+    assert list(grid) == ["run", "y", "y_pred", "x", "saliency", "Smoothed saliency"]
+    assert grid["run"] == ["a\nb\naccuracy 0.750", "c"]
+    assert grid["y"] == ["ring", ""] and grid["y_pred"] == ["cross", ""]  # probe 1's label and prediction
     np.testing.assert_array_equal(grid["x"], [first["x"][1], second["x"][1]])
     np.testing.assert_array_equal(grid["saliency"][1], np.zeros((8, 8, 1)))  # c has no maps: blank
     assert notes == ["run 'none' logged no saliency arrays (.npz); left out of the grid",
                      "run 'small' has images of another size; left out of the grid"]
-    assert saliency_grid([("a", arrays[0])], probe=PROBES) == (
-        None, [f"run 'a' has no probe {PROBES} in its saliency arrays; left out of the grid"])
+    assert saliency_grid([("a", 0.5, arrays[0])], probe=PROBES) == (
+        None, [f"run 'a' has {PROBES} probes (0-1), no probe {PROBES}; left out of the grid"])
 
 
 @pytest.mark.parametrize("args, message", [
     (["--experiment", "nope"], "no experiment 'nope' in sqlite:///"),
     (["--parent", "0123abc"], "no run '0123abc' in sqlite:///"),
-    (["--experiment", "losses", "--probe", "0"], "no saliency/test_epoch_*.npz with probe 0 in the 2 run(s)"),
-    (["--experiment", "xaiexp", "--probe", "5"], "no saliency/test_epoch_*.npz with probe 5 in the 4 run(s)"),
+    (["--parent", "x'; --"], "no run \"x'; --\" in sqlite:///"),
 ])
 def test_nothing_to_report_exits_2_with_one_line(store, tmp_path, capsys, args, message):
     with pytest.raises(SystemExit) as stop:
@@ -237,8 +247,8 @@ def test_default_store_and_output_folder_are_under_the_project_root(store, home,
     (home / "outputs").mkdir(parents=True)
     os.symlink(store["root"] / "outputs" / "mlflow.db", home / "outputs" / "mlflow.db")
     main(["report", "--sweep", "last"])
-    paths = capsys.readouterr().out.split()
-    assert len(paths) == 3 and all(os.path.exists(p) for p in paths)
+    paths = capsys.readouterr().out.split()[-3:]
+    assert all(os.path.exists(p) for p in paths)
     assert os.path.dirname(paths[0]).startswith(str(home / "outputs" / "reports" / "sweep_xaiexp_"))
 
 
@@ -263,20 +273,171 @@ def test_a_child_below_the_objectives_floor_is_not_the_best_and_ranks_last(tmp_p
 
 
 def test_scores_with_a_standard_error_show_a_95_percent_interval(tmp_path):
-    from types import SimpleNamespace
+    import pandas as pd
 
     from xaiexp.tracking.report_table import methods_table, runs_table
 
-    metrics = {"eval/accuracy": 0.93, "eval/xai/saliency/relevance_mass": 0.41234,
-               "eval/xai/saliency/relevance_mass_se": 0.02, "eval/xai/saliency/pointing_game": 0.5}
-    run = SimpleNamespace(info=SimpleNamespace(run_name="a", run_id="1", status="FINISHED"),
-                          data=SimpleNamespace(metrics=metrics, params={}))
-    selection = SimpleNamespace(runs=[run], objective="eval/accuracy")
-    by_method = methods_table(selection, "eval")
-    assert by_method.markdown().splitlines()[::2] == [
-        "| run | run_id | method | pointing_game | relevance_mass |",
-        "| a | 1 | saliency | 0.5 | 0.412 ± 0.039 |"]
+    frame = pd.DataFrame([{"run_id": "1", "status": "FINISHED", "tags.mlflow.runName": "a",
+                           "metrics.eval/accuracy": 0.93, "metrics.eval/xai/saliency/relevance_mass": 0.41234,
+                           "metrics.eval/xai/saliency/relevance_mass_se": 0.02,
+                           "metrics.eval/xai/saliency/pointing_game": 0.5}])
+    by_method = methods_table(frame, "eval/accuracy", "eval")
+    assert [line.replace(" ", "") for line in by_method.markdown().splitlines()[::2]] == [
+        "|run|run_id|accuracy|method|relevance_mass|pointing_game|",
+        "|a|1|0.93|saliency|0.412±0.039|0.5|"]
     by_method.write_csv(tmp_path / "methods.csv")
     assert read_csv(tmp_path / "methods.csv")[0]["relevance_mass_se"] == "0.02"
-    assert runs_table(selection, "eval").markdown().splitlines()[2].endswith(
-        "| 0.93 | 0.5 | 0.412 ± 0.039 |")
+    assert runs_table(frame, "eval/accuracy", "eval").markdown().splitlines()[2].replace(" ", "").endswith(
+        "|0.93|0.412±0.039|0.5|")
+
+
+def log_scored(target, experiment, name, accuracy, ids, masses, params=None, figures=True):
+    """A finished run whose test epoch logs, through MLflowTrace, per-image relevance masses
+    (``masses``: {method: (n,) scores} of images ``ids``, None: no per-image scores) with their
+    means and standard errors, as the Saliency trace does; best-model weights of epoch 1."""
+    from xaiexp.xai.image_scores import ImageScores
+
+    system = System(log_steps=0, mode="test", epoch_idx=2, global_step=20)
+    trace = MLflowTrace()
+    trace.system = system
+    with mlflow_run(target, experiment, run_name=name, params=params or {}) as run:
+        trace.on_begin(Data())
+        data = Data()
+        data.write_with_log("accuracy", accuracy)
+        for method, scores in (masses or {}).items():
+            data.write_with_log(f"xai/{method}/relevance_mass", float(np.mean(scores)))
+            data.write_with_log(f"xai/{method}/relevance_mass_se", np.std(scores, ddof=1) / np.sqrt(len(scores)))
+        if masses is not None:
+            data.write_without_log("saliency_scores", ImageScores(
+                np.asarray(ids), {f"{m}/relevance_mass": np.asarray(v) for m, v in masses.items()}, "best", 1))
+        if figures:
+            data.write_without_log("saliency", figure(seed=0))
+        trace.on_epoch_end(data)
+        trace.on_end(Data())
+    return run.info.run_id
+
+
+@pytest.fixture(scope="module")
+def paired(store):
+    """Experiment "paired": 40 images; "best" (accuracy 0.9), "shifted" (vanilla 0.03 higher on
+    every image, give or take 0.05), "same" (scores permuted between image pairs: the same mean,
+    p = 1 on vanilla), "other seed" (other images), "no maps" (explain=none: no figure, no
+    per-image scores)."""
+    target = store["target"]  # its own experiment in the module's store: a new store takes seconds
+    rng = np.random.default_rng(0)
+    ids = [f"{i:016x}" for i in range(40)]
+    vanilla, smooth = rng.uniform(0.3, 0.7, 40), rng.uniform(0.3, 0.7, 40)
+    noise = rng.normal(0, 0.05, 40)
+    params = {"explain.methods": "['smoothgrad', 'vanilla']"}
+    runs = {"best": log_scored(target, "paired", "best", 0.9, ids, {"saliency": vanilla, "smoothed_saliency": smooth},
+                               params),
+            "shifted": log_scored(target, "paired", "shifted", 0.8, ids[::-1],  # order does not matter
+                                  {"saliency": (vanilla + 0.03 + noise)[::-1], "smoothed_saliency": smooth[::-1]},
+                                  params),
+            "same": log_scored(target, "paired", "same", 0.7, ids,
+                               {"saliency": vanilla + np.repeat([0.1, -0.1], 20), "smoothed_saliency": smooth},
+                               params, figures=False),
+            "other seed": log_scored(target, "paired", "other seed", 0.6, [f"{i:016x}" for i in range(40, 80)],
+                                     {"saliency": vanilla, "smoothed_saliency": smooth}, params, figures=False),
+            "no maps": log_scored(target, "paired", "no maps", 0.4, ids, None,
+                                  {"explain.enabled": "False"}, figures=False)}
+    return target, runs
+
+
+def test_paired_tests_mark_what_differs_from_the_best_run(paired, tmp_path, capsys):
+    """The p-values are scipy's paired t-test on the logged arrays, paired by image id here with
+    a plain dict (the report pairs them with pandas)."""
+    from scipy.stats import ttest_rel
+
+    target, runs = paired
+    main(["report", "--uri", target.uri, "--out", str(tmp_path), "--experiment", "paired"])
+    printed = capsys.readouterr()
+    rows = {row["run"]: row for row in read_csv(tmp_path / "report.csv")}
+    client = mlflow.MlflowClient(target.uri)
+    logged = {name: load_last_epoch(client, runs[name], "saliency_scores", "test") for name in ("best", "shifted")}
+    by_id = [dict(zip(logged[name]["image_id"], logged[name]["saliency/relevance_mass"])) for name in logged]
+    shared = sorted(set(by_id[0]) & set(by_id[1]))
+    expected = ttest_rel([by_id[1][i] for i in shared], [by_id[0][i] for i in shared]).pvalue
+    assert float(rows["shifted"]["xai/saliency/relevance_mass_p"]) == pytest.approx(expected, rel=1e-12)
+    assert expected < 0.05 and float(rows["same"]["xai/saliency/relevance_mass_p"]) == pytest.approx(1.0)
+    assert [rows[name]["shared"] for name in runs] == ["40", "40", "40", "0", ""]
+    cells = {row[0]: row for row in markdown_rows(tmp_path / "report.md")}
+    header = cells["run"]
+    # the configured order: smoothgrad before vanilla
+    assert header[-3:] == ["xai/smoothed_saliency/relevance_mass", "xai/saliency/relevance_mass", "shared"]
+    assert cells["shifted"][-2].endswith(" *") and not cells["same"][-2].endswith("*")
+    assert not cells["shifted"][-3].endswith("*")  # the same smoothed scores: p = 1
+    assert "*: differs from the first run's (paired t-test on the shared images, p < 0.05" in (
+        tmp_path / "report.md").read_text()
+    assert "*: differs from the first run's" in printed.out and max(map(len, printed.out.splitlines()[:-2])) <= 100
+    assert ("xaiexp: note: run 'other seed' scored none of the best run's images (another seed or dataset?): "
+            "its scores cannot be compared image by image") in printed.err
+    assert "xaiexp: note: run 'no maps' logged no per-image scores: not compared with the best run" in printed.err
+    assert "xaiexp: note: run 'no maps' ran with explain=none: no saliency maps; left out of the grid" in printed.err
+    assert client.get_run(runs["best"]).data.tags["xaiexp.test_weights"] == "best"
+    assert client.get_run(runs["best"]).data.tags["xaiexp.test_weights_epoch"] == "1"
+
+
+def test_without_the_best_runs_scores_nothing_is_paired():
+    from xaiexp.tracking.report import pairing_notes
+    from xaiexp.tracking.report_pairs import Pairing
+
+    assert pairing_notes(["a", "b"], [False, True], [None, None]) == [
+        "the best run 'a' logged no per-image scores: no paired tests"]
+    assert pairing_notes(["a", "b"], [False, False], [None, None]) == []
+    assert pairing_notes(["a", "b", "c"], [True, True, True], [Pairing(5), Pairing(5), Pairing(0)]) == [
+        "run 'c' scored none of the best run's images (another seed or dataset?): its scores cannot be "
+        "compared image by image"]
+
+
+def test_a_missing_probe_or_figure_writes_the_table_only_and_says_why(paired, tmp_path, capsys):
+    target, runs = paired
+    main(["report", "--uri", target.uri, "--out", str(tmp_path), "--experiment", "paired", "--probe", "9"])
+    printed = capsys.readouterr()
+    assert f"xaiexp: note: run 'best' has {PROBES} probes (0-1), no probe 9; left out of the grid" in printed.err
+    assert "xaiexp: note: no grid: no run has saliency/test_epoch_*.npz with probe 9; the table only" in printed.err
+    assert printed.out.split()[-2:] == [str(tmp_path / "report.md"), str(tmp_path / "report.csv")]
+    assert not (tmp_path / "saliency_grid.png").exists() and "saliency_grid" not in (tmp_path / "report.md").read_text()
+
+
+def test_parent_accepts_a_unique_prefix_and_refuses_an_ambiguous_one(store, tmp_path, capsys):
+    report(store, tmp_path, "--parent", store["parent"][:7])
+    assert [row["run_id"] for row in read_csv(tmp_path / "report.csv")][0] == store["lenet_slow"]
+    capsys.readouterr()
+    client = mlflow.MlflowClient(store["target"].uri)
+    ids = [run.info.run_id for run in client.search_runs(
+        [e.experiment_id for e in client.search_experiments()])]
+    shared = next(prefix for prefix in "0123456789abcdef" if sum(i.startswith(prefix) for i in ids) > 1)
+    with pytest.raises(SystemExit) as stop:
+        report(store, tmp_path / "out", "--parent", shared)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and err.startswith(f"xaiexp: error: run id prefix '{shared}' is ambiguous: ")
+    assert len(err.splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_a_real_sweep_is_paired_on_its_shared_scoring_set(home, tmp_path, capsys):
+    """Two tiny runs differing only in the learning rate score the same 24 test images; the
+    report's p-values are scipy's on the arrays they logged, and a score is marked exactly when
+    its p-value is below 0.05."""
+    from scipy.stats import ttest_rel
+
+    from conftest import TINY, run_cli
+
+    result = run_cli("-m", *TINY, "epochs=1", "name=pairs", "explain.score_samples=24", "explain.methods=[vanilla,smoothgrad]",
+                     "explain.metrics=[relevance_mass,deletion_auc]", "schedule.init_lr=1e-3,3e-4")
+    assert result.returncode == 0, result.stderr[-3000:]
+    main(["report", "--experiment", "pairs", "--sweep", "last", "--out", str(tmp_path)])
+    rows = read_csv(tmp_path / "report.csv")
+    assert [row["shared"] for row in rows] == ["24", "24"]
+    client = mlflow.MlflowClient(f"sqlite:///{home}/outputs/mlflow.db")
+    logged = [load_last_epoch(client, row["run_id"], "saliency_scores", "test") for row in rows]
+    assert logged[0]["image_id"].tolist() == logged[1]["image_id"].tolist()  # the same images, in order
+    cells = markdown_rows(tmp_path / "report.md")
+    for key in ("saliency/relevance_mass", "smoothed_saliency/deletion_auc"):
+        expected = ttest_rel(logged[1][key], logged[0][key]).pvalue
+        assert float(rows[1][f"xai/{key}_p"]) == pytest.approx(expected, rel=1e-9)
+        cell = cells[2][cells[0].index(f"xai/{key}")]
+        assert cell.endswith(" *") == (expected < 0.05)
+        assert float(rows[1][f"xai/{key}"]) == pytest.approx(logged[1][key].mean())
+    assert client.get_run(rows[0]["run_id"]).data.tags["xaiexp.test_weights"] in ("best", "final")

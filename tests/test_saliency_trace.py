@@ -250,3 +250,50 @@ def test_chosen_probes_still_get_a_scoring_set():
     assert len(made.scoring["eval"]["x"]) == 4 and not made.needs_batch()
     np.testing.assert_array_equal(made.probes["eval"]["x"], chosen["x"])
     assert logs["xai/saliency/deletion_auc_se"] > 0
+
+
+def test_heavy_methods_are_scored_every_nth_eval_epoch_the_last_and_test(monkeypatch):
+    made = trace(methods=["vanilla", "smint", "occlusion"], metrics=["deletion_auc"], heavy_every=2,
+                 score_samples=3)
+    made.system.total_epochs = 3
+    explained = []  # the columns each scoring-set explanation computed
+    explain = made.method_set.explain
+    monkeypatch.setattr(made.method_set, "explain", lambda salnet, batch, completeness=False, columns=None: (
+        explained.append(columns) or explain(salnet, batch, completeness, columns)))
+    scored = []
+    for _ in range(3):
+        data = epoch(made, probes())
+        assert list(data["saliency"])[4:] == ["saliency", "SmInt saliency", "Occlusion saliency"]  # always shown
+        scored.append(sorted(key.split("/")[1] for key in data.read_logs() if not key.endswith("_se")))
+    made.system.mode = "test"
+    made.on_batch_end(Data(probes()))
+    data = Data()
+    made.on_epoch_end(data)
+    scored.append(sorted(key.split("/")[1] for key in data.read_logs() if not key.endswith("_se")))
+    everything = ["occlusion_saliency", "saliency", "smint_saliency"]
+    assert scored == [["saliency"], everything, everything, everything]  # epochs 1, 2, 3 (last), test
+    light, heavy = ["saliency"], ["saliency", "SmInt saliency", "Occlusion saliency"]
+    assert explained == [None, light, None, heavy, None, heavy, None, heavy]  # probes, then the set
+    assert data["saliency_scores"].scores.keys() == {f"{key}/deletion_auc" for key in ["saliency", *everything[::2]]}
+    with pytest.raises(ValueError, match="heavy_every must be >= 1, got 0"):
+        trace(heavy_every=0)
+
+
+def test_scores_are_written_image_by_image_with_the_images_ids():
+    made = trace(methods=["vanilla", "smoothgrad"], metrics=["deletion_auc"], score_samples=4)
+    batch = probes(size=5, seed=4)
+    data = epoch(made, batch)
+    scores, logs = data["saliency_scores"], data.read_logs()
+    assert (scores.weights, scores.weights_epoch, scores.tags("eval")) == ("epoch", 1, {})
+    for key, values in scores.scores.items():
+        assert values.shape == (4,) and logs[f"xai/{key}"] == pytest.approx(values.mean())
+    scored_x = made.scoring["eval"]["x"]
+    # the id is a digest of the pixels: the same images in another trace (another run of the seed)
+    # get the same ids, in their order; other images other ids
+    other = trace(methods=["vanilla"], metrics=["deletion_auc"], score_samples=4)
+    again = epoch(other, {**batch, "x": batch["x"].copy()})["saliency_scores"]
+    assert again.ids.tolist() == scores.ids.tolist() and len(set(scores.ids)) == 4
+    assert all(len(i) == 16 and int(i, 16) >= 0 for i in scores.ids)
+    shifted = epoch(trace(metrics=["deletion_auc"], score_samples=4), {**batch, "x": batch["x"] + 1})
+    assert not set(shifted["saliency_scores"].ids) & set(scores.ids)
+    np.testing.assert_array_equal(made.scoring["eval"]["x"], scored_x)

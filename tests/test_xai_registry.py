@@ -135,3 +135,27 @@ def test_a_name_declared_twice_is_refused(extra_method):
     extra_method("vanilla_again", SQUARED.replace('"squared_gradient"', '"vanilla"'))
     with pytest.raises(ValueError, match="'vanilla' is declared twice"):
         method_names()
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    ("explain.heavy_every=0", "explain.heavy_every: must be >= 1, got 0"),
+    ("explain.heavy_every=2 traces.best_model_saver.metric=xai/smint_saliency/relevance_mass",
+     "explain.heavy_every: must be 1 while traces.best_model_saver.metric is xai/smint_saliency/relevance_mass"),
+    ("explain.heavy_every=2 traces.best_model_saver.metric=xai/saliency/relevance_mass", None),  # not heavy
+])
+def test_heavy_every_is_checked_before_tensorflow(overrides, expected, home):
+    from xaiexp.app.cli import COMPOSITION_ERRORS, compose_config, describe
+
+    if expected is None:
+        assert compose_config(overrides.split()).explain.heavy_every == 2
+        return
+    with pytest.raises(COMPOSITION_ERRORS) as error:
+        compose_config(overrides.split())
+    assert expected in describe(error.value) and "\n" not in describe(error.value)
+
+
+def test_smint_and_occlusion_are_the_heavy_methods():
+    from xaiexp.xai.registry import heavy_method_names, metric_key
+
+    assert heavy_method_names() == ("smint", "occlusion")
+    assert [metric_key(m) for m in heavy_method_names()] == ["smint_saliency", "occlusion_saliency"]

@@ -19,6 +19,7 @@ from xaiexp.distribute import is_chief
 from xaiexp.shortcut import accuracy_gap
 from xaiexp.shortcut import describe as describe_shortcut
 from xaiexp.trace.io import BestModelSaver
+from xaiexp.trace.weights import explained_weights
 from xaiexp.util.project import project_root
 
 
@@ -78,13 +79,14 @@ def train_and_test(estimator, resume=False):
     return {"eval": estimator.fit(resume=resume), "test": estimator.test()}
 
 
-def report_shortcut(cfg, logs):
-    """On ``dataset.shortcut``: print the shortcut check's verdict and return the metrics to log
-    (else {})."""
+def report_shortcut(cfg, logs, estimator, model):
+    """On ``dataset.shortcut``: print the shortcut check's verdict on the weights test used and
+    return the metrics to log (else {})."""
     if not cfg.dataset.get("shortcut"):
         return {}
-    print(f"xaiexp: {describe_shortcut(logs)}", file=sys.stderr)
-    return {"shortcut/accuracy_gap": accuracy_gap(logs)}
+    weights = explained_weights(estimator.system, model)
+    print(f"xaiexp: {describe_shortcut(logs, weights)}", file=sys.stderr)
+    return {"shortcut/accuracy_gap": accuracy_gap(logs, weights)}
 
 
 def run_tags(hydra, parent):
@@ -114,11 +116,11 @@ def run(cfg, resume=None):
     if not chief:  # a multi_worker run's other workers train alongside, tracking nothing
         output_dir = tempfile.mkdtemp(prefix="xaiexp-worker-")
         cfg = OmegaConf.merge(cfg, {"tracking": {"enabled": False}})
-    estimator, _ = build_experiment(cfg, output_dir)
+    estimator, model = build_experiment(cfg, output_dir)
     devices = report_devices(estimator.network)
     if not cfg.tracking.enabled:
         logs = train_and_test(estimator, resume=bool(resume))
-        report_shortcut(cfg, logs)
+        report_shortcut(cfg, logs, estimator, model)
         return objective(cfg, logs)
 
     from xaiexp.tracking import TrackingTarget, mlflow_run
@@ -138,7 +140,7 @@ def run(cfg, resume=None):
             if hydra:
                 log_artifacts(os.path.join(output_dir, ".hydra"), ".hydra")
         logs = train_and_test(estimator, resume=bool(resume))
-        findings = report_shortcut(cfg, logs)
+        findings = report_shortcut(cfg, logs, estimator, model)
         if findings:
             log_metrics(findings)
         result = objective(cfg, logs)

@@ -215,6 +215,8 @@ class ExplainConfig:
     split: Split = Split.test  # what `xaiexp explain` explains (training explains eval and test)
     every: int = bounded(1, minimum=1)  # explain every N-th eval epoch (always the last, and test)
     score_samples: Optional[int] = bounded(None, minimum=1)  # null: the metrics score the probes
+    # score SmInt and Occlusion every N-th eval epoch only (always the last, and test)
+    heavy_every: int = bounded(1, minimum=1)
     # what the gradients explain: the target's softmax probability (FastEstimator's) or logit
     output: ExplainedOutput = ExplainedOutput.probability
     # whose value range scales noise and baselines: the probe batch's (FastEstimator's) or each image's

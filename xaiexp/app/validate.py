@@ -259,17 +259,23 @@ def _check_experiment_name(cfg):
 
 def _check_cadence(traces):
     """A trace that watches an ``xai/`` metric every epoch (e.g. the best-model saver's
-    ``metric``) needs every explaining trace to run every epoch (``every`` 1)."""
+    ``metric``) needs every explaining trace to run every epoch (``every`` 1), and to score
+    a heavy method every epoch (``heavy_every`` 1) when the metric is that method's."""
+    from xaiexp.xai.registry import heavy_method_names, metric_key
+
     entries = {name: resolved(node) for name, node in traces.items() if node is not None}
     watchers = [(name, args["metric"]) for name, args in entries.items()
                 if str(args.get("metric")).startswith("xai/")]
-    sparse = [name for name, args in entries.items() if args.get("every", 1) != 1]
-    if watchers and sparse:
-        (watcher, metric), name = watchers[0], sparse[0]
-        key = "explain.every" if OmegaConf.is_interpolation(traces[name], "every") else \
-            f"traces.{name}.every"
-        raise ConfigError(key, f"must be 1 while traces.{watcher}.metric is {metric} (it needs a "
-                               f"value every epoch)")
+    for watcher, metric in watchers:
+        for name, args in entries.items():
+            heavy = {metric_key(method, args.get("outputs", "saliency"))
+                     for method in heavy_method_names()}
+            for cadence in ("every", "heavy_every"):
+                if args.get(cadence, 1) != 1 and (cadence == "every" or metric.split("/")[1] in heavy):
+                    key = f"explain.{cadence}" if OmegaConf.is_interpolation(traces[name], cadence) \
+                        else f"traces.{name}.{cadence}"
+                    raise ConfigError(key, f"must be 1 while traces.{watcher}.metric is {metric} "
+                                           f"(it needs a value every epoch)")
 
 
 def _check_dataset(data):

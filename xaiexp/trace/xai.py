@@ -5,10 +5,12 @@ import numpy as np
 from xaiexp.backend.precision import float32_copy, follow
 from xaiexp.backend.to_number import to_number
 from xaiexp.trace.trace import Trace
+from xaiexp.trace.weights import explained_weights
 from xaiexp.util.img_data import ImgData, Overlay
 from xaiexp.util.util import safe_name
 from xaiexp.xai import SaliencyNet
-from xaiexp.xai.method_set import MethodSet
+from xaiexp.xai.image_scores import ImageScores, image_ids
+from xaiexp.xai.method_set import MethodSet, raw_key
 from xaiexp.xai.metrics.scorecard import Scorecard
 from xaiexp.xai.registry import DEFAULT_METRICS, default_methods
 from xaiexp.xai.saliency import class_indices
@@ -74,7 +76,15 @@ class Saliency(Trace):
             of that many images, class-stratified by ``class_key`` (``StratifiedSample``) and
             collected during each mode's first epoch, the same images in every run of a seed.
             Either way each metric is logged as its mean and as ``<metric>_se``, its standard
-            error (sample standard deviation / √n), so ``mean ± 1.96·se`` is a 95 % interval.
+            error (sample standard deviation / √n), so ``mean ± 1.96·se`` is a 95 % interval,
+            and the scores image by image are written (not logged) as ``ImageScores`` under
+            ``<outputs>_scores`` (MLflowTrace logs them as ``<outputs>_scores/<mode>_epoch_<n>.npz``
+            for ``xaiexp report``'s paired tests), with the weights they came from
+            (``weights.explained_weights``).
+        heavy_every: The heavy methods' columns (SmInt, Occlusion: ``SaliencyMethod.heavy``) are
+            scored only every ``heavy_every``-th eval epoch, and always at the last epoch of fit
+            and in test; the figures always show them. With a scoring set this skips their
+            explaining of it; on the probes, only their metrics. 1: whenever explained.
     """
 
     def __init__(self, model, model_inputs, model_outputs, class_key=None, label_mapping=None,
@@ -83,12 +93,11 @@ class Saliency(Trace):
                  mask_key=None, decoy_key=None, metrics=DEFAULT_METRICS,
                  output: str = "probability", noise_range: str = "batch",
                  deletion_baseline: str | float = "black", insertion_baseline: str | float = "blur",
-                 every: int = 1, score_samples: int | None = None):
+                 every: int = 1, score_samples: int | None = None, heavy_every: int = 1):
         super().__init__(inputs=[key for key in (class_key, model_inputs, mask_key, decoy_key)
                                  if key],
                          outputs=outputs, mode=mode)
-        self.model_inputs = model_inputs
-        self.model_outputs = model_outputs
+        self.model, self.model_inputs, self.model_outputs = model, model_inputs, model_outputs
         self.class_key = class_key
         self.class_names = {index: name for name, index in (label_mapping or {}).items()}
         steps, smint_samples = (*integrating, smoothing)[:2] if isinstance(
@@ -96,9 +105,10 @@ class Saliency(Trace):
         if methods is None:
             methods = default_methods(smoothing, steps, smint_samples)
         self.method_set = MethodSet(methods, outputs, smoothing, steps, smint_samples, occlusion)
-        if every < 1:
-            raise ValueError(f"every must be >= 1, got {every}")
-        self.every = every
+        for name, value in (("every", every), ("heavy_every", heavy_every)):
+            if value < 1:
+                raise ValueError(f"{name} must be >= 1, got {value}")
+        self.every, self.heavy_every = every, heavy_every
         self.model = model  # explained through a float32 copy when it trains in mixed precision
         self.salnet = SaliencyNet(float32_copy(model), model_inputs, model_outputs,
                                   outputs=outputs, chunk_size=chunk_size, seed=seed, output=output,
@@ -155,25 +165,44 @@ class Saliency(Trace):
                 return
             self.probes[mode] = {key: np.concatenate([part[key] for part in collected])
                                  for key in self.inputs}
-        if not self._due():
+        if not self._due(self.every):
             return
         probes = self.probes[mode]
         follow(self.salnet.engine.model, self.model)
         completeness = self.scorecard.needs_completeness
         maps = self.method_set.explain(self.salnet, probes, completeness)
         data.write_without_log(self.salnet.outputs, self._paint(probes, maps))
-        scored = self.scoring.get(mode, probes)
-        if scored is not probes:
-            maps = self.method_set.explain(self.salnet, scored, completeness)
-        for (column, metric), scores in self.scorecard.per_sample(scored, maps).items():
-            key = f"xai/{safe_name(column).lower()}/{metric}"
-            data.write_with_log(key, float(np.mean(scores)))
-            data.write_with_log(f"{key}_se", standard_error(scores))
+        self._score(data, probes, maps)
 
-    def _due(self):
-        """Whether this epoch is explained (see ``every``)."""
+    def _score(self, data, probes, maps):
+        """Log every metric's mean and standard error over the scoring set (else over the
+        ``probes``, whose ``maps`` these are; heavy methods only when ``heavy_every`` says),
+        and write the scores image by image."""
+        completeness = self.scorecard.needs_completeness
+        scored = self.scoring.get(self.system.mode, probes)
+        skipped = [] if self._due(self.heavy_every) else self.method_set.heavy_columns
+        if scored is not probes:
+            maps = self.method_set.explain(self.salnet, scored, completeness, [
+                column for column in self.method_set.columns if column not in skipped])
+        dropped = {raw_key(column) for column in skipped}
+        maps = {key: value for key, value in maps.items() if key not in dropped}
+        per_image = {}
+        for (column, metric), scores in self.scorecard.per_sample(scored, maps).items():
+            name = f"{safe_name(column).lower()}/{metric}"
+            data.write_with_log(f"xai/{name}", float(np.mean(scores)))
+            data.write_with_log(f"xai/{name}_se", standard_error(scores))
+            per_image[name] = scores
+        if not per_image:
+            return
+        weights = explained_weights(self.system, self.model)
+        data.write_without_log(f"{self.salnet.outputs}_scores", ImageScores(
+            image_ids(scored[self.model_inputs]), per_image, weights.kind, weights.epoch))
+
+    def _due(self, every):
+        """Whether this epoch is one of every ``every``-th eval epochs, the last epoch of fit,
+        or a test epoch (see ``every``)."""
         system = self.system
-        return (system.mode != "eval" or system.epoch_idx % self.every == 0
+        return (system.mode != "eval" or system.epoch_idx % every == 0
                 or system.epoch_idx >= system.total_epochs or system.stop_training)
 
     def _paint(self, probes, maps):

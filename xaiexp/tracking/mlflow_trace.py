@@ -26,7 +26,8 @@ class MLflowTrace(Trace):
     a trace published (anything with ``paint_numpy``, e.g. a saliency ImgData) as a stepped
     image (``<mode>/<key>``, the UI's step slider), a PNG artifact ``<key>/<mode>_epoch_<n>.png``
     and its columns as ``<key>/<mode>_epoch_<n>.npz`` (see figure_arrays; ``xaiexp report``
-    reads them).
+    reads them). Per-image scores (anything with ``arrays`` and ``tags``, e.g. the Saliency
+    trace's ``ImageScores``) become ``<key>/<mode>_epoch_<n>.npz`` and run tags.
 
     Metrics are buffered and sent with one ``log_batch`` per epoch: a synchronous call per value
     costs ~17 ms on SQLite. They go through the run's ``Outbox``: while a tracking server is
@@ -61,6 +62,11 @@ class MLflowTrace(Trace):
         for key, value in data.items():
             if hasattr(value, "paint_numpy"):
                 self.outbox.call(lambda key=key, value=value: self._log_figure(key, value), skippable=True)
+            elif hasattr(value, "arrays") and hasattr(value, "tags"):  # e.g. ImageScores
+                self.outbox.call(lambda key=key, value=value: self._log_arrays(key, value.arrays()),
+                                 skippable=True)
+                if tags := value.tags(self.system.mode):
+                    self.outbox.set_tags(tags)
         self.flush()
 
     def on_end(self, data):
@@ -86,7 +92,12 @@ class MLflowTrace(Trace):
         self.client.log_image(self.run_id, image, key=f"{mode}/{name}", step=self.system.global_step,
                               synchronous=True)
         self.client.log_image(self.run_id, image, artifact_file=figure_artifact(name, mode, epoch, "png"))
+        self._log_arrays(key, figure_arrays(figure))
+
+    def _log_arrays(self, key, arrays):
+        """``<key>/<mode>_epoch_<n>.npz``: a figure's columns, or per-image scores."""
+        name, mode, epoch = safe_name(key), self.system.mode, self.system.epoch_idx
         with tempfile.TemporaryDirectory() as folder:
             path = os.path.join(folder, os.path.basename(figure_artifact(name, mode, epoch, "npz")))
-            np.savez(path, **figure_arrays(figure))
+            np.savez(path, **arrays)
             self.client.log_artifact(self.run_id, path, artifact_path=name)

@@ -1,18 +1,22 @@
-"""``xaiexp report``: compare the runs of an experiment or of a sweep in one table (Markdown and
-CSV) and one grid of their saliency maps, without opening the MLflow UI run by run."""
+"""``xaiexp report``: compare the runs of an experiment or of a sweep in one table (printed, and as
+Markdown and CSV) and one grid of their saliency maps, without opening the MLflow UI run by run;
+paired tests on the images the runs both scored say which score differences are real."""
 
 import argparse
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from xaiexp.util.project import project_root
 from xaiexp.tracking.figure_arrays import load_last_epoch
-from xaiexp.tracking.report_runs import ReportError, select_runs
-from xaiexp.tracking.report_table import methods_table, runs_table
+from xaiexp.tracking.report_pairs import ALPHA, compare
+from xaiexp.tracking.report_runs import ReportError, runs_frame, select_runs
+from xaiexp.tracking.report_table import (P_SUFFIX, SHARED, SIGNIFICANT, Table, methods_table,
+                                          runs_table)
 from xaiexp.tracking.saliency_grid import saliency_grid
 from xaiexp.tracking.store import TrackingTarget
 from xaiexp.util.util import safe_name
@@ -30,13 +34,16 @@ def default_experiment():
 def argument_parser():
     parser = argparse.ArgumentParser(
         prog="xaiexp report",
-        description="Compare runs: writes report.md (a Markdown table, 3 significant digits), "
-                    "report.csv (the same rows, full precision) and saliency_grid.png (one row "
-                    "per run, the input image and one column per saliency method) for an "
-                    "experiment's runs or a sweep's child runs, best first by the sweep's "
-                    "objective (else by accuracy).")
+        description="Compare runs: prints the table and writes report.md (a Markdown table, 3 "
+                    "significant digits, * where a paired t-test on the images both runs scored "
+                    "separates a score from the best run's), report.csv (the same rows, full "
+                    "precision, with standard errors and p-values) and saliency_grid.png (one row "
+                    "per run: label, prediction, the input image and one column per saliency "
+                    "method) for an experiment's runs or a sweep's child runs, best first by the "
+                    "sweep's objective (else by accuracy).")
     which = parser.add_mutually_exclusive_group()
-    which.add_argument("--parent", metavar="RUN_ID", help="a sweep's parent run: report its child runs")
+    which.add_argument("--parent", metavar="RUN_ID", help="a sweep's parent run (its id, or a unique prefix of "
+                                                        "it): report its child runs")
     which.add_argument("--sweep", choices=["last"],
                        help="last: the child runs of the newest sweep in the experiment")
     parser.add_argument("--experiment", metavar="NAME", default=default_experiment(),
@@ -64,37 +71,87 @@ def main(argv):
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one bar per run
     target = TrackingTarget.from_config(args.uri, project_root())
     try:
-        paths = write_report(target, args)
+        report = write_report(target, args)
     except ReportError as error:
         print(f"xaiexp: error: {error}", file=sys.stderr)
         sys.exit(EXIT_NOTHING_TO_REPORT)
-    print(*paths, sep="\n")
+    for note in report.notes:
+        print(f"xaiexp: note: {note}", file=sys.stderr)
+    print(report.heading, "", report.table.terminal(), *report.legend, "", *report.paths, sep="\n")
 
 
-def write_report(target, args):
-    """Select the runs, build the table and the grid, then write the three files; returns their
-    paths. Raises ReportError (before writing anything) when there is nothing to show."""
+@dataclass(frozen=True)
+class Report:
+    heading: str
+    table: Table
+    legend: list  # what the marks mean
+    notes: list  # what is missing, and why
+    paths: list  # the files written
+
+
+def write_report(target, args) -> Report:
+    """Select the runs, build the table (with the paired tests) and the grid, then write the
+    files. Raises ReportError (before writing anything) when there is nothing to show."""
     selection = select_runs(target, args.experiment, args.parent, args.sweep, args.mode)
-    table = TABLES[args.by](selection, args.mode)
     from mlflow import MlflowClient  # here, not at the top: `xaiexp report --help` skips mlflow
 
     client = MlflowClient(target.uri)
-    figures = [(run.info.run_name or run.info.run_id,
-                load_last_epoch(client, run.info.run_id, safe_name(args.figure), args.mode))
-               for run in selection.runs]
-    grid, notes = saliency_grid(figures, args.probe)
-    if grid is None:
-        raise ReportError(f"no {args.figure}/{args.mode}_epoch_*.npz with probe {args.probe} in the "
-                          f"{len(figures)} run(s) of {selection.name!r} (were they run with explain=none, "
-                          f"or before xaiexp logged figure arrays?)")
-    for note in notes:
-        print(f"xaiexp: note: {note}", file=sys.stderr)
+    frame = runs_frame(selection.runs)
+    key = safe_name(args.figure)
+    scores = [load_last_epoch(client, run.info.run_id, f"{key}_scores", args.mode)
+              for run in selection.runs]
+    pairings = [compare(scores[0], other) for other in scores]
+    table = TABLES[args.by](frame, selection.objective, args.mode, key, pairings)
+    notes = pairing_notes([run.info.run_name or run.info.run_id for run in selection.runs],
+                          [found is not None for found in scores], pairings)
+    grid, grid_notes = report_grid(client, selection.runs, frame, args)
     out = Path(args.out or Path(project_root(), "outputs", "reports",
                                 f"{safe_name(selection.name)}_{time.strftime('%Y-%m-%d_%H-%M-%S')}"))
     out.mkdir(parents=True, exist_ok=True)
     order = "highest" if selection.maximize else "lowest"
-    heading = f"# {selection.name}: {args.mode} metrics, {order} {selection.objective} first\n\n"
-    (out / "report.md").write_text(heading + table.markdown() + "\n![saliency grid](saliency_grid.png)\n")
+    heading = f"# {selection.name}: {args.mode} metrics, {order} {selection.objective} first"
+    legend = [LEGEND] if any(c.endswith(P_SUFFIX) for c in table.frame.columns) else []
+    picture = "\n![saliency grid](saliency_grid.png)\n" if grid is not None else ""
+    (out / "report.md").write_text("\n\n".join([heading, table.markdown(), *legend]) + picture)
     table.write_csv(out / "report.csv")
-    (out / "saliency_grid.png").write_bytes(grid.paint_png())
-    return out / "report.md", out / "report.csv", out / "saliency_grid.png"
+    paths = [out / "report.md", out / "report.csv"]
+    if grid is not None:
+        (out / "saliency_grid.png").write_bytes(grid.paint_png())
+        paths.append(out / "saliency_grid.png")
+    return Report(heading, table, legend, notes + grid_notes, paths)
+
+
+LEGEND = (f"{SIGNIFICANT}: differs from the first run's (paired t-test on the {SHARED} images, "
+          f"p < {ALPHA}; CSV: <score>{P_SUFFIX})")
+
+
+def pairing_notes(names, scored, pairings):
+    """Why a run's scores were not tested against the best run's (``names[0]``); ``scored``:
+    whether each run logged per-image scores."""
+    if not any(scored):
+        return []
+    if not scored[0]:
+        return [f"the best run {names[0]!r} logged no per-image scores: no paired tests"]
+    return [f"run {name!r} scored none of the best run's images (another seed or dataset?): "
+            f"its scores cannot be compared image by image" if pairing else
+            f"run {name!r} logged no per-image scores: not compared with the best run"
+            for name, pairing in zip(names[1:], pairings[1:]) if not (pairing and pairing.shared)]
+
+
+def report_grid(client, runs, frame, args):
+    """(ImgData or None, notes): the grid of probe ``args.probe``, a row per run with arrays."""
+    figures, notes = [], []
+    accuracy = frame.get(f"metrics.{args.mode}/accuracy", [None] * len(runs))
+    for run, value in zip(runs, accuracy):
+        name = run.info.run_name or run.info.run_id
+        if run.data.params.get("explain.enabled") == "False":
+            notes.append(f"run {name!r} ran with explain=none: no saliency maps; left out of the grid")
+            continue
+        arrays = load_last_epoch(client, run.info.run_id, safe_name(args.figure), args.mode)
+        figures.append((name, value, arrays))
+    grid, left_out = saliency_grid(figures, args.probe)
+    notes += left_out
+    if grid is None:
+        notes.append(f"no grid: no run has {safe_name(args.figure)}/{args.mode}_epoch_*.npz with "
+                     f"probe {args.probe}; the table only")
+    return grid, notes

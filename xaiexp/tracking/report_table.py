@@ -1,96 +1,175 @@
-"""The comparison table of a report: one row per run, or per (run, saliency method), with the
-params that tell the runs apart, accuracy and the explanation-quality scores; as Markdown
-(3 significant digits, each score with its 95 % interval ``mean ± 1.96·se`` where the Saliency
-trace logged its standard error ``<metric>_se``) and CSV (full precision, the ``_se`` columns
-as logged)."""
+"""The comparison table of a report, built on ``mlflow.search_runs``' DataFrame: one row per run,
+or per (run, saliency method), with the params that tell the runs apart, accuracy and the
+explanation-quality scores, methods and metrics in the configured order (``explain.methods``,
+``explain.metrics``). Shown (Markdown, terminal) at 3 significant digits, each score with its
+95 % interval ``mean ± 1.96·se`` where the Saliency trace logged its standard error
+``<metric>_se``, and ``*`` where it differs from the best run's in a paired test
+(``report_pairs``); the CSV keeps full precision and the ``_se`` and ``_p`` columns."""
 
-import csv
-from dataclasses import dataclass, field
+import ast
+from dataclasses import dataclass
+
+import pandas as pd
+
+from xaiexp.tracking.report_pairs import ALPHA
+from xaiexp.xai.registry import metric_key, metric_names, registered_methods
 
 SE_SUFFIX = "_se"  # the Saliency trace's standard error of xai/<method>/<metric>
+P_SUFFIX = "_p"  # the paired test's p-value against the best run
 Z_95 = 1.96  # a normal 95 % interval's half-width, in standard errors
+SIGNIFICANT = "*"
+SHARED = "shared"  # column: images a run scored in common with the best run
 
 
 @dataclass(frozen=True)
 class Table:
-    columns: list
-    rows: list  # dicts by column; a missing value is left out
-    errors: dict = field(default_factory=dict)  # column -> the column of its standard error
+    """``frame``: full precision (report.csv); ``cells``: its shown columns as text."""
 
-    def markdown(self):
-        shown = [c for c in self.columns if c not in self.errors.values()]
-        lines = ["| " + " | ".join(map(_escape, shown)) + " |", "|" + "---|" * len(shown)]
-        lines += ["| " + " | ".join(_escape(self._cell(row, c)) for c in shown) + " |"
-                  for row in self.rows]
-        return "\n".join(lines) + "\n"
+    frame: pd.DataFrame
+    cells: pd.DataFrame
 
-    def _cell(self, row, column):
-        error = row.get(self.errors.get(column))
-        if error is None or row.get(column) is None:
-            return _short(row.get(column))
-        return f"{_short(row[column])} ± {Z_95 * error:.2g}"
+    def markdown(self) -> str:
+        return self.cells.map(_escape).to_markdown(index=False, disable_numparse=True) + "\n"
+
+    def terminal(self, width: int = 100) -> str:
+        """The shown table, its columns wrapped in blocks of at most ``width`` characters, the
+        run names (shortened) on every block; ``xai/`` left out of the headers."""
+        shown = self.cells.drop(columns="run_id").rename(columns=lambda c: c.removeprefix("xai/"))
+        names = [_shorten(name, 28) for name in shown.pop("run")]
+        shown.index = pd.Index(names, name="run")
+        return shown.to_string(line_width=width, justify="left")
 
     def write_csv(self, path):
-        with open(path, "w", newline="") as file:
-            writer = csv.DictWriter(file, self.columns)
-            writer.writeheader()
-            writer.writerows(self.rows)
+        self.frame.to_csv(path, index=False)
 
 
-def differing_params(runs):
-    """The param keys whose values are not the same in every run (a sweep's swept keys)."""
-    keys = sorted(set().union(*(r.data.params for r in runs)))
-    return [k for k in keys if len({r.data.params.get(k) for r in runs}) > 1]
+def runs_table(frame, objective, mode, outputs="saliency", pairings=None):
+    """One row per row of ``frame`` (``mlflow.search_runs``, best run first): run name, id,
+    status, differing params, ``<mode>/accuracy``, the ``objective`` (when it is another
+    metric) and every ``<mode>/xai/<method>/<metric>``. ``pairings``: each row's
+    ``report_pairs.Pairing`` against the first row (None where a run logged no scores)."""
+    keys = score_keys(frame, mode, outputs)
+    metrics = {"accuracy": f"{mode}/accuracy"}
+    if objective != metrics["accuracy"]:
+        metrics[objective] = objective
+    table = _identity(frame)
+    table["status"] = frame["status"]
+    table = table.join(_params(frame))
+    for column, name in metrics.items():
+        table[column] = _metric(frame, name)
+    for key in keys:
+        _add_score(table, f"xai/{key}", frame, f"{mode}/xai/{key}", key, pairings)
+    return _finish(table, pairings)
 
 
-def runs_table(selection, mode):
-    """Run name, id, status, differing params, ``<mode>/accuracy``, the objective (when it is
-    another metric) and every ``<mode>/xai/<method>/<metric>``: one row per run."""
-    runs, params = selection.runs, differing_params(selection.runs)
-    xai = sorted({name.removeprefix(f"{mode}/") for r in runs for name in r.data.metrics
-                  if name.startswith(f"{mode}/xai/")})
-    metrics = {"accuracy": f"{mode}/accuracy", **{name: f"{mode}/{name}" for name in xai}}
-    if selection.objective not in metrics.values():
-        metrics = {"accuracy": metrics.pop("accuracy"), selection.objective: selection.objective, **metrics}
-    rows = [{**_identity(run, params), "status": run.info.status, **_values(run, metrics)} for run in runs]
-    return Table(["run", "run_id", "status", *params, *metrics], rows, _errors(metrics))
-
-
-def methods_table(selection, mode):
+def methods_table(frame, objective, mode, outputs="saliency", pairings=None):
     """One row per (run, saliency method), its quality metrics pivoted out of
-    ``<mode>/xai/<method>/<metric>`` into columns."""
-    runs, params = selection.runs, differing_params(selection.runs)
-    prefix = f"{mode}/xai/"
-    scores = {}  # (run index, method) -> {metric: value}
-    for index, run in enumerate(runs):
-        for name, value in run.data.metrics.items():
-            if name.startswith(prefix) and name.count("/") == 3:
-                method, metric = name.removeprefix(prefix).split("/")
-                scores.setdefault((index, method), {})[metric] = value
-    metrics = sorted({metric for values in scores.values() for metric in values})
-    rows = [{**_identity(runs[index], params), "method": method, **values}
-            for (index, method), values in sorted(scores.items())]
-    return Table(["run", "run_id", *params, "method", *metrics], rows, _errors(metrics))
+    ``<mode>/xai/<method>/<metric>`` into columns, after the run's accuracy."""
+    keys = score_keys(frame, mode, outputs)
+    methods = list(dict.fromkeys(key.partition("/")[0] for key in keys))
+    metrics = list(dict.fromkeys(key.partition("/")[2] for key in keys))
+    base = _identity(frame).join(_params(frame))
+    base["accuracy"] = _metric(frame, f"{mode}/accuracy")
+    parts = []
+    for rank, method in enumerate(methods):
+        part = base.assign(method=method, _method=rank)
+        for metric in metrics:
+            _add_score(part, metric, frame, f"{mode}/xai/{method}/{metric}", f"{method}/{metric}",
+                       pairings)
+        parts.append(part[part[metrics].notna().any(axis=1)])
+    table = pd.concat(parts) if parts else base.assign(method=None, _method=0)
+    return _finish(table.sort_values(["_row", "_method"], kind="stable").drop(columns="_method"),
+                   pairings)
 
 
-def _errors(columns):
-    """{column: its standard error's column} of the columns that have one."""
-    return {c: f"{c}{SE_SUFFIX}" for c in columns if f"{c}{SE_SUFFIX}" in columns}
+def score_keys(frame, mode, outputs="saliency"):
+    """The ``<method>/<metric>`` logged under ``<mode>/xai/`` by any run of ``frame``, methods in
+    the runs' ``explain.methods`` order (else the registry's), metrics in ``explain.metrics``
+    order (else the registry's); keys neither names come last, sorted."""
+    prefix = f"metrics.{mode}/xai/"
+    found = [c.removeprefix(prefix) for c in frame.columns if c.startswith(prefix)
+             and c.count("/") == 3 and not c.endswith(SE_SUFFIX)]
+    methods = _configured(frame, "explain.methods") or list(registered_methods())
+    method_rank = {metric_key(m, outputs): i for i, m in enumerate(methods) if m in registered_methods()}
+    metric_rank = {m: i for i, m in enumerate(_configured(frame, "explain.metrics") + list(metric_names()))}
+    big = len(method_rank) + len(metric_rank)
+
+    def rank(key):
+        method, _, metric = key.partition("/")
+        return method_rank.get(method, big), metric_rank.get(metric, big), key
+
+    return sorted(found, key=rank)
 
 
-def _identity(run, params):
-    return {"run": run.info.run_name, "run_id": run.info.run_id,
-            **{key: run.data.params[key] for key in params if key in run.data.params}}
+def _configured(frame, param):
+    """The first run's list-valued param (e.g. "['vanilla', 'smoothgrad']"), as a list."""
+    column = f"params.{param}"
+    for value in frame.get(column, pd.Series(dtype=object)).dropna():
+        try:
+            return [str(item) for item in ast.literal_eval(value)]
+        except (ValueError, SyntaxError):
+            continue
+    return []
 
 
-def _values(run, metrics):
-    return {column: run.data.metrics[name] for column, name in metrics.items() if name in run.data.metrics}
+def _identity(frame):
+    return pd.DataFrame({"run": frame.get("tags.mlflow.runName", frame["run_id"]).fillna(frame["run_id"]),
+                         "run_id": frame["run_id"], "_row": range(len(frame))}, index=frame.index)
 
 
-def _short(value):
-    if value is None:
+def _params(frame):
+    """The params whose values are not the same in every run (a sweep's swept keys), sorted."""
+    columns = sorted(c for c in frame.columns if c.startswith("params.")
+                     and frame[c].nunique(dropna=False) > 1)
+    return frame[columns].rename(columns=lambda c: c.removeprefix("params."))
+
+
+def _metric(frame, name):
+    return frame.get(f"metrics.{name}", pd.Series(float("nan"), index=frame.index))
+
+
+def _add_score(table, column, frame, name, key, pairings):
+    """``column``, its ``_se`` (if logged) and ``_p`` (against the first run, if paired)."""
+    table[column] = _metric(frame, name)
+    if f"metrics.{name}{SE_SUFFIX}" in frame:
+        table[f"{column}{SE_SUFFIX}"] = _metric(frame, f"{name}{SE_SUFFIX}")
+    if pairings and any(p is not None and p.shared for p in pairings[1:]):
+        table[f"{column}{P_SUFFIX}"] = [p.p_values.get(key) if p else None
+                                        for p in (pairings[row] for row in table["_row"])]
+
+
+def _finish(table, pairings):
+    """The ``shared`` column (when any run logged per-image scores), and the cells."""
+    if pairings and any(p is not None for p in pairings):
+        table[SHARED] = pd.array([None if pairings[row] is None else pairings[row].shared
+                                  for row in table["_row"]], dtype="Int64")
+    table = table.drop(columns="_row").reset_index(drop=True)
+    missing = [None] * len(table)
+    cells = pd.DataFrame({column: [_cell(*values) for values in zip(
+        table[column], table.get(f"{column}{SE_SUFFIX}", missing),
+        table.get(f"{column}{P_SUFFIX}", missing))]
+        for column in table.columns if not column.endswith((SE_SUFFIX, P_SUFFIX))})
+    return Table(table, cells)
+
+
+def _cell(value, error=None, p_value=None):
+    """"0.412 ± 0.039 *": the value, its 95 % interval, and the mark of a significant difference."""
+    if value is None or pd.isna(value):
         return ""
-    return f"{value:.3g}" if isinstance(value, float) else str(value)
+    text = f"{value:.3g}" if isinstance(value, float) else str(value)
+    if error is not None and not pd.isna(error):
+        text += f" ± {Z_95 * error:.2g}"
+    if p_value is not None and not pd.isna(p_value) and p_value < ALPHA:
+        text += f" {SIGNIFICANT}"
+    return text
+
+
+def _shorten(text, width):
+    """``text`` cut in the middle to ``width`` characters: a sweep child's name ends with the
+    values that tell it apart."""
+    text = str(text)
+    head = (width - 1) // 3
+    return text if len(text) <= width else f"{text[:head]}…{text[len(text) - (width - 1 - head):]}"
 
 
 def _escape(text):

@@ -41,7 +41,9 @@ class SaliencyMethod:
     ``title`` is formatted with the masks' name (e.g. "Smoothed {}" -> "Smoothed saliency");
     ``order`` places the column among ``registry.method_names()``; ``needs`` names the
     ``Settings`` fields that must be >= 1 for the method to exist; ``default`` methods are the
-    columns shown when none are chosen (FastEstimator's four) and their needs are met.
+    columns shown when none are chosen (FastEstimator's four) and their needs are met;
+    ``heavy`` methods cost far more than a gradient an image (SmInt's integrated samples,
+    Occlusion's patch sweep), so the Saliency trace may score them less often (``heavy_every``).
     """
 
     name: str
@@ -49,6 +51,7 @@ class SaliencyMethod:
     order: int
     needs: tuple[str, ...] = ()
     default: bool = False
+    heavy: bool = False
 
     def __post_init__(self):
         unknown = sorted(set(self.needs) - set(SETTING_LABELS))

@@ -43,21 +43,29 @@ class MethodSet:
                                  in method.passes(self.settings).items()}
                         for column, method in self._methods.items()}
 
-    def explain(self, salnet, batch, completeness=False):
+    @property
+    def heavy_columns(self) -> list[str]:
+        """The columns of ``heavy`` methods (SmInt, Occlusion), in column order."""
+        return [column for column, method in self._methods.items() if method.heavy]
+
+    def explain(self, salnet, batch, completeness=False, columns=None):
         """``{salnet.model_outputs: predicted classes, column: (B, H, W, 1) masks, ...}`` in
         column order, and under ``raw_key(column)`` the same maps' raw relevance (B, H, W, 1):
         |attribution| summed over channels, before the masks' normalization and clip (from the
         same passes); with ``completeness``, also ``"<column> completeness"``: (B,) relative
-        completeness errors of the methods that are one integrated term."""
-        passes = {key: terms for by_key in self._passes.values() for key, terms in by_key.items()}
+        completeness errors of the methods that are one integrated term. ``columns``: only
+        these of the columns (None: all)."""
+        chosen = {column: method for column, method in self._methods.items()
+                  if columns is None or column in columns}
+        passes = {key: terms for column in chosen for key, terms in self._passes[column].items()}
         if passes:
             raw = salnet.explain(batch, passes, raw=True, completeness=completeness)
         else:  # no gradient passes to read the predictions from
             raw = {salnet.model_outputs: salnet.targets(batch)[1]}
         results = {salnet.model_outputs: raw[salnet.model_outputs]}
         results.update((f"{column} completeness", raw[f"{column} completeness"])
-                       for column in self.columns if f"{column} completeness" in raw)
-        for column, method in self._methods.items():
+                       for column in chosen if f"{column} completeness" in raw)
+        for column, method in chosen.items():
             maps = [raw[key] for key in self._passes[column]]
             attributions = method.attributions(salnet, batch, maps, self.settings)
             results[column] = to_masks(attributions)

@@ -11,6 +11,7 @@ import pkgutil
 from collections.abc import Iterable
 from typing import NamedTuple
 
+from xaiexp.util.util import safe_name
 from xaiexp.xai import methods as methods_package
 from xaiexp.xai.kinds import SETTING_LABELS, SaliencyMethod, Settings
 
@@ -66,6 +67,17 @@ def registered_methods() -> dict[str, SaliencyMethod]:
 def method_names() -> tuple[str, ...]:
     """Names of every method, in column order: vanilla, smoothgrad, integrated, smint first."""
     return tuple(registered_methods())
+
+
+def metric_key(method: str, outputs: str = "saliency") -> str:
+    """The ``<method>`` part of ``xai/<method>/<metric>``: the column title in lower case with
+    "_" for spaces (``smoothgrad`` -> ``smoothed_saliency``)."""
+    return safe_name(registered_methods()[method].title.format(outputs)).lower()
+
+
+def heavy_method_names() -> tuple[str, ...]:
+    """The methods the Saliency trace may score less often (``heavy_every``): SmInt, Occlusion."""
+    return tuple(name for name, method in registered_methods().items() if method.heavy)
 
 
 def metric_names() -> tuple[str, ...]:

@@ -9,4 +9,5 @@ def occlusion_maps(salnet, batch, settings):
     return salnet.get_occlusion_masks(batch, patch=patch, stride=stride, raw=True)[salnet.outputs]
 
 
-METHOD = Computed(name="occlusion", title="Occlusion {}", order=80, compute=occlusion_maps)
+METHOD = Computed(name="occlusion", title="Occlusion {}", order=80, heavy=True,
+                  compute=occlusion_maps)

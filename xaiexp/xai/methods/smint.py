@@ -18,5 +18,5 @@ def smooth_integrated(nsamples=6, nintegration=100, stdev_spread=0.15, magnitude
 
 
 METHOD = Gradients(name="smint", title="SmInt {}", order=40, needs=("steps", "smint_samples"),
-                   default=True,
+                   default=True, heavy=True,
                    recipe=lambda settings: smooth_integrated(settings.smint_samples, settings.steps))

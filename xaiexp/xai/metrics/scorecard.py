@@ -68,8 +68,9 @@ class Scorecard:
         return {key: float(np.mean(scores)) for key, scores in self.per_sample(batch, maps).items()}
 
     def per_sample(self, batch, maps):
-        """``{(column, metric): (B,) scores}``, as ``__call__`` but one score per image."""
-        columns = list(self.method_set.columns)
+        """``{(column, metric): (B,) scores}``, as ``__call__`` but one score per image; the
+        columns are those ``maps`` holds (``MethodSet.explain(..., columns=...)``)."""
+        columns = [c for c in self.method_set.columns if raw_key(c) in maps]
         raw = {c: maps[raw_key(c)] for c in columns}
         scores = {}  # metric -> {column: (B,) scores}
         for name in self.metrics:
@@ -108,5 +109,5 @@ class Scorecard:
     def _randomization(self, batch, raw, classes):
         probes = {self.salnet.model_inputs: batch[self.salnet.model_inputs],
                   TRAINED_CLASSES: classes}
-        randomized = self.method_set.explain(self._randomized, probes)
+        randomized = self.method_set.explain(self._randomized, probes, columns=list(raw))
         return {c: rank_correlation(raw[c], randomized[raw_key(c)]) for c in raw}
