@@ -122,6 +122,7 @@ def run(cfg, resume=None):
     from xaiexp.tracking import TrackingTarget, mlflow_run
     from xaiexp.tracking.run import log_artifacts, log_dict, log_metrics, set_tags
     from xaiexp.tracking.sweep import OBJECTIVE_UNMET, PARENT_RUN_ID, child_run_name
+    from xaiexp.tracking.ui import how_to_open, run_link
 
     target = TrackingTarget.from_config(cfg.tracking.uri, project_root())
     parent = os.environ.get(PARENT_RUN_ID) if hydra and hydra.mode == RunMode.MULTIRUN else None
@@ -147,7 +148,7 @@ def run(cfg, resume=None):
         if cfg.tracking.log_model and saver and saver.model_path and os.path.exists(saver.model_path):
             log_artifacts(os.path.dirname(saver.model_path), "model")
     run_id, experiment = active.info.run_id, active.info.experiment_id
+    link = run_link(target.uri, experiment, run_id)
     print(f"xaiexp: run {run_id} finished in experiment {experiment} ({target.uri}).\n"
-          f"xaiexp: browse it with `xaiexp ui`, then open "
-          f"http://127.0.0.1:5000/#/experiments/{experiment}/runs/{run_id}", file=sys.stderr)
+          f"xaiexp: {how_to_open(target.uri, link)}", file=sys.stderr)
     return result
