@@ -13,6 +13,7 @@ from omegaconf import OmegaConf
 
 import xaiexp
 from xaiexp.app.build import build_experiment
+from xaiexp.app.params import run_params
 from xaiexp.app.schema import plain_value
 from xaiexp.distribute import is_chief
 from xaiexp.shortcut import accuracy_gap
@@ -130,7 +131,9 @@ def run(cfg, resume=None):
     run_name = (child_run_name(list(hydra.overrides.task)) or f"job {hydra.job.num}") if parent else cfg.name
     resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     with mlflow_run(target, cfg.tracking.experiment or cfg.name, run_name=run_name,
-                    params=flatten(resolved), tags=tags, parent_run_id=parent,
+                    params=run_params(flatten(resolved), dict(hydra.runtime.choices) if hydra else {},
+                                      list(hydra.overrides.task) if hydra else [], bool(parent)),
+                    tags=tags, parent_run_id=parent,
                     run_id=resume.run_id if resume else None) as active:
         if not resume:
             log_dict(resolved, "config.yaml")  # first: an interrupted run can be resumed from it
