@@ -31,24 +31,33 @@ localStorage.setItem('mlflow.assistant.panelOpen_v1', 'false');
 localStorage.setItem('mlflow.assistant.fab.autoOpenedOnFirstLoad_v1', 'true');
 """
 RUN_LINE = re.compile(r"^xaiexp: run (\w+) finished in experiment (\S+) ", re.MULTILINE)
+SWEEP_LINE = re.compile(r"^xaiexp: sweep (\w+) ended: ", re.MULTILINE)
+LINK = re.compile(r"^xaiexp: .*open (http\S+)$", re.MULTILINE)  # the last one printed is the run's or sweep's
 
 
 def run_experiment(home, *overrides):
-    """Run the real CLI into the store under ``home``; return (experiment id, run id) it printed."""
+    """Run the real CLI into the store under ``home``; return (experiment id, run id, the link it
+    printed)."""
     proc = run_cli(*overrides, env={"XAIEXP_HOME": str(home)})
     found = RUN_LINE.search(proc.stderr)
     if proc.returncode or not found:
         raise RuntimeError(f"xaiexp failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    return found.group(2), found.group(1)
+    return found.group(2), found.group(1), LINK.findall(proc.stderr)[-1]
 
 
 def run_sweep(home, *overrides):
-    """Run a multirun (``-m``) into the store under ``home``; return the experiment id it printed."""
+    """Run a multirun (``-m``) into the store under ``home``; return (experiment id, the parent
+    run's id, the parent's link) as it printed them."""
     proc = run_cli("-m", *overrides, env={"XAIEXP_HOME": str(home)})
-    found = RUN_LINE.search(proc.stderr)
-    if proc.returncode or not found:
+    found, parent = RUN_LINE.search(proc.stderr), SWEEP_LINE.search(proc.stderr)
+    if proc.returncode or not found or not parent:
         raise RuntimeError(f"xaiexp -m failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    return found.group(2)
+    return found.group(2), parent.group(1), LINK.findall(proc.stderr)[-1]
+
+
+def served_link(link, url):
+    """``link`` as printed (for ``xaiexp ui`` at its default address) on the server at ``url``."""
+    return url + link[link.index("/#/"):]
 
 
 def search_runs(url, experiment_id, filter_string=""):
@@ -68,11 +77,12 @@ def free_port():
 
 
 @contextlib.contextmanager
-def mlflow_ui(home, timeout=90):
-    """Serve the store under ``home`` with ``xaiexp ui`` on a free port; yield (base URL, port).
+def mlflow_ui(home, timeout=120):
+    """Serve the store under ``home`` with ``xaiexp ui`` on a free port; yield (base URL, port)
+    once it says "ready" (and fail if ``/health`` does not answer by then).
 
     The server runs in its own session so that stopping it ends the whole tree it spawns (mlflow
-    server, uvicorn, job runners): ``xaiexp ui`` itself does not pass SIGTERM on.
+    server, uvicorn, job runners).
     """
     port = free_port()
     with tempfile.TemporaryFile("w+") as log:
@@ -81,21 +91,31 @@ def mlflow_ui(home, timeout=90):
                                   stderr=subprocess.STDOUT, start_new_session=True)
         url = f"http://127.0.0.1:{port}"
         try:
-            _wait_healthy(url, server, log, timeout)
+            _wait_ready(url, server, log, timeout)
             yield url, port
         finally:
             _stop_group(server)
 
 
-def _wait_healthy(url, server, log, timeout):
-    """Poll ``/health`` until the server answers; fail with its output if it dies or is too slow."""
+def health(url):
+    """The status of ``url``/health, or None when nothing answers."""
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
+            return answer.status
+    except OSError:
+        return None
+
+
+def _wait_ready(url, server, log, timeout):
+    """Wait for ``xaiexp ui`` to print that it is ready; fail with its output if it dies, is too
+    slow, or says so before ``/health`` answers."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            break
-        with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
-            if answer.status == 200:
-                return
+    while time.monotonic() < deadline and server.poll() is None:
+        log.seek(0)
+        if "MLflow UI ready at" in log.read():
+            if health(url) != 200:
+                raise RuntimeError(f"xaiexp ui said ready before {url}/health answered")
+            return
         time.sleep(0.25)
     log.seek(0)
     state = f"exited with {server.returncode}" if server.poll() is not None else f"silent for {timeout} s"
@@ -118,8 +138,9 @@ def _stop_group(server, grace=5):
 
 
 @contextlib.contextmanager
-def chromium_page(width=1280, height=800, timeout_ms=30_000):
-    """A page of a fresh headless Chromium with the training layout; waits time out after 30 s."""
+def chromium_page(width=1280, height=800, timeout_ms=30_000, fresh=False):
+    """A page of a fresh headless Chromium with the training layout and the assistant panel
+    closed (``fresh``: as a first-time user's browser opens MLflow); waits time out after 30 s."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -127,7 +148,8 @@ def chromium_page(width=1280, height=800, timeout_ms=30_000):
         try:
             context = browser.new_context(viewport={"width": width, "height": height})
             context.set_default_timeout(timeout_ms)
-            context.add_init_script(TRAINING_LAYOUT)
+            if not fresh:
+                context.add_init_script(TRAINING_LAYOUT)
             yield context.new_page()
         finally:
             browser.close()
@@ -182,8 +204,18 @@ def show_stepped_image(page, key):
     page.get_by_role("tab", name="Model metrics").click()
     card = page.get_by_test_id("experiment-view-compare-runs-card").filter(
         has=page.get_by_role("heading", name=key, exact=True))
-    card.get_by_role("slider").press("ArrowRight")
+    next_step(card)
     return card, card.locator("img")
+
+
+def next_step(card):
+    """Move the image card's step slider to the next logged step; return that step."""
+    slider = card.get_by_role("slider")
+    before = slider.get_attribute("aria-valuenow")
+    slider.press("ArrowRight")
+    card.page.wait_for_function("([s, v]) => s.getAttribute('aria-valuenow') !== v",
+                                arg=[slider.element_handle(), before])
+    return int(slider.get_attribute("aria-valuenow"))
 
 
 def loaded_width(image):

@@ -137,6 +137,37 @@ def test_too_many_failures_stop_the_sweep(tmp_path):
     assert len(made.launcher.launched) == 3
 
 
+def test_a_batch_that_all_diverges_stops_the_sweep_with_the_finished_trials_answer(tmp_path):
+    """Past max_failure_rate the study stops; a trial finished, so the sweep reports it rather
+    than failing (its MLflow parent then ends FINISHED with that child as the best)."""
+    def job(values):
+        if len(made.launcher.launched) > 1:  # every trial after the first diverges
+            raise FloatingPointError("loss is NaN")
+        return quadratic(values)
+
+    made = sweeper(tmp_path, job, n_trials=8, n_jobs=2, max_failure_rate=0.5)
+    made.sweep([])
+    assert len(made.launcher.launched) == 6  # rounds of 2: 1, 3, then 5 failures > 0.5 * 8
+    result = OmegaConf.load(tmp_path / "optimization_results.yaml")
+    assert result.best_value == quadratic(made.launcher.launched[0]) and result.trials == 6
+
+
+def test_a_grid_launch_hands_back_failed_jobs_as_done_and_keeps_their_errors():
+    """Hydra's grid loop re-raises a failed job's error: the wrapper logs it and keeps it."""
+    from xaiexp.app.grid_sweeper import FailuresLogged
+
+    def job(values):
+        if values["lr"] == "1e6":
+            raise FloatingPointError("loss is NaN")
+        return 0.5
+
+    launcher = FailuresLogged(FunctionLauncher(job))
+    returns = launcher.launch([["lr=1e-3"], ["lr=1e6"]], initial_job_idx=0)
+    assert [r.status for r in returns] == [JobStatus.COMPLETED, JobStatus.COMPLETED]
+    assert [r.return_value for r in returns] == [0.5, None]
+    assert [str(e) for e in launcher.errors] == ["loss is NaN"]
+
+
 def test_the_seed_repeats_a_sweep_and_processes_sharing_a_study_draw_apart(tmp_path, monkeypatch):
     monkeypatch.setenv("XAIEXP_HOME", str(tmp_path))
     runs = []

@@ -69,7 +69,6 @@ def test_own_model_trains_logs_and_is_explained(project, home):
     (experiment,) = [e for e in client.search_experiments() if e.name != "Default"]
     source, explanation = client.search_runs([experiment.experiment_id],
                                              order_by=["attributes.start_time ASC"])
-    assert source.data.params["model._target_"] == "mymodels.tiny"
-    assert source.data.params["model.filters"] == "4"
+    assert source.data.params["model"] == "tiny"
     assert "test/xai/gradcam_saliency/relevance_mass" in explanation.data.metrics
     assert explanation.data.metrics["test/accuracy"] == source.data.metrics["test/accuracy"]

@@ -3,6 +3,7 @@ studies shared by processes, resumed, and pruned."""
 
 import csv
 import os
+import re
 import subprocess
 import sys
 import time
@@ -34,51 +35,80 @@ def split(runs):
     return parents, children
 
 
-def test_grid_sweep_with_parallel_jobs(home):
+def test_grid_sweep_with_parallel_jobs_goes_on_past_a_diverging_one(home):
+    """A grid under joblib whose 1e6 learning rate diverges: those jobs are FAILED children, the
+    others run, the parent ends FINISHED with the best finished child and the ranking."""
     result = run_cli("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", *TINY, "epochs=1",
-                     "schedule.init_lr=1e-3,3e-4", "model=lenet,cnn", timeout=900)
+                     "schedule.init_lr=1e-3,1e6", "model.width=1,2", timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     client, runs = store(home)
     (parent,), children = split(runs)
     assert len(runs) == 5 and len(children) == 4
-    assert {r.info.status for r in runs} == {"FINISHED"}
     assert {c.data.tags["mlflow.parentRunId"] for c in children} == {parent.info.run_id}
-    assert sorted(c.info.run_name for c in children) == [
-        "schedule.init_lr=0.0003,model=cnn", "schedule.init_lr=0.0003,model=lenet",
-        "schedule.init_lr=0.001,model=cnn", "schedule.init_lr=0.001,model=lenet"]
+    names = {c.info.run_name: c for c in children}
+    assert sorted(names) == ["init_lr=1e-3 · width=1", "init_lr=1e-3 · width=2",
+                             "init_lr=1e6 · width=1", "init_lr=1e6 · width=2"]
+    assert {n: c.info.status for n, c in names.items() if "1e6" in n} == {
+        "init_lr=1e6 · width=1": "FAILED", "init_lr=1e6 · width=2": "FAILED"}
+    assert all("NaN or infinite" in names[n].data.tags["xaiexp.error"] for n in names if "1e6" in n)
+    assert (result.stdout + result.stderr).count("failed (TrainingDivergedError") == 2  # one line each
+    finished = [c for c in children if c.info.status == "FINISHED"]
     assert sorted(c.data.tags["xaiexp.job_num"] for c in children) == ["0", "1", "2", "3"]
-    for child in children:
+    for child in finished:
         assert {"eval/accuracy", "train/ce", "test/accuracy"} <= set(child.data.metrics)
         assert [f.path for f in client.list_artifacts(child.info.run_id, "saliency")] == [
             "saliency/eval_epoch_001.npz", "saliency/eval_epoch_001.png",
             "saliency/test_epoch_001.npz", "saliency/test_epoch_001.png"]
-    best = max(children, key=lambda c: c.data.metrics["eval/accuracy"])
+    best = max(finished, key=lambda c: c.data.metrics["eval/accuracy"])
+    assert parent.info.status == "FINISHED" and parent.data.tags["xaiexp.failed_children"] == "2"
     assert parent.data.tags["xaiexp.best_child_run_id"] == best.info.run_id
     assert parent.data.metrics["best/eval/accuracy"] == best.data.metrics["eval/accuracy"]
-    assert "model=lenet,cnn" in parent.data.params["sweep.overrides"]
+    assert "model.width=1,2" in parent.data.params["sweep.overrides"]
+    check_the_ranking(client, parent, children, result.stderr)
     (sweep_dir,) = Path(home, "outputs", "multiruns").glob("*/*")
     assert sorted(p.name for p in sweep_dir.iterdir() if p.is_dir()) == ["0", "1", "2", "3"]
-    check_report_of_the_last_sweep(home, children)
+    check_report_of_the_last_sweep(home, finished)
+
+
+def check_the_ranking(client, parent, children, console):
+    """The ranking, best first and the failed last, on the console and as the parent's
+    description (Markdown) and artifact; the parent's link on the console."""
+    ranked = sorted(children, key=lambda c: (c.info.status != "FINISHED", -c.data.metrics.get("eval/accuracy", 0),
+                                             c.info.start_time))  # ties: the earlier first
+    lines = console[console.index("ranked by eval/accuracy:"):].splitlines()
+    assert lines[1].split()[:3] == ["rank", "run", "status"]
+    for rank, (line, child) in enumerate(zip(lines[2:6], ranked), start=1):
+        assert re.match(rf" *{rank} +{re.escape(child.info.run_name)} +{child.info.status} ", line), line
+    assert f"/#/experiments/{parent.info.experiment_id}/runs/{parent.info.run_id}" \
+           f"?workflowType=machine_learning" in lines[6]
+    description = parent.data.tags["mlflow.note.content"]
+    assert description.startswith(f"**Best: {ranked[0].info.run_name}** (eval/accuracy ")
+    rows = [line for line in description.splitlines() if line.startswith("|")][2:]
+    assert [row.split("|")[2].strip() for row in rows] == [c.info.run_name for c in ranked]
+    assert [row.split("|")[3].strip() for row in rows] == ["FINISHED", "FINISHED", "FAILED", "FAILED"]
+    assert client.download_artifacts(parent.info.run_id, "sweep_summary.md") and description in Path(
+        client.download_artifacts(parent.info.run_id, "sweep_summary.md")).read_text()
 
 
 def check_report_of_the_last_sweep(home, children):
-    """``xaiexp report --sweep last``: the children ranked by the objective, a grid row each."""
+    """``xaiexp report --sweep last``: the finished children ranked by the objective, a grid row
+    each."""
     result = run_cli("report", "--sweep", "last")
     assert result.returncode == 0, result.stderr[-3000:]
     paths = [Path(line) for line in result.stdout.split()]
     assert [p.name for p in paths] == ["report.md", "report.csv", "saliency_grid.png"]
     assert paths[0].parent.parent == Path(home, "outputs", "reports")
     with open(paths[1], newline="") as file:
-        rows = list(csv.DictReader(file))
+        rows = [row for row in csv.DictReader(file) if row["status"] == "FINISHED"]
     by_id = {c.info.run_id: c for c in children}
     assert sorted(row["run_id"] for row in rows) == sorted(by_id)
     objective = [float(row["eval/accuracy"]) for row in rows]
     assert objective == sorted(objective, reverse=True)
     assert all(float(row["accuracy"]) == by_id[row["run_id"]].data.metrics["test/accuracy"] for row in rows)
-    assert {"model._target_", "schedule.init_lr", "eval/accuracy", "xai/smint_saliency/relevance_mass"} <= set(rows[0])
+    assert {"model.width", "eval/accuracy", "xai/smint_saliency/relevance_mass"} <= set(rows[0])
     assert paths[0].read_text().count("\n| ") == 1 + 4  # header and a row per child
     grid = matplotlib.image.imread(paths[2])
-    runs, columns = 4, 6  # run, x, saliency, Smoothed, Integrated, SmInt
+    runs, columns = 2, 6  # run, x, saliency, Smoothed, Integrated, SmInt
     assert grid.shape[:2] == (TITLE_PIXELS + CELL_PIXELS * runs, CELL_PIXELS * columns)
 
 

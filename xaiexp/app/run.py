@@ -13,6 +13,7 @@ from omegaconf import OmegaConf
 
 import xaiexp
 from xaiexp.app.build import build_experiment
+from xaiexp.app.params import run_params
 from xaiexp.app.schema import plain_value
 from xaiexp.backend.devices import report_devices
 from xaiexp.distribute import is_chief
@@ -126,6 +127,7 @@ def run(cfg, resume=None):
     from xaiexp.tracking import TrackingTarget, mlflow_run
     from xaiexp.tracking.run import log_artifacts, log_dict, log_metrics, set_tags
     from xaiexp.tracking.sweep import OBJECTIVE_UNMET, PARENT_RUN_ID, child_run_name
+    from xaiexp.tracking.ui import how_to_open, run_link
 
     target = TrackingTarget.from_config(cfg.tracking.uri, project_root())
     parent = os.environ.get(PARENT_RUN_ID) if hydra and hydra.mode == RunMode.MULTIRUN else None
@@ -133,7 +135,9 @@ def run(cfg, resume=None):
     run_name = (child_run_name(list(hydra.overrides.task)) or f"job {hydra.job.num}") if parent else cfg.name
     resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     with mlflow_run(target, cfg.tracking.experiment or cfg.name, run_name=run_name,
-                    params=flatten(resolved), tags=tags, parent_run_id=parent,
+                    params=run_params(flatten(resolved), dict(hydra.runtime.choices) if hydra else {},
+                                      list(hydra.overrides.task) if hydra else [], bool(parent)),
+                    tags=tags, parent_run_id=parent,
                     run_id=resume.run_id if resume else None) as active:
         if not resume:
             log_dict(resolved, "config.yaml")  # first: an interrupted run can be resumed from it
@@ -151,7 +155,7 @@ def run(cfg, resume=None):
         if cfg.tracking.log_model and saver and saver.model_path and os.path.exists(saver.model_path):
             log_artifacts(os.path.dirname(saver.model_path), "model")
     run_id, experiment = active.info.run_id, active.info.experiment_id
+    link = run_link(target.uri, experiment, run_id)
     print(f"xaiexp: run {run_id} finished in experiment {experiment} ({target.uri}).\n"
-          f"xaiexp: browse it with `xaiexp ui`, then open "
-          f"http://127.0.0.1:5000/#/experiments/{experiment}/runs/{run_id}", file=sys.stderr)
+          f"xaiexp: {how_to_open(target.uri, link)}", file=sys.stderr)
     return result

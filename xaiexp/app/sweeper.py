@@ -3,7 +3,7 @@
 Each round asks the study for ``n_jobs`` trials, turns their sampled values into Hydra overrides
 (see xaiexp.app.search_space), launches them as jobs and tells the study what each returned: its
 value, FAIL for an error or a NaN (the study goes on until more than ``max_failure_rate`` of
-``n_trials`` failed), PRUNED when the job stopped because the pruner said so
+``n_trials`` failed; it then stops, and fails only if no trial finished), PRUNED when the job stopped because the pruner said so
 (see xaiexp.app.pruning). The study lives in ``storage`` under ``study_name`` (see
 xaiexp.app.study): every process started with the same ones asks the same study, so sweeps on
 several machines share it and the same command again resumes it. ``n_trials`` counts this
@@ -63,13 +63,19 @@ class OptunaSweeper(Sweeper):
         self.describe(study)
         log.info(f"Study {study.study_name!r} ({shown(self.storage)}), direction {self.direction}, "
                  f"{len(study.trials)} trials so far; searching {', '.join(swept) or 'nothing'}")
-        failures = []
+        failures, launched = [], 0
         for done in range(0, self.n_trials, self.n_jobs):
-            failures += self.run_round(study, swept, fixed, min(self.n_jobs, self.n_trials - done))
+            size = min(self.n_jobs, self.n_trials - done)
+            failures += self.run_round(study, swept, fixed, size)
+            launched += size
             if len(failures) > self.max_failure_rate * self.n_trials:
-                raise RuntimeError(f"{len(failures)} of {self.n_trials} trials failed (more than "
-                                   f"hydra.sweeper.max_failure_rate={self.max_failure_rate}); the "
-                                   f"first: {failures[0]}") from failures[0]
+                stop = (f"{len(failures)} of {self.n_trials} trials failed (more than "
+                        f"hydra.sweeper.max_failure_rate={self.max_failure_rate}); the first: "
+                        f"{failures[0]}")
+                if len(failures) == launched:  # nothing finished: the sweep has no answer
+                    raise RuntimeError(stop) from failures[0]
+                log.error(f"Stopped: {stop}")
+                break
         self.report(study)
 
     def open_study(self):

@@ -6,6 +6,7 @@ starts, it is inherited by in-process jobs and by joblib's worker processes alik
 
 import math
 import os
+import sys
 
 import mlflow
 
@@ -34,10 +35,30 @@ def start_sweep(target, experiment, name, definition, swept_keys=()):
 
 
 def child_run_name(overrides):
-    """A job's run name: its values of the swept keys (``schedule.init_lr=0.001,model=cnn``)."""
+    """A job's run name: its swept values, keys shortened to their last part and numbers to their
+    shortest spelling (``init_lr=3e-4 · model=cnn``), so that names cut short in MLflow's runs
+    table still differ."""
     swept = set(filter(None, os.environ.get(SWEPT_KEYS, "").split(",")))
-    chosen = [o for o in overrides if o.partition("=")[0].lstrip("+~") in swept]
-    return ",".join(chosen or overrides)
+    chosen = [o.partition("=") for o in overrides if o.partition("=")[0].lstrip("+~") in swept]
+    if not chosen:
+        return ",".join(overrides)
+    keys = [key.lstrip("+~") for key, _, _ in chosen]
+    short = [key.rsplit(".", 1)[-1] for key in keys]
+    names = short if len(set(short)) == len(short) else keys
+    return " · ".join(f"{name}={short_value(value)}" for name, (_, _, value) in zip(names, chosen))
+
+
+def short_value(text):
+    """``0.0003`` -> ``3e-4``, ``1000000.0`` -> ``1e6``, ``0.00123`` stays; other text as it is."""
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    if number.is_integer() and abs(number) < 1e4 or not math.isfinite(number):
+        return text
+    mantissa, _, exponent = f"{number:.2e}".partition("e")
+    scientific = f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+    return min(f"{number:.3g}", scientific, key=len)
 
 
 def is_candidate(run, metric):
@@ -49,8 +70,13 @@ def is_candidate(run, metric):
 
 def finish_sweep(metric, direction):
     """Record the best child by ``metric`` on the parent (metric ``best/<metric>``, tags
-    ``xaiexp.best_child_*``) and end the parent FINISHED. Children that failed or missed the
-    objective's floor are not candidates. Returns the best child run, if any."""
+    ``xaiexp.best_child_*``), rank the children there (its description and ``sweep_summary.md``)
+    and on the console, and end the parent: FINISHED when a child finished, else FAILED.
+    Children that failed or missed the objective's floor are not candidates. Returns the best
+    child run, if any."""
+    from xaiexp.tracking.sweep_summary import DESCRIPTION_TAG, SUMMARY_ARTIFACT, console_text, describe, ranking
+    from xaiexp.tracking.ui import how_to_open, run_link
+
     parent, uri = os.environ.get(PARENT_RUN_ID), os.environ.get(PARENT_URI)
     if parent is None:
         return None
@@ -61,13 +87,19 @@ def finish_sweep(metric, direction):
     scored = [c for c in children if is_candidate(c, metric)]
     pick = max if direction == "maximize" else min
     best = pick(scored, key=lambda c: c.data.metrics[metric], default=None)
-    tags = {"xaiexp.children": len(children),
-            "xaiexp.failed_children": sum(c.info.status != "FINISHED" for c in children)}
+    finished = sum(c.info.status == "FINISHED" for c in children)
+    tags = {"xaiexp.children": len(children), "xaiexp.failed_children": len(children) - finished}
     if best is not None:
         client.log_metric(parent, f"best/{metric}", best.data.metrics[metric])
         tags |= {"xaiexp.best_child_run_id": best.info.run_id, "xaiexp.best_child_name": best.info.run_name}
-    client.log_batch(parent, tags=as_tags(tags))
-    close_sweep("FINISHED")
+    link = run_link(uri, experiment, parent)
+    table = ranking(children, metric, maximize=direction == "maximize")
+    summary = describe(table, link, metric, maximize=direction == "maximize")
+    client.log_batch(parent, tags=as_tags({**tags, DESCRIPTION_TAG: summary}))
+    client.log_text(parent, summary, SUMMARY_ARTIFACT)
+    print(f"xaiexp: sweep {parent} ended: {finished} of {len(children)} jobs finished; ranked by "
+          f"{metric}:\n{console_text(table)}\nxaiexp: {how_to_open(uri, link)}", file=sys.stderr)
+    close_sweep("FINISHED" if finished else "FAILED", None if finished else "no job finished")
     return best
 
 

@@ -1,0 +1,51 @@
+"""``xaiexp ui`` and the links xaiexp prints: the server's own address for a tracking server,
+the training-run view of MLflow 3.17, and a UI exposed with ``--host``."""
+
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+from browser import _stop_group, free_port
+
+from xaiexp.tracking.ui import run_link
+
+
+def test_links_open_the_training_view_on_the_server_that_holds_the_run():
+    view = "/#/experiments/7/runs/abc?workflowType=machine_learning"
+    assert run_link("sqlite:////home/me/outputs/mlflow.db", "7", "abc") == "http://127.0.0.1:5000" + view
+    assert run_link("http://mlflow-host:5001/", "7", "abc") == "http://mlflow-host:5001" + view
+    assert run_link("https://mlflow.example.org", "7", "abc") == "https://mlflow.example.org" + view
+
+
+def status_with_host(port, host):
+    """The status of a REST call to the server on ``port`` sent with the Host header ``host``."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", "/api/2.0/mlflow/experiments/search?max_results=1", headers={"Host": host})
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+@pytest.mark.slow
+def test_ui_on_every_interface_warns_and_accepts_this_machines_name(tmp_path):
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "xaiexp", "ui", "--host", "0.0.0.0", "--port", str(port)],
+                              env={**os.environ, "XAIEXP_HOME": str(tmp_path)}, stderr=subprocess.PIPE,
+                              stdout=subprocess.DEVNULL, text=True, start_new_session=True)
+    try:
+        lines = []
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and not any("ready at" in line for line in lines):
+            lines.append(server.stderr.readline())
+            assert lines[-1] or server.poll() is None, "".join(lines)
+        assert lines[0].startswith("xaiexp: warning: --host 0.0.0.0 exposes the UI")
+        assert status_with_host(port, f"{socket.gethostname()}:{port}") == 200  # MLflow alone: 403
+        assert status_with_host(port, f"localhost:{port}") == 200
+        assert status_with_host(port, f"attacker.example:{port}") == 403
+    finally:
+        _stop_group(server)
