@@ -340,7 +340,7 @@ def paired(store):
             "other seed": log_scored(target, "paired", "other seed", 0.6, [f"{i:016x}" for i in range(40, 80)],
                                      {"saliency": vanilla, "smoothed_saliency": smooth}, params, figures=False),
             "no maps": log_scored(target, "paired", "no maps", 0.4, ids, None,
-                                  {"explain.enabled": "False"}, figures=False)}
+                                  {"explain": "none"}, figures=False)}
     return target, runs
 
 

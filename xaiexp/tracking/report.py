@@ -144,7 +144,8 @@ def report_grid(client, runs, frame, args):
     accuracy = frame.get(f"metrics.{args.mode}/accuracy", [None] * len(runs))
     for run, value in zip(runs, accuracy):
         name = run.info.run_name or run.info.run_id
-        if run.data.params.get("explain.enabled") == "False":
+        params = run.data.params  # explain=none logs its group choice; explain.enabled=false its key
+        if params.get("explain") == "none" or params.get("explain.enabled") == "False":
             notes.append(f"run {name!r} ran with explain=none: no saliency maps; left out of the grid")
             continue
         arrays = load_last_epoch(client, run.info.run_id, safe_name(args.figure), args.mode)
