@@ -106,6 +106,18 @@ def health(url):
         return None
 
 
+def wait_healthy(url, server, log, timeout):
+    """Poll ``/health`` of a plain ``mlflow server`` until it answers; fail with its output if it
+    dies or is too slow."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and server.poll() is None:
+        if health(url) == 200:
+            return
+        time.sleep(0.5)
+    log.seek(0)
+    raise RuntimeError(f"mlflow server at {url} did not answer in {timeout} s:\n{log.read()[-3000:]}")
+
+
 def _wait_ready(url, server, log, timeout):
     """Wait for ``xaiexp ui`` to print that it is ready; fail with its output if it dies, is too
     slow, or says so before ``/health`` answers."""

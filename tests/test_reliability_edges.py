@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from browser import _stop_group, _wait_healthy, free_port
+from browser import _stop_group, free_port, wait_healthy
 from conftest import TINY, run_cli
 from xaiexp.dataset.data import npz, values
 
@@ -143,7 +143,7 @@ def test_a_server_that_stalls_comes_back_and_dies_costs_no_metric(home, tracking
     SIGKILL after epoch 3: training goes on throughout, the run ends within a minute of the
     loss, and every eval metric is in the server's store or in the file the last line names."""
     server = tracking_server["process"]
-    _wait_healthy(tracking_server["url"], server, tracking_server["log"], timeout=120)
+    wait_healthy(tracking_server["url"], server, tracking_server["log"], timeout=120)
     signals = {1: signal.SIGSTOP, 2: signal.SIGCONT, 3: signal.SIGKILL}
     job = subprocess.Popen([sys.executable, "-m", "xaiexp", f"tracking.uri={tracking_server['url']}",
                             "name=outage", *TINY[3:], "dataset.n_train=160", "dataset.n_eval=32",
