@@ -29,7 +29,7 @@ def ranking(children, objective, maximize):
     """One row per child, best first by ``objective``; those that cannot be the best (failed, no
     finite value, below the objective's floor) last, in start order."""
     scores = explanation_metrics(children, objective)
-    columns = [objective, *(m for m in ("eval/accuracy", "test/accuracy") if m != objective), *scores]
+    columns = list(dict.fromkeys([objective, "eval/accuracy", "test/accuracy", *scores]))  # objective once
     rows = [{"run": child.info.run_name, "status": child.info.status,
              **{column: child.data.metrics.get(column) for column in columns},
              "candidate": is_candidate(child, objective), "started": child.info.start_time}
