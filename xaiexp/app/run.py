@@ -130,7 +130,7 @@ def run(cfg, resume=None):
     resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     with mlflow_run(target, cfg.tracking.experiment or cfg.name, run_name=run_name,
                     params=flatten(resolved), tags=tags, parent_run_id=parent,
-                    run_id=resume.run_id if resume else None) as active:
+                    run_id=resume.run_id if resume else None, output_dir=output_dir) as active:
         if not resume:
             log_dict(resolved, "config.yaml")  # first: an interrupted run can be resumed from it
             if hydra:

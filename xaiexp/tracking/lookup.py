@@ -1,6 +1,11 @@
 """Find the run a command names: a run id, or "last", the newest run of an experiment that fits."""
 
+import os
+import tempfile
+from pathlib import Path
+
 import mlflow
+import yaml
 
 from xaiexp.util.errors import ConfigError
 
@@ -24,3 +29,12 @@ def find_run(target, experiment, which, key, fits, wanted):
     if not runs:
         raise ConfigError(key, f"experiment {experiment!r} has no {wanted} in {target.uri}")
     return client, runs[0]
+
+
+def logged_config(client, run):
+    """The resolved config ``run`` logged at its start (``config.yaml``), fetched through
+    ``client``: its tracking URI alone, so a server needs no MLFLOW_TRACKING_URI."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # keep stderr one line
+    with tempfile.TemporaryDirectory() as folder:
+        path = client.download_artifacts(run.info.run_id, "config.yaml", folder)
+        return yaml.safe_load(Path(path).read_text())
