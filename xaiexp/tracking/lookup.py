@@ -16,6 +16,7 @@ def find_run(target, experiment, which, key, fits, wanted):
     config ``key`` and saying there is no ``wanted`` (e.g. "interrupted run to resume")."""
     if not target.exists():
         raise ConfigError(key, f"no MLflow store at {target.uri}: no {wanted}")
+    target.ensure_store()  # a half-migrated one: repaired, or named in one line
     client = mlflow.MlflowClient(target.uri)
     if which != "last":
         try:

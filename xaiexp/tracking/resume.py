@@ -63,7 +63,7 @@ def find_resume_point(target, experiment, which):
         raise ConfigError("resume", f"run {run.info.run_id} already FINISHED; nothing to resume")
     if not output_dir:
         raise ConfigError("resume", f"run {run.info.run_id} was not started by xaiexp (no output_dir tag)")
-    if run.info.status == "RUNNING":
+    if run.info.status == "RUNNING" and os.path.isdir(output_dir):  # else on another machine
         raise ConfigError("resume", f"run {run.info.run_id} is still running "
                                     f"({RunOwnership(output_dir).describe()}); stop it first")
     if not Checkpoint(os.path.join(output_dir, "checkpoint")).exists():
