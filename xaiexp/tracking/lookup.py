@@ -10,14 +10,20 @@ import yaml
 from xaiexp.util.errors import ConfigError
 
 
+def open_store(target, key, wanted):
+    """A client of ``target``'s store, checked first (a half-migrated one is repaired or named
+    in one line); a ConfigError naming config ``key`` when there is no store, so no ``wanted``."""
+    if not target.exists():
+        raise ConfigError(key, f"no MLflow store at {target.uri}: no {wanted}")
+    target.ensure_store()
+    return mlflow.MlflowClient(target.uri)
+
+
 def find_run(target, experiment, which, key, fits, wanted):
     """``(client, run)``: run ``which`` on ``target`` (a TrackingTarget), or with "last" the
     newest run of ``experiment`` for which ``fits(run)`` holds; otherwise a ConfigError naming
     config ``key`` and saying there is no ``wanted`` (e.g. "interrupted run to resume")."""
-    if not target.exists():
-        raise ConfigError(key, f"no MLflow store at {target.uri}: no {wanted}")
-    target.ensure_store()  # a half-migrated one: repaired, or named in one line
-    client = mlflow.MlflowClient(target.uri)
+    client = open_store(target, key, wanted)
     if which != "last":
         try:
             return client, client.get_run(which)

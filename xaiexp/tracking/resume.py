@@ -4,10 +4,8 @@ whose process died without ending them."""
 import os
 from dataclasses import dataclass
 
-import mlflow
-
 from xaiexp.checkpoint import Checkpoint
-from xaiexp.tracking.lookup import find_run, logged_config
+from xaiexp.tracking.lookup import find_run, logged_config, open_store
 from xaiexp.util.errors import ConfigError
 from xaiexp.util.ownership import RunOwnership
 
@@ -53,10 +51,10 @@ def find_resume_point(target, experiment, which):
     """The run to continue: ``which`` is a run id, or "last" for the newest run of
     ``experiment`` that stopped with a checkpoint. Raises ConfigError naming ``resume``
     otherwise, and for a run whose process is still alive."""
-    client = mlflow.MlflowClient(target.uri)
+    wanted = "interrupted run to resume"
+    client = open_store(target, "resume", wanted)  # before find_run: fits() marks the dead
     _, run = find_run(target, experiment, which, "resume",
-                      lambda run: _is_resumable(mark_if_dead(client, run)),
-                      "interrupted run to resume")
+                      lambda run: _is_resumable(mark_if_dead(client, run)), wanted)
     run = mark_if_dead(client, client.get_run(run.info.run_id))
     output_dir = run.data.tags.get(OUTPUT_DIR)
     if run.info.status == "FINISHED":
