@@ -1,4 +1,5 @@
-"""One MLflow run per job, always ended FINISHED, FAILED or KILLED (never left RUNNING)."""
+"""One MLflow run per job, always ended FINISHED, FAILED or KILLED: by its process, or, if that
+was killed outright, by the next run started in its experiment (see mark_dead_runs)."""
 
 import contextlib
 
