@@ -11,6 +11,7 @@ import mlflow
 import pytest
 
 from conftest import run_cli
+from xaiexp.checkpoint import Checkpoint
 
 pytestmark = pytest.mark.slow
 
@@ -57,7 +58,7 @@ def test_a_signal_mid_epoch_kills_checkpoints_and_resume_finishes_identically(ho
     (killed,) = runs(home)[1]
     assert killed.info.status == "KILLED"
     checkpoint = Path(killed.data.tags["xaiexp.output_dir"], "checkpoint")
-    assert (checkpoint / "state.json").exists() and (checkpoint / "variables.npz").exists()
+    assert Checkpoint(str(checkpoint)).exists()
 
     resumed = run_cli(f"resume={killed.info.run_id}")
     assert resumed.returncode == 0, resumed.stderr[-2000:]

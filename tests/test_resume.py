@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from test_training import make_estimator
 from xaiexp.architecture.tensorflow import CNN
+from xaiexp.checkpoint import Checkpoint
 from xaiexp.trace import Trace
 from xaiexp.trace.io import BestModelSaver
 
@@ -45,7 +46,7 @@ def test_a_signal_checkpoints_and_resume_matches_an_uninterrupted_fit(tmp_path, 
     _, expected, reference, _ = fit()
     with pytest.raises(KeyboardInterrupt, match=signal.Signals(signum).name):
         fit(tmp_path, stop_at=8, signum=signum)  # mid second epoch (6 steps per epoch)
-    assert (tmp_path / "state.json").exists()
+    assert Checkpoint(str(tmp_path)).exists()
     estimator, resumed, model, _ = fit(tmp_path, resume=True)
     assert estimator.system.global_step == 18
     assert resumed == expected

@@ -12,6 +12,7 @@ from xaiexp.system import System
 from xaiexp.trace.essential import EvalEssential, TrainEssential
 from xaiexp.trace.logger import Logger
 from xaiexp.util.data import Data
+from xaiexp.util.faults import fault_point
 from xaiexp.util.util import to_list
 
 
@@ -110,6 +111,7 @@ class Estimator:
                 self._train_done = self._steps("train")
                 if "eval" in modes:
                     self._eval_logs = self._run_epoch("eval")
+                fault_point("estimator.epoch_end")
                 self._train_done = 0
                 self._save()
                 if self.system.stop_training:
@@ -231,6 +233,7 @@ class Estimator:
                 trace.on_batch_end(data)
             if mode == "train":
                 self._train_done = system.batch_idx
+                fault_point("estimator.step")
             self._stop_if_requested()
         data = Data()
         for trace in traces:

@@ -138,7 +138,7 @@ def run(cfg, resume=None):
                     params=run_params(flatten(resolved), dict(hydra.runtime.choices) if hydra else {},
                                       list(hydra.overrides.task) if hydra else [], bool(parent)),
                     tags=tags, parent_run_id=parent,
-                    run_id=resume.run_id if resume else None) as active:
+                    run_id=resume.run_id if resume else None, output_dir=output_dir) as active:
         if not resume:
             log_dict(resolved, "config.yaml")  # first: an interrupted run can be resumed from it
             if hydra:

@@ -1,17 +1,29 @@
 """Find the run a command names: a run id, or "last", the newest run of an experiment that fits."""
 
+import os
+import tempfile
+from pathlib import Path
+
 import mlflow
+import yaml
 
 from xaiexp.util.errors import ConfigError
+
+
+def open_store(target, key, wanted):
+    """A client of ``target``'s store, checked first (a half-migrated one is repaired or named
+    in one line); a ConfigError naming config ``key`` when there is no store, so no ``wanted``."""
+    if not target.exists():
+        raise ConfigError(key, f"no MLflow store at {target.uri}: no {wanted}")
+    target.ensure_store()
+    return mlflow.MlflowClient(target.uri)
 
 
 def find_run(target, experiment, which, key, fits, wanted):
     """``(client, run)``: run ``which`` on ``target`` (a TrackingTarget), or with "last" the
     newest run of ``experiment`` for which ``fits(run)`` holds; otherwise a ConfigError naming
     config ``key`` and saying there is no ``wanted`` (e.g. "interrupted run to resume")."""
-    if not target.exists():
-        raise ConfigError(key, f"no MLflow store at {target.uri}: no {wanted}")
-    client = mlflow.MlflowClient(target.uri)
+    client = open_store(target, key, wanted)
     if which != "last":
         try:
             return client, client.get_run(which)
@@ -24,3 +36,12 @@ def find_run(target, experiment, which, key, fits, wanted):
     if not runs:
         raise ConfigError(key, f"experiment {experiment!r} has no {wanted} in {target.uri}")
     return client, runs[0]
+
+
+def logged_config(client, run):
+    """The resolved config ``run`` logged at its start (``config.yaml``), fetched through
+    ``client``: its tracking URI alone, so a server needs no MLFLOW_TRACKING_URI."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # keep stderr one line
+    with tempfile.TemporaryDirectory() as folder:
+        path = client.download_artifacts(run.info.run_id, "config.yaml", folder)
+        return yaml.safe_load(Path(path).read_text())

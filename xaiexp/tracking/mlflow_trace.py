@@ -13,6 +13,7 @@ from mlflow.entities import Metric
 from xaiexp.trace.trace import Trace
 from xaiexp.tracking.figure_arrays import figure_arrays, figure_artifact
 from xaiexp.tracking.outbox import Outbox
+from xaiexp.util.faults import fault_point
 from xaiexp.util.util import safe_name
 
 
@@ -30,8 +31,13 @@ class MLflowTrace(Trace):
     trace's ``ImageScores``) become ``<key>/<mode>_epoch_<n>.npz`` and run tags.
 
     Metrics are buffered and sent with one ``log_batch`` per epoch: a synchronous call per value
-    costs ~17 ms on SQLite. They go through the run's ``Outbox``: while a tracking server is
-    away they wait in ``save_dir`` (default: a temporary folder) and figures are skipped.
+    costs ~17 ms on SQLite. Once the Estimator checkpoints (it asks for ``state_dict``), they
+    wait for the checkpoint instead: the unsent records are part of it and are sent just after
+    it is committed, so the run never holds a step that the checkpoint does not cover. A resumed
+    run sends only what MLflow is missing (steps after the last one logged per key), so a kill
+    at any instant logs each step once (README, "Interruptions, resume and determinism").
+    Everything goes through the run's ``Outbox``: while a tracking server is away metrics and
+    tags wait in ``save_dir`` (default: a temporary folder) and figures are skipped.
     """
 
     records_logs = True
@@ -40,6 +46,8 @@ class MLflowTrace(Trace):
         super().__init__(mode=None)
         self.run_id, self.save_dir = run_id, save_dir
         self.buffer = []
+        self.checkpointed = None  # how many buffered records the last checkpoint holds
+        self.logged_steps = None  # resumed: the last step MLflow holds, by metric key
         self.client = None
 
     def needs_batch(self):
@@ -47,11 +55,18 @@ class MLflowTrace(Trace):
 
     def on_begin(self, data):
         self.run_id = self.run_id or mlflow.active_run().info.run_id
+        resumed = self.client is None and self.system.global_step > 0  # fit() from a checkpoint
         self.client = mlflow.MlflowClient()
         self.outbox = Outbox.of(self.run_id, self.save_dir)
+        if resumed:
+            self.logged_steps = {}
+            self.flush(self.checkpointed)
         # Figures are painted with matplotlib at the first epoch's end: import it meanwhile.
         threading.Thread(target=importlib.import_module, args=("matplotlib.backends.backend_agg",),
                          daemon=True).start()
+
+    def on_epoch_begin(self, data):
+        self.flush(self.checkpointed)
 
     def on_batch_end(self, data):
         if self.system.should_log():
@@ -67,15 +82,39 @@ class MLflowTrace(Trace):
                                  skippable=True)
                 if tags := value.tags(self.system.mode):
                     self.outbox.set_tags(tags)
-        self.flush()
+        if self.checkpointed is None:
+            self.flush()
 
     def on_end(self, data):
+        """Everything, also after an error: a failed run shows the steps that led to it."""
         self._record(self.system.mode, data.read_logs())
         self.flush()
 
-    def flush(self):
-        self.outbox.send_metrics(self.buffer)
-        self.buffer = []
+    def state_dict(self):
+        self.checkpointed = len(self.buffer)
+        return {"unsent": [[m.key, m.value, m.timestamp, m.step] for m in self.buffer]}
+
+    def load_state_dict(self, state):
+        self.buffer = [Metric(*record) for record in state["unsent"]]
+        self.checkpointed = len(self.buffer)
+
+    def flush(self, count=None):
+        """Send the first ``count`` buffered records (all by default)."""
+        count = len(self.buffer) if count is None else count
+        sending, self.buffer = self.buffer[:count], self.buffer[count:]
+        if self.checkpointed is not None:
+            self.checkpointed = max(self.checkpointed - len(sending), 0)
+        sending = [m for m in sending if self.logged_steps is None or m.step > self._logged_step(m.key)]
+        if sending:
+            fault_point("metrics.sending")
+            self.outbox.send_metrics(sending)
+            fault_point("metrics.sent")
+
+    def _logged_step(self, key):
+        if key not in self.logged_steps:
+            history = self.client.get_metric_history(self.run_id, key)
+            self.logged_steps[key] = max((m.step for m in history), default=-1)
+        return self.logged_steps[key]
 
     def _record(self, mode, logs):
         now = int(time.time() * 1000)

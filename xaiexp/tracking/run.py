@@ -1,4 +1,5 @@
-"""One MLflow run per job, always ended FINISHED, FAILED or KILLED (never left RUNNING)."""
+"""One MLflow run per job, always ended FINISHED, FAILED or KILLED: by its process, or, if that
+was killed outright, by the next run started in its experiment (see mark_dead_runs)."""
 
 import contextlib
 import time
@@ -7,6 +8,9 @@ import mlflow
 from mlflow.entities import Metric, Param, RunTag
 
 from xaiexp.tracking.outbox import Outbox, bound_failures
+from xaiexp.tracking.resume import mark_dead_runs
+from xaiexp.util.errors import ConfigError
+from xaiexp.util.ownership import RunOwnership
 from xaiexp.util.util import safe_name
 
 
@@ -34,27 +38,56 @@ def experiment_id(client, name, artifact_root=None):
 
 @contextlib.contextmanager
 def mlflow_run(target, experiment, run_name=None, params=None, tags=None, parent_run_id=None,
-               run_id=None):
+               run_id=None, output_dir=None):
     """Start a run in ``experiment`` on ``target`` (a TrackingTarget) and make it active; with
     ``run_id``, reopen that run instead (resuming it: its params are already logged).
 
-    Params and tags are sent in batches. The run ends FINISHED, KILLED on Ctrl-C/SIGTERM
-    (KeyboardInterrupt, SystemExit) or FAILED on any other exception, with the error's type and
-    message as the ``xaiexp.error`` tag.
+    With ``output_dir`` (the run's folder: checkpoint, outputs) this process owns the run while
+    it is active (see RunOwnership), and a new run first ends the experiment's runs whose
+    process died. Params and tags are sent in batches. The run ends FINISHED, KILLED on
+    Ctrl-C/SIGTERM (KeyboardInterrupt, SystemExit) or FAILED on any other exception, with the
+    error's type and message as the ``xaiexp.error`` tag.
     """
     target.ensure_store()
     bound_failures()
     mlflow.set_tracking_uri(target.uri)
     client = mlflow.MlflowClient(target.uri)
-    if run_id:
-        run, params = mlflow.start_run(run_id=run_id), {}
-    else:
-        run = mlflow.start_run(experiment_id=experiment_id(client, experiment, target.artifact_root),
-                               run_name=run_name, parent_run_id=parent_run_id,
-                               nested=parent_run_id is not None)
+    with _owned(output_dir, "resume" if run_id else "hydra.run.dir") as owner:
+        tags = {**(tags or {}), **({"xaiexp.owner": owner} if owner else {})}
+        if run_id:
+            run, params = mlflow.start_run(run_id=run_id), {}
+        else:
+            experiment = experiment_id(client, experiment, target.artifact_root)
+            mark_dead_runs(client, experiment)
+            run = mlflow.start_run(experiment_id=experiment, run_name=run_name,
+                                   parent_run_id=parent_run_id, nested=parent_run_id is not None)
+        with _ended(client, run):
+            client.log_batch(run.info.run_id, params=as_params(params or {}), tags=as_tags(tags))
+            yield run
+
+
+@contextlib.contextmanager
+def _owned(output_dir, key):
+    """Hold the run in ``output_dir`` for this process (yields who that is), or refuse naming
+    config ``key``; with no ``output_dir``, nothing (yields None)."""
+    if not output_dir:
+        yield None
+        return
+    owner = RunOwnership(output_dir)
+    if not owner.acquire():
+        raise ConfigError(key, f"{output_dir} belongs to a run that is still alive "
+                               f"({owner.describe()}); wait for it or stop it first")
     try:
-        client.log_batch(run.info.run_id, params=as_params(params or {}), tags=as_tags(tags or {}))
-        yield run
+        yield owner.describe()
+    finally:
+        owner.release()
+
+
+@contextlib.contextmanager
+def _ended(client, run):
+    """End ``run`` FINISHED, KILLED or FAILED by how the block exits."""
+    try:
+        yield
     except (KeyboardInterrupt, SystemExit) as stop:
         Outbox.of(run.info.run_id).fail("KILLED", f"{type(stop).__name__}: interrupted")
         raise

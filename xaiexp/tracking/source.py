@@ -6,10 +6,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import mlflow
-import yaml
-
-from xaiexp.tracking.lookup import find_run
+from xaiexp.tracking.lookup import find_run, logged_config
 from xaiexp.util.errors import ConfigError
 
 TASK_TAG = "xaiexp.task"  # "explain" on explanation runs; training runs have none
@@ -42,5 +39,4 @@ def find_source_run(target, experiment, which):
     folder = tempfile.mkdtemp(prefix="xaiexp-explain-")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # keep stderr one line
     model_path = client.download_artifacts(run.info.run_id, models[0], folder)
-    config = yaml.safe_load(mlflow.artifacts.load_text(f"{run.info.artifact_uri}/config.yaml"))
-    return SourceRun(run.info.run_id, run.info.run_name, config, str(Path(model_path)))
+    return SourceRun(run.info.run_id, run.info.run_name, logged_config(client, run), str(Path(model_path)))

@@ -29,6 +29,17 @@ class TrackingTarget:
         return not self.uri.startswith("sqlite:///") or Path(self.uri.removeprefix("sqlite:///")).exists()
 
     def ensure_store(self):
-        """Create the SQLite store's folder; a server or remote store needs nothing here."""
-        if self.uri.startswith("sqlite:///"):
-            Path(self.uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        """Create or check a SQLite store once, under a file lock beside it, before anything
+        uses it: several processes starting together on a fresh store otherwise race through
+        MLflow's schema migration and can leave it half-migrated for good. A server or another
+        database needs nothing here."""
+        if not self.uri.startswith("sqlite:///"):
+            return
+        import filelock
+
+        from xaiexp.tracking.sqlite_store import prepare_store
+
+        path = Path(self.uri.removeprefix("sqlite:///").partition("?")[0])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with filelock.FileLock(f"{path}.lock"):
+            prepare_store(self.uri, path, self.artifact_root)
