@@ -158,7 +158,7 @@ class Saliency(Trace):
         probes = self.probes[mode]
         completeness = self.scorecard.needs_completeness
         maps = self.method_set.explain(self.salnet, probes, completeness)
-        data.write_without_log(self.salnet.outputs, self._paint(probes, maps))
+        data.write_without_log(self.salnet.outputs, self._paint(probes, maps, data.read_logs()))
         scored = self.scoring.get(mode, probes)
         if scored is not probes:
             maps = self.method_set.explain(self.salnet, scored, completeness)
@@ -173,7 +173,9 @@ class Saliency(Trace):
         return (system.mode != "eval" or system.epoch_idx % self.every == 0
                 or system.epoch_idx >= system.total_epochs or system.stop_training)
 
-    def _paint(self, probes, maps):
+    def _paint(self, probes, maps, logs):
+        """FastEstimator's columns (the overlay's name says which map it shows), titled with
+        the mode, epoch and the epoch's ``accuracy`` when a trace logged one before this."""
         images = probes[self.model_inputs]
         columns = {}
         if self.class_key:
@@ -181,9 +183,20 @@ class Saliency(Trace):
         columns[self.model_outputs] = self._names(maps[self.model_outputs])
         columns[self.model_inputs] = images
         methods = list(self.method_set.columns)
-        columns[f"{self.model_inputs} {self.salnet.outputs}"] = Overlay(images, maps[methods[-1]])
+        columns[f"{self.model_inputs} {self.salnet.outputs}"] = Overlay(images, maps[methods[-1]],
+                                                                        method=methods[-1])
         columns.update((name, maps[name]) for name in methods)
-        return ImgData(colormap="inferno", **columns)
+        figure = ImgData(colormap="inferno", **columns)
+        system = self.system
+        title = [system.mode, f"epoch {system.epoch_idx}/{system.total_epochs}"]
+        if "accuracy" in logs:
+            title.append(f"accuracy {float(logs['accuracy']):.3f}")
+        if self.class_key:
+            figure.checked = (self.class_key, self.model_outputs)
+            right = sum(a == b for a, b in zip(columns[self.class_key], columns[self.model_outputs]))
+            title.append(f"{right}/{len(images)} probes right")
+        figure.title = " \u00b7 ".join(title)
+        return figure
 
     def _names(self, classes):
         if not self.class_names:
