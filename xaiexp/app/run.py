@@ -18,6 +18,8 @@ from xaiexp.distribute import is_chief
 from xaiexp.shortcut import accuracy_gap
 from xaiexp.shortcut import describe as describe_shortcut
 from xaiexp.trace.io import BestModelSaver
+from xaiexp.trace.logger import Logger
+from xaiexp.util.console import log_path, status
 from xaiexp.util.project import project_root
 
 
@@ -72,6 +74,13 @@ def objective(cfg, logs):
     return result
 
 
+def show_objective(estimator, cfg):
+    """The console's epoch lines also show the objective and its floor's metric."""
+    console = next(trace for trace in estimator.traces if isinstance(trace, Logger))
+    for metric in (cfg.objective.metric, cfg.objective.subject_to.metric):
+        console.headline.append(metric.partition("/")[2])
+
+
 def train_and_test(estimator, resume=False):
     """fit() (from the checkpoint when resuming) then test(); the final logs by mode."""
     return {"eval": estimator.fit(resume=resume), "test": estimator.test()}
@@ -113,14 +122,18 @@ def run(cfg, resume=None):
     if not chief:  # a multi_worker run's other workers train alongside, tracking nothing
         output_dir = tempfile.mkdtemp(prefix="xaiexp-worker-")
         cfg = OmegaConf.merge(cfg, {"tracking": {"enabled": False}})
+    choices = hydra.runtime.choices if hydra else {}
+    status(f"building data ({choices.get('dataset', 'as configured')}) and model "
+           f"({choices.get('model', 'as configured')})…")
     estimator, _ = build_experiment(cfg, output_dir)
+    show_objective(estimator, cfg)
     if not cfg.tracking.enabled:
         logs = train_and_test(estimator, resume=bool(resume))
         report_shortcut(cfg, logs)
         return objective(cfg, logs)
 
     from xaiexp.tracking import TrackingTarget, mlflow_run
-    from xaiexp.tracking.run import log_artifacts, log_dict, log_metrics, set_tags
+    from xaiexp.tracking.run import log_artifact, log_artifacts, log_dict, log_metrics, set_tags
     from xaiexp.tracking.sweep import OBJECTIVE_UNMET, PARENT_RUN_ID, child_run_name
 
     target = TrackingTarget.from_config(cfg.tracking.uri, project_root())
@@ -146,6 +159,8 @@ def run(cfg, resume=None):
         saver = next((t for t in estimator.traces if isinstance(t, BestModelSaver)), None)
         if cfg.tracking.log_model and saver and saver.model_path and os.path.exists(saver.model_path):
             log_artifacts(os.path.dirname(saver.model_path), "model")
+        if log_path():
+            log_artifact(log_path())  # the console so far: the run's own lines end it
     run_id, experiment = active.info.run_id, active.info.experiment_id
     print(f"xaiexp: run {run_id} finished in experiment {experiment} ({target.uri}).\n"
           f"xaiexp: browse it with `xaiexp ui`, then open "

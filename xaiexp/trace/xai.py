@@ -4,6 +4,7 @@ import numpy as np
 
 from xaiexp.backend.to_number import to_number
 from xaiexp.trace.trace import Trace
+from xaiexp.util.console import transient
 from xaiexp.util.img_data import ImgData, Overlay
 from xaiexp.util.util import safe_name
 from xaiexp.xai import SaliencyNet
@@ -155,6 +156,7 @@ class Saliency(Trace):
                                  for key in self.inputs}
         if not self._due():
             return
+        transient(f"computing {mode} saliency maps and their metrics…")
         probes = self.probes[mode]
         completeness = self.scorecard.needs_completeness
         maps = self.method_set.explain(self.salnet, probes, completeness)
