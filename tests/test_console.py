@@ -66,7 +66,7 @@ def test_a_terminal_gets_a_progress_bar_with_rate_and_eta(home):
     """The real command under a pseudo-terminal: tqdm's bar with steps/s and the time left."""
     controller, terminal = pty.openpty()
     fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 100 columns
-    overrides = [*TINY, "dataset.n_train=1024", "epochs=1", "explain=none", "log_steps=0"]
+    overrides = [*TINY, "dataset.n_train=1024", "epochs=1", "explain=none", "log_steps=0", "tracking=none"]
     proc = subprocess.Popen([sys.executable, "-m", "xaiexp", *overrides], stdin=terminal,
                             stdout=terminal, stderr=terminal, env=os.environ)
     os.close(terminal)
