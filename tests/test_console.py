@@ -30,8 +30,8 @@ def test_tensorflow_notices_become_one_line_and_other_output_passes(capfd):
     with console.tensorflow_notices_once():
         os.write(2, NOTICE + b"E0000 a real error\n" + NOTICE + b"E0000 a real error\n")
     err = capfd.readouterr().err.splitlines()
-    assert err == ["E0000 a real error", "xaiexp: TensorFlow with oneDNN (results may differ in the "
-                   "last digits; TF_ENABLE_ONEDNN_OPTS=0 turns it off)"]
+    assert err == ["E0000 a real error",
+                   "xaiexp: TensorFlow with oneDNN (last digits may vary; TF_ENABLE_ONEDNN_OPTS=0 turns it off)"]
 
 
 def test_the_console_log_copies_lines_and_details_but_not_progress_redraws(tmp_path, capsys):

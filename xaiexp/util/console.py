@@ -117,5 +117,4 @@ def _pass_on(lines):
             seen.add(line)
             print(line, file=sys.stderr)
     if onednn:
-        status("TensorFlow with oneDNN (results may differ in the last digits; "
-               "TF_ENABLE_ONEDNN_OPTS=0 turns it off)")
+        status("TensorFlow with oneDNN (last digits may vary; TF_ENABLE_ONEDNN_OPTS=0 turns it off)")
