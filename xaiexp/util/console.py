@@ -49,6 +49,8 @@ class _Tee:
 
     def write(self, text):
         self.stream.write(text)
+        if self.file is None:  # the log closed; loggers made meanwhile may still hold this stream
+            return len(text)
         *lines, self.pending = (self.pending + text).split("\n")
         for line in lines:
             self.file.write(line.rpartition("\r")[2].replace("\033[K", "") + "\n")
@@ -59,6 +61,11 @@ class _Tee:
 
     def flush(self):
         self.stream.flush()
+
+    def close(self):
+        """Never the real stream's: a handler that held this stream (absl's closes its stream
+        when Hydra reconfigures logging for a sweep's next job) must not close stderr."""
+        self.file = None
 
     def __getattr__(self, name):  # isatty, fileno, encoding ... of the real stream
         return getattr(self.stream, name)
@@ -80,6 +87,7 @@ class ConsoleLog:
 
     def __exit__(self, *exc_info):
         global _log
+        sys.stdout.file = sys.stderr.file = None
         _log, sys.stdout, sys.stderr = self._previous
         self.file.close()
 
