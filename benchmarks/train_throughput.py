@@ -95,7 +95,7 @@ def throughput(rounds):
 
 
 TRACKING_ENTRY_POINTS = {("mlflow_trace.py", name) for name in ("on_begin", "on_batch_end", "on_epoch_end", "on_end")} | {
-    ("run.py", "mlflow_run"), ("run.py", "log_dict"), ("run.py", "log_artifacts"), ("runner.py", "git_commit")}
+    ("run.py", "mlflow_run"), ("run.py", "log_dict"), ("run.py", "log_artifacts"), ("run.py", "log_artifact"), ("runner.py", "git_commit")}
 
 
 def profiled_share(cfg, run, label):

@@ -30,7 +30,12 @@ def artifacts(client, run_id, path=""):
 def test_a_run_logs_everything_to_mlflow(home):
     result = run_cli(*TINY, "name=tiny", "schedule.init_lr=3e-4")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert re.search(r"^xaiexp-Test: step: 16; epoch: 2; ce: \S+; accuracy: \S+; xai/saliency/relevance_mass: \S+;", result.stdout, re.M)
+    # the calm console: the main values on one line per epoch, every value in the run's log file
+    assert re.search(r"^xaiexp-Test: step: 16; epoch: 2; ce: \S+; accuracy: \S+; xai/smint_saliency/relevance_mass: \S+;$",
+                     result.stdout, re.M)
+    assert re.search(r"^  smint_saliency +\S+ ±\S+ ", result.stdout, re.M)  # the closing table
+    assert "xai/saliency/pointing_game" not in result.stdout and "since_best" not in result.stdout
+    assert result.stderr.count("TensorFlow with oneDNN") == 1 and "absl::InitializeLog" not in result.stderr
     client, experiment, run = only_run(home)
     assert experiment.name == "tiny" and run.info.status == "FINISHED"
     assert f"xaiexp: run {run.info.run_id} finished" in result.stderr
@@ -57,6 +62,11 @@ def test_a_run_logs_everything_to_mlflow(home):
     assert config["schedule"]["init_lr"] == 3e-4 and config["dataset"]["_target_"].endswith("shapes.load_data")
     outputs = list(Path(home, "outputs", "runs").glob("*/*/.hydra/config.yaml"))
     assert len(outputs) == 1
+    console_log = (outputs[0].parent.parent / "console.log").read_text()
+    assert "xaiexp: building data (shapes) and model (lenet)…" in console_log
+    assert re.search(r"^xaiexp-Eval \(all\): step: 16; .*xai/saliency/pointing_game_se: ", console_log, re.M)
+    logged = mlflow.artifacts.load_text(f"{run.info.artifact_uri}/console.log")
+    assert logged.startswith("xaiexp: starting TensorFlow…\n") and "xaiexp-Test: step: 16" in logged
 
 
 @pytest.mark.parametrize("override", ["schedule.init_lrr=3e-4", "epochs=0", "model=lenett"])
@@ -76,3 +86,6 @@ def test_the_default_experiment_learns_shapes_in_minutes(home):
     assert run.data.metrics["test/accuracy"] >= 0.9
     total = float(re.search(r"xaiexp-Finish: step: 1250; total_time: (\S+) sec;", result.stdout).group(1))
     assert total < 180
+    console = (result.stdout + result.stderr).splitlines()  # not a terminal: no progress bar
+    widths = [len(line) for line in console if str(home) not in line]  # (pytest's long tmp path)
+    assert len(console) <= 40 and max(widths) <= 160, "\n".join(console)

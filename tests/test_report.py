@@ -17,7 +17,7 @@ from xaiexp.tracking.report_runs import select_runs
 from xaiexp.tracking.saliency_grid import saliency_grid
 from xaiexp.tracking.sweep import finish_sweep, start_sweep
 from xaiexp.util.data import Data
-from xaiexp.util.img_data import CELL_PIXELS, TITLE_PIXELS, ImgData, Overlay
+from xaiexp.util.img_data import CELL_PIXELS, HEADER_PIXELS, ImgData, Overlay
 
 PROBES = 2
 
@@ -185,8 +185,8 @@ def test_by_methods_pivots_the_quality_metrics(store, tmp_path):
 def test_grid_has_a_row_per_run_with_arrays_and_a_column_per_method(store, tmp_path):
     report(store, tmp_path, "--experiment", "xaiexp", "--probe", "1")
     grid = matplotlib.image.imread(tmp_path / "saliency_grid.png")
-    runs, columns = 3, 6  # run name and accuracy, y, y_pred, x, saliency, Smoothed saliency
-    assert grid.shape[:2] == (TITLE_PIXELS + CELL_PIXELS * runs, CELL_PIXELS * columns)
+    runs, columns = 3, 5  # run name and accuracy, label/prediction, x, saliency, Smoothed saliency
+    assert grid.shape[0] == HEADER_PIXELS + CELL_PIXELS * runs and grid.shape[1] >= CELL_PIXELS * columns
 
 
 def test_grid_takes_the_probe_of_each_run_and_notes_the_runs_left_out():

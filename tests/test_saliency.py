@@ -349,6 +349,9 @@ def test_saliency_trace_fixes_its_probes_at_the_first_epoch():
     assert set(first["y_pred"]) <= {"cat", "dog", "ship"}
     assert isinstance(first["x saliency"], Overlay)
     np.testing.assert_array_equal(first["x saliency"].masks, first["SmInt saliency"])
+    assert first["x saliency"].method == "SmInt saliency" and first.checked == ("y", "y_pred")
+    right = sum(first["y"] == first["y_pred"])
+    assert first.title == f"eval \u00b7 epoch 1/1 \u00b7 {right}/3 probes right"  # no accuracy logged
     assert not trace.needs_batch()
 
     second = run_epoch(trace, trace.system, [batch(3), batch(4)])["saliency"]
@@ -417,21 +420,54 @@ def test_img_data_paints_one_row_per_sample():
     import matplotlib.pyplot as plt
 
     from xaiexp.util.img_data import CELL_PIXELS as cell
-    from xaiexp.util.img_data import TITLE_PIXELS as title
+    from xaiexp.util.img_data import HEADER_PIXELS as header
 
     data = figure_data()
     figure = data.paint_figure()
-    texts = [t.get_text() for ax in figure.axes for t in ax.texts]
-    assert texts[:2] == ["label", "cat"] and texts.count("cat") == 5 and "x mask" in texts
+    texts = [t.get_text() for t in figure.texts]
+    # the text columns share one cell column, a "name: value" line each
+    assert texts[:3] == ["label / score", "label: cat", "score: 0"] and texts.count("label: cat") == 5
     assert [texts.index(name) < texts.index(after) for name, after in
-            (("label", "score"), ("score", "x"), ("x", "gray"), ("gray", "x mask"), ("x mask", "mask"))] == [True] * 5
+            (("label / score", "x"), ("x", "gray"), ("gray", "x mask"), ("x mask", "mask"))] == [True] * 4
     plt.close(figure)
     pixels = data.paint_numpy()
-    assert pixels.dtype == np.uint8 and pixels.shape == (title + 5 * cell, 6 * cell, 3)
-    image_cell = pixels[title + 10:title + cell - 10, 2 * cell + 10:3 * cell - 10]  # row 1, column x
-    text_cell_corner = pixels[title + 2 * cell - 20:title + 2 * cell - 5, 5:20]  # row 1, column label
+    text_width = pixels.shape[1] - 4 * cell - 64  # 4 image columns and the colour scale
+    assert pixels.dtype == np.uint8 and pixels.shape[0] == header + 5 * cell and text_width >= cell
+    image_cell = pixels[header + 10:header + cell - 10, text_width + 10:text_width + cell - 10]  # row 1, x
+    text_cell_corner = pixels[header + 2 * cell - 20:header + 2 * cell - 5, 5:20]  # row 1, label
     assert image_cell.std() > 10 and (text_cell_corner == 255).all()
     assert len(data.paint_png()) < 200_000
+
+
+def test_img_data_titles_marks_wrong_rows_and_shows_the_colour_scale():
+    """The figure explains itself: a title, wrong predictions in red with a mark, the overlay's
+    method in its header, and the colormap's 0-1 scale beside the maps (painted pixels, read
+    back from the image)."""
+    import matplotlib
+
+    from xaiexp.util.img_data import CELL_PIXELS as cell
+    from xaiexp.util.img_data import HEADER_PIXELS, TITLE_PIXELS, WRONG
+
+    x = images((8, 8, 3), batch=3)
+    masks = np.random.default_rng(1).random((3, 8, 8)).astype(np.float32)
+    data = ImgData(y=["cat", "dog", "cat"], y_pred=["cat", "cat", "cat"], x=x,
+                   **{"x saliency": Overlay(x, masks, method="SmInt saliency")}, saliency=masks)
+    data.title, data.checked = "eval \u00b7 epoch 2/5 \u00b7 accuracy 0.667", ("y", "y_pred")
+    figure = data.paint_figure()
+    texts = {t.get_text(): t for t in figure.texts}
+    assert "eval \u00b7 epoch 2/5 \u00b7 accuracy 0.667" in texts and "x saliency:\nSmInt saliency" in texts
+    wrong = texts["\u2717 y_pred: cat"]  # row 2 only
+    assert matplotlib.colors.to_rgb(wrong.get_color()) == pytest.approx(WRONG)
+    assert sum(t.get_color() != "black" for t in figure.texts) == 1
+    assert {"1", "0.5", "0"} <= set(texts)
+    matplotlib.pyplot.close(figure)
+    pixels = data.paint_numpy().astype(int)
+    top = TITLE_PIXELS + HEADER_PIXELS
+    red_bar = pixels[top + cell + 10:top + 2 * cell - 10, 1]
+    assert (np.abs(red_bar - np.array(WRONG) * 255) <= 1).all() and (pixels[top + 10, 1] == 255).all()
+    scale = pixels[top + 2:top + 2 + 2 * cell, -64 + 12]  # the colour scale: 1 at the top, 0 below
+    inferno = np.array(matplotlib.colormaps["inferno"](np.linspace(1, 0, len(scale)))[:, :3]) * 255
+    assert np.abs(scale - inferno).max() <= 2
 
 
 def test_img_data_refuses_ragged_columns():

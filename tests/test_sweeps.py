@@ -18,7 +18,7 @@ from conftest import TINY, run_cli
 from xaiexp.app.study import open_storage
 from xaiexp.tracking.report_runs import select_runs
 from xaiexp.tracking.store import TrackingTarget
-from xaiexp.util.img_data import CELL_PIXELS, TITLE_PIXELS
+from xaiexp.util.img_data import CELL_PIXELS, HEADER_PIXELS
 
 pytestmark = pytest.mark.slow
 
@@ -109,7 +109,7 @@ def check_report_of_the_last_sweep(home, children):
     assert paths[0].read_text().count("\n| ") == 1 + 4  # header and a row per child
     grid = matplotlib.image.imread(paths[2])
     runs, columns = 2, 6  # run, x, saliency, Smoothed, Integrated, SmInt
-    assert grid.shape[:2] == (TITLE_PIXELS + CELL_PIXELS * runs, CELL_PIXELS * columns)
+    assert grid.shape[0] == HEADER_PIXELS + CELL_PIXELS * runs and grid.shape[1] >= CELL_PIXELS * columns
 
 
 FAILING_SEARCH = """\

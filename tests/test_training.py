@@ -167,3 +167,16 @@ def test_a_diverging_loss_stops_training_with_a_clear_error(capsys):
         estimator.fit()
     assert estimator.system.global_step <= 3
     assert re.search(r"^xaiexp-Stopped: step: \d; reason: TrainingDivergedError", capsys.readouterr().out, re.M)
+
+
+def test_fastestimator_step_names_cut_epochs_short():
+    """FastEstimator's ``train_steps_per_epoch`` / ``eval_steps_per_epoch`` are xaiexp's
+    ``max_*_steps_per_epoch``: a ported script runs unchanged; both at once must agree."""
+    estimator, _ = make_estimator(epochs=2)
+    ported = xe.Estimator(pipeline=estimator.pipeline, network=estimator.network, epochs=2,
+                          train_steps_per_epoch=2, eval_steps_per_epoch=1)
+    ported.fit()
+    assert ported.system.global_step == 2 * 2 and ported._steps("eval") == ported._steps("test") == 1
+    with pytest.raises(ValueError, match="max_train_steps_per_epoch=3 and train_steps_per_epoch=2"):
+        xe.Estimator(pipeline=estimator.pipeline, network=estimator.network, epochs=1,
+                     max_train_steps_per_epoch=3, train_steps_per_epoch=2)

@@ -57,13 +57,22 @@ def check_trace_inputs(pipeline, network, traces):
                 raise TraceInputError(trace, key, written)
 
 
+def _alias(name, value, fastestimator_value):
+    """``value``, or FastEstimator's spelling of the same argument (``name`` without ``max_``)."""
+    if value is not None and fastestimator_value is not None and value != fastestimator_value:
+        raise ValueError(f"{name}={value!r} and {name.removeprefix('max_')}={fastestimator_value!r} "
+                         "are one argument (FastEstimator's name and xaiexp's): give one")
+    return fastestimator_value if value is None else value
+
+
 class Estimator:
     """Train with ``fit()`` (a training then an eval epoch, ``epochs`` times) and evaluate the
     test split with ``test()``.
 
     Traces see every step; the Estimator adds the loss/speed bookkeeping before them and the
     console Logger after them. ``max_train_steps_per_epoch`` / ``max_eval_steps_per_epoch`` cut
-    epochs short (quick checks, tests).
+    epochs short (quick checks, tests); FastEstimator's spellings ``train_steps_per_epoch`` /
+    ``eval_steps_per_epoch`` are accepted for them (they cut short, but never extend an epoch).
 
     With a ``checkpoint_dir``, the state is saved after every epoch and when SIGINT (Ctrl-C) or
     SIGTERM arrives: the signal is honoured at the next step boundary, the checkpoint written,
@@ -73,7 +82,8 @@ class Estimator:
     """
 
     def __init__(self, pipeline, network, epochs, traces=None, log_steps=100,
-                 max_train_steps_per_epoch=None, max_eval_steps_per_epoch=None, checkpoint_dir=None):
+                 max_train_steps_per_epoch=None, max_eval_steps_per_epoch=None, checkpoint_dir=None,
+                 train_steps_per_epoch=None, eval_steps_per_epoch=None):
         if not isinstance(epochs, int) or epochs < 1:
             raise ValueError(f"epochs must be a positive int, got {epochs!r}")
         if log_steps is not None and (not isinstance(log_steps, int) or log_steps < 0):
@@ -81,8 +91,9 @@ class Estimator:
         self.pipeline = pipeline
         self.network = network
         self.epochs = epochs
-        self.max_steps = {"train": max_train_steps_per_epoch, "eval": max_eval_steps_per_epoch,
-                          "test": max_eval_steps_per_epoch}
+        max_train = _alias("max_train_steps_per_epoch", max_train_steps_per_epoch, train_steps_per_epoch)
+        max_eval = _alias("max_eval_steps_per_epoch", max_eval_steps_per_epoch, eval_steps_per_epoch)
+        self.max_steps = {"train": max_train, "eval": max_eval, "test": max_eval}
         losses = network.loss_keys
         self.traces = [TrainEssential(losses), EvalEssential(losses),
                        *sort_traces(to_list(traces)), Logger()]

@@ -6,6 +6,7 @@ the key and exits with code 2, before any MLflow run exists.
 """
 
 import functools
+import logging
 import os
 import signal
 import sys
@@ -22,6 +23,7 @@ from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBase
 from xaiexp.app.preflight import check_output_dir, check_resources, no_space_left
 from xaiexp.app.schema import Config, register_configs
 from xaiexp.app.validate import check_overrides, require, schema_at, unknown_key_message, validate
+from xaiexp.util.console import ConsoleLog, status, tensorflow_notices_once
 from xaiexp.util.errors import ConfigError, one_line
 from xaiexp.util.machine import missing_tensorflow
 from xaiexp.util.project import project_root
@@ -148,21 +150,38 @@ def _job(cfg, task="train"):
         if HydraConfig.get().mode == RunMode.MULTIRUN:
             raise  # one bad sampled value fails that trial, not the sweep
         _refuse(error)
+    with ConsoleLog(console_log_path()):
+        return _work(cfg, task, source if task == "explain" else resume)
+
+
+def console_log_path():
+    """Hydra's job log file in the run folder, into which the console is copied (README "What a
+    run does"); ``console.log`` there when Hydra's file logging is turned off."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            return handler.baseFilename
+    return os.path.join(HydraConfig.get().runtime.output_dir, "console.log")
+
+
+def _work(cfg, task, run_to_use):
+    """The job's work, its errors as one line each (unless debug or a sweep)."""
     from xaiexp.dataset.data.errors import DatasetFormatError, DatasetNotFoundError
 
     missing = missing_tensorflow()  # the base install leaves the wheel to the cpu/gpu extras
     if missing:
         print(f"xaiexp: error: {missing}", file=sys.stderr)
         sys.exit(EXIT_FAILED)
-    # imports TensorFlow: only once the config is known good
-    if task == "explain":
-        from xaiexp.app.explain import explain
+    if "tensorflow" not in sys.modules:
+        status("starting TensorFlow…")
+    with tensorflow_notices_once():  # imports TensorFlow: only once the config is known good
+        if task == "explain":
+            from xaiexp.app.explain import explain
 
-        work = functools.partial(explain, cfg, source)
-    else:
-        from xaiexp.app.run import run
+            work = functools.partial(explain, cfg, run_to_use)
+        else:
+            from xaiexp.app.run import run
 
-        work = functools.partial(run, cfg, resume=resume)
+            work = functools.partial(run, cfg, resume=run_to_use)
     if cfg.debug or HydraConfig.get().mode == RunMode.MULTIRUN:
         return work()  # full tracebacks; a sweeper records the failed trial
     try:

@@ -20,7 +20,9 @@ from xaiexp.distribute import is_chief
 from xaiexp.shortcut import accuracy_gap
 from xaiexp.shortcut import describe as describe_shortcut
 from xaiexp.trace.io import BestModelSaver
+from xaiexp.trace.logger import Logger
 from xaiexp.trace.weights import explained_weights
+from xaiexp.util.console import log_path, status
 from xaiexp.util.project import project_root
 
 
@@ -75,6 +77,13 @@ def objective(cfg, logs):
     return result
 
 
+def show_objective(estimator, cfg):
+    """The console's epoch lines also show the objective and its floor's metric."""
+    console = next(trace for trace in estimator.traces if isinstance(trace, Logger))
+    for metric in (cfg.objective.metric, cfg.objective.subject_to.metric):
+        console.headline.append(metric.partition("/")[2])
+
+
 def train_and_test(estimator, resume=False):
     """fit() (from the checkpoint when resuming) then test(); the final logs by mode."""
     return {"eval": estimator.fit(resume=resume), "test": estimator.test()}
@@ -117,15 +126,19 @@ def run(cfg, resume=None):
     if not chief:  # a multi_worker run's other workers train alongside, tracking nothing
         output_dir = tempfile.mkdtemp(prefix="xaiexp-worker-")
         cfg = OmegaConf.merge(cfg, {"tracking": {"enabled": False}})
+    choices = hydra.runtime.choices if hydra else {}
+    status(f"building data ({choices.get('dataset', 'as configured')}) and model "
+           f"({choices.get('model', 'as configured')})…")
     estimator, model = build_experiment(cfg, output_dir)
     devices = report_devices(estimator.network)
+    show_objective(estimator, cfg)
     if not cfg.tracking.enabled:
         logs = train_and_test(estimator, resume=bool(resume))
         report_shortcut(cfg, logs, estimator, model)
         return objective(cfg, logs)
 
     from xaiexp.tracking import TrackingTarget, mlflow_run
-    from xaiexp.tracking.run import log_artifacts, log_dict, log_metrics, set_tags
+    from xaiexp.tracking.run import log_artifact, log_artifacts, log_dict, log_metrics, set_tags
     from xaiexp.tracking.sweep import OBJECTIVE_UNMET, PARENT_RUN_ID, child_run_name
     from xaiexp.tracking.ui import how_to_open, run_link
 
@@ -154,6 +167,8 @@ def run(cfg, resume=None):
         saver = next((t for t in estimator.traces if isinstance(t, BestModelSaver)), None)
         if cfg.tracking.log_model and saver and saver.model_path and os.path.exists(saver.model_path):
             log_artifacts(os.path.dirname(saver.model_path), "model")
+        if log_path():
+            log_artifact(log_path())  # the console so far: the run's own lines end it
     run_id, experiment = active.info.run_id, active.info.experiment_id
     link = run_link(target.uri, experiment, run_id)
     print(f"xaiexp: run {run_id} finished in experiment {experiment} ({target.uri}).\n"

@@ -1,43 +1,96 @@
-"""The console log: one line per logged step and per epoch, in FastEstimator's shape."""
+"""The console log: FastEstimator's ``xaiexp-<Mode>: key: value;`` lines, short enough to read at
+100 columns, with a tqdm progress bar (rate, ETA) when the console is a terminal."""
 
 import sys
 import time
 
 import numpy as np
+from tqdm import tqdm
 
 from xaiexp.trace.trace import Trace
+from xaiexp.util.console import detail
 
 PREFIX = "xaiexp"
+EXPLANATION = "xai/"  # the Saliency trace's metrics: xai/<method>/<metric>[_se]
+STANDARD_ERROR = "_se"
 _TIMINGS = ("steps/sec", "epoch_time", "total_time")  # shown last, in this order
+WIDTH = 98  # columns the closing table keeps within (indented by two)
 
 
-def format_value(value):
+def format_value(value, digits=4):
+    """Floats to ``digits`` significant digits (None: float32's shortest repr, for the log file)."""
     if isinstance(value, (float, np.floating)):
-        return str(np.float32(value))
+        return str(np.float32(value)) if digits is None else f"{float(value):.{digits}g}"
     return str(value)
 
 
-def format_line(mode, fields):
+def format_line(mode, fields, digits=4):
     """``xaiexp-Train: step: 1; ce: 2.3; steps/sec: 40.1;`` with timings last, times in sec."""
     ordered = [(k, v) for k, v in fields.items() if k not in _TIMINGS]
     ordered += [(k, fields[k]) for k in _TIMINGS if k in fields]
-    parts = [f"{key}: {format_value(value)}{' sec' if key.endswith('_time') else ''};"
+    parts = [f"{key}: {format_value(value, digits)}{' sec' if key.endswith('_time') else ''};"
              for key, value in ordered]
     return f"{PREFIX}-{mode.capitalize()}: " + " ".join(parts)
 
 
+def headline_explanation(keys):
+    """The explanation metric an epoch line shows: the first metric of the right-most method (the
+    one the saliency figure's overlay shows), e.g. ``xai/smint_saliency/relevance_mass``."""
+    scored = [key for key in keys if key.startswith(EXPLANATION) and not key.endswith(STANDARD_ERROR)]
+    if not scored:
+        return None
+    method = scored[-1].split("/")[1]
+    return next(key for key in scored if key.split("/")[1] == method)
+
+
+def explanation_table(logs):
+    """The ``xai/<method>/<metric>`` values as aligned lines, a row per method and a column per
+    metric (``mean ±se``); columns that would pass WIDTH go to a further block below."""
+    rows = {}
+    for key, value in logs.items():
+        if key.startswith(EXPLANATION) and not key.endswith(STANDARD_ERROR):
+            _, method, metric = key.split("/", 2)
+            error = logs.get(key + STANDARD_ERROR)
+            cell = format_value(value, 3) + (f" ±{format_value(error, 2)}" if error is not None else "")
+            rows.setdefault(method, {})[metric] = cell
+    if not rows:
+        return []
+    metrics = list(dict.fromkeys(metric for cells in rows.values() for metric in cells))
+    first = max(map(len, ["method", *rows])) + 2
+    widths = {metric: max(len(metric), *(len(c.get(metric, "")) for c in rows.values())) + 2
+              for metric in metrics}
+    lines, block = [], []
+    for metric in [*metrics, None]:
+        if metric is None or block and first + sum(widths[m] for m in [*block, metric]) > WIDTH:
+            lines.append("method".ljust(first) + "".join(m.ljust(widths[m]) for m in block))
+            lines += [method.ljust(first) + "".join(cells.get(m, "-").ljust(widths[m]) for m in block)
+                      for method, cells in rows.items()]
+            block = []
+        if metric is not None:
+            block.append(metric)
+    return [line.rstrip() for line in lines]
+
+
 class Logger(Trace):
-    """Prints what the other traces logged; a progress bar on training epochs when stdout is a
-    terminal. The Estimator adds it last, so it sees every value."""
+    """Prints what the other traces logged: a line per logged training step, and per epoch one
+    line of the main values (losses, metrics such as accuracy, one headline explanation metric
+    and any ``headline`` keys); every value of the epoch goes to the run's log file (see
+    ``xaiexp.util.console``) and, after a test epoch, the explanation metrics follow as a table.
+    On a terminal, a progress bar with rate and ETA runs over each epoch's steps. The Estimator
+    adds it last, so it sees every value."""
 
     records_logs = True
 
-    def __init__(self, stream=None):
+    def __init__(self, stream=None, headline=()):
         super().__init__(mode=None)
-        self.stream = stream or sys.stdout
-        self.progress = self.stream.isatty()
+        self._stream = stream
+        self.headline = list(headline)  # keys every epoch line shows, e.g. a sweep's objective
         self.start = 0.0
-        self._last_draw = 0.0
+        self.bar = None
+
+    @property
+    def stream(self):
+        return self._stream or sys.stdout  # looked up late: the console log may wrap stdout
 
     def needs_batch(self):
         return False
@@ -48,18 +101,33 @@ class Logger(Trace):
             self._print(format_line("start", {"step": self.system.global_step + 1,
                                              "logging_interval": self.system.log_steps}))
 
+    def on_epoch_begin(self, data):
+        system = self.system
+        self.bar = tqdm(total=system.steps_per_epoch, desc=f"{system.mode} {system.epoch_idx}/"
+                        f"{system.total_epochs}", unit="step", leave=False, disable=None,
+                        file=sys.stderr, mininterval=0.2)
+
     def on_batch_end(self, data):
+        if self.bar is not None:
+            self.bar.update()
         logs = data.read_logs()
         if logs and self.system.should_log():
             self._print(format_line("train", {"step": self.system.global_step, **logs}))
-        elif self.progress and self.system.mode == "train":
-            self._draw_progress()
 
     def on_epoch_end(self, data):
-        fields = {"step": self.system.global_step, "epoch": self.system.epoch_idx, **data.read_logs()}
-        self._print(format_line(self.system.mode, fields))
+        self._close_bar()
+        logs = data.read_logs()
+        position = {"step": self.system.global_step, "epoch": self.system.epoch_idx}
+        shown = self._shown(logs)
+        self._print(format_line(self.system.mode, {**position, **{k: logs[k] for k in shown}}))
+        if len(shown) < len(logs):
+            detail(format_line(f"{self.system.mode} (all)", {**position, **logs}, digits=None))
+            if self.system.mode == "test":
+                for line in explanation_table(logs):
+                    self._print(f"  {line}")
 
     def on_end(self, data):
+        self._close_bar()
         if self.system.stop_reason:
             self._print(format_line("stopped", {"step": self.system.global_step,
                                                "reason": self.system.stop_reason}))
@@ -68,17 +136,23 @@ class Logger(Trace):
                       "total_time": round(time.perf_counter() - self.start, 2)}
             self._print(format_line("finish", fields))
 
-    def _draw_progress(self):
-        now = time.perf_counter()
-        if now - self._last_draw < 0.1:
-            return
-        self._last_draw = now
-        done, total = self.system.batch_idx, self.system.steps_per_epoch or 1
-        bar = "#" * int(30 * done / total)
-        self.stream.write(f"\r  epoch {self.system.epoch_idx} [{bar:<30}] {done}/{total}")
-        self.stream.flush()
+    def _shown(self, logs):
+        """The keys of the epoch line: all but explanation metrics and traces' ``quiet_keys``,
+        plus the headline explanation metric and ``headline``."""
+        quiet = {key for trace in self.system.traces for key in trace.quiet_keys}
+        shown = [key for key in logs if not key.startswith(EXPLANATION) and key not in quiet]
+        extra = [headline_explanation(logs), *self.headline]
+        return [*shown, *dict.fromkeys(key for key in extra if key in logs and key not in shown)]
+
+    def _close_bar(self):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
     def _print(self, line):
-        if self.progress:
-            self.stream.write("\r\033[K")
-        print(line, file=self.stream, flush=True)
+        if self.bar is not None and not self.bar.disable:
+            self.bar.clear()
+            print(line, file=self.stream, flush=True)
+            self.bar.refresh()
+        else:
+            print(line, file=self.stream, flush=True)

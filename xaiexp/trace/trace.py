@@ -15,6 +15,9 @@ class Trace:
     # A recorder of what the other traces log (console, MLflow, TensorBoard): the Estimator
     # runs it after every trace that is not one, whatever their order in the list.
     records_logs = False
+    # Keys this trace logs that the console's line per epoch leaves out (bookkeeping); the run's
+    # log file and MLflow keep them.
+    quiet_keys = ()
 
     def __init__(self, inputs=None, outputs=None, mode=None):
         self.inputs = to_list(inputs)

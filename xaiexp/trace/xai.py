@@ -6,6 +6,7 @@ from xaiexp.backend.precision import float32_copy, follow
 from xaiexp.backend.to_number import to_number
 from xaiexp.trace.trace import Trace
 from xaiexp.trace.weights import explained_weights
+from xaiexp.util.console import transient
 from xaiexp.util.img_data import ImgData, Overlay
 from xaiexp.util.util import safe_name
 from xaiexp.xai import SaliencyNet
@@ -167,11 +168,12 @@ class Saliency(Trace):
                                  for key in self.inputs}
         if not self._due(self.every):
             return
+        transient(f"computing {mode} saliency maps and their metrics…")
         probes = self.probes[mode]
         follow(self.salnet.engine.model, self.model)
         completeness = self.scorecard.needs_completeness
         maps = self.method_set.explain(self.salnet, probes, completeness)
-        data.write_without_log(self.salnet.outputs, self._paint(probes, maps))
+        data.write_without_log(self.salnet.outputs, self._paint(probes, maps, data.read_logs()))
         self._score(data, probes, maps)
 
     def _score(self, data, probes, maps):
@@ -205,7 +207,9 @@ class Saliency(Trace):
         return (system.mode != "eval" or system.epoch_idx % every == 0
                 or system.epoch_idx >= system.total_epochs or system.stop_training)
 
-    def _paint(self, probes, maps):
+    def _paint(self, probes, maps, logs):
+        """FastEstimator's columns (the overlay's name says which map it shows), titled with
+        the mode, epoch and the epoch's ``accuracy`` when a trace logged one before this."""
         images = probes[self.model_inputs]
         columns = {}
         if self.class_key:
@@ -213,9 +217,20 @@ class Saliency(Trace):
         columns[self.model_outputs] = self._names(maps[self.model_outputs])
         columns[self.model_inputs] = images
         methods = list(self.method_set.columns)
-        columns[f"{self.model_inputs} {self.salnet.outputs}"] = Overlay(images, maps[methods[-1]])
+        columns[f"{self.model_inputs} {self.salnet.outputs}"] = Overlay(images, maps[methods[-1]],
+                                                                        method=methods[-1])
         columns.update((name, maps[name]) for name in methods)
-        return ImgData(colormap="inferno", **columns)
+        figure = ImgData(colormap="inferno", **columns)
+        system = self.system
+        title = [system.mode, f"epoch {system.epoch_idx}/{system.total_epochs}"]
+        if "accuracy" in logs:
+            title.append(f"accuracy {float(logs['accuracy']):.3f}")
+        if self.class_key:
+            figure.checked = (self.class_key, self.model_outputs)
+            right = sum(a == b for a, b in zip(columns[self.class_key], columns[self.model_outputs]))
+            title.append(f"{right}/{len(images)} probes right")
+        figure.title = " \u00b7 ".join(title)
+        return figure
 
     def _names(self, classes):
         if not self.class_names:

@@ -122,3 +122,8 @@ def log_dict(dictionary, artifact_file):
 def log_artifacts(local_dir, artifact_path):
     """A local folder's files under ``artifact_path`` of the active run."""
     _outbox().call(lambda: mlflow.log_artifacts(local_dir, artifact_path), skippable=True)
+
+
+def log_artifact(local_path):
+    """One local file at the top of the active run's artifacts."""
+    _outbox().call(lambda: mlflow.log_artifact(local_path), skippable=True)

@@ -38,6 +38,7 @@ class BestModelSaver(Trace):
                 raise ValueError("BestModelSaver needs a metric: the network has no UpdateOp loss")
             self.metric = losses[0]
         self.outputs = [f"since_best_{self.metric}", f"{self.save_best_mode}_{self.metric}"]
+        self.quiet_keys = tuple(self.outputs)
         self.model_path = os.path.join(self.save_dir, f"{self.model.model_name}_best_{self.metric}.keras")
 
     def on_epoch_end(self, data):
