@@ -5,7 +5,7 @@ Not the whole config (about 80 keys; the run's ``config.yaml`` artifact holds it
 config pushed the saliency maps out of sight.
 """
 
-CORE_KEYS = ("seed", "epochs", "batch_size", "schedule.init_lr")  # always logged
+CORE_KEYS = ("seed", "epochs", "batch_size", "schedule.init_lr", "precision")  # always logged
 SWEEP_KEYS = ("objective.metric", "objective.direction")  # a sweep's child: how it was ranked
 UNLOGGED_GROUPS = ("tracking", "sweeper")  # where a run goes and how jobs are swept, not what it is
 

@@ -230,10 +230,11 @@ def check_writable(folder, key, what, advice=""):
 
 
 def no_space_left(error, cfg, output_dir):
-    """One line for an error a full disk caused (ENOSPC, or SQLite's "database or disk is full"),
-    naming the disk (its mount point) of the fuller of the run's folder and its SQLite store;
-    None for any other error."""
-    if getattr(error, "errno", None) != errno.ENOSPC and "disk is full" not in str(error):
+    """One line for an error a full disk caused (ENOSPC, SQLite's "database or disk is full", or
+    TensorFlow's when a checkpoint hits it), naming the disk (its mount point) of the fuller of
+    the run's folder and its SQLite store; None for any other error."""
+    full = ("disk is full", "No space left on device")  # SQLite's words, TensorFlow's (a checkpoint)
+    if getattr(error, "errno", None) != errno.ENOSPC and not any(words in str(error) for words in full):
         return None
     folders = [output_dir]
     uri = TrackingTarget.from_config(cfg.tracking.uri, project_root()).uri
