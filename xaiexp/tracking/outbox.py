@@ -19,13 +19,14 @@ import logging
 import os
 import sys
 import tempfile
-import urllib.request
 from pathlib import Path
 
 import mlflow
 import requests
 from mlflow.entities import Metric, RunTag
 from mlflow.exceptions import MlflowException, RestException
+
+from xaiexp.tracking.health import answers
 
 # MLflow's names; each applies unless the user set it. ~3 s per call to a dead server (the
 # second retry waits 2 s), at most ~1 minute to a hung one.
@@ -163,10 +164,7 @@ class Outbox:
 
     def _back(self):
         """One short GET /health; when the server answers, what was kept is sent first."""
-        try:
-            with urllib.request.urlopen(self.uri.rstrip("/") + "/health", timeout=HEALTH_TIMEOUT):
-                pass
-        except (OSError, ValueError):
+        if not answers(self.uri, HEALTH_TIMEOUT):
             return False
         self.away = False
         return self._resend()

@@ -7,14 +7,13 @@ carries ``?workflowType=machine_learning`` inside the hash route, the one place 
 """
 
 import argparse
-import contextlib
 import signal
 import socket
 import subprocess
 import sys
 import time
-import urllib.request
 
+from xaiexp.tracking.health import answers
 from xaiexp.tracking.store import TrackingTarget
 from xaiexp.util.project import project_root
 
@@ -68,11 +67,10 @@ def wait_until_ready(url, server, timeout=300, out=sys.stderr):
     seconds on a terminal; False if the server exits or stays silent for ``timeout`` s."""
     start = time.monotonic()
     while server.poll() is None and time.monotonic() - start < timeout:
-        with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
-            if answer.status == 200:
-                if out.isatty():
-                    out.write("\r\033[K")
-                return True
+        if answers(url, timeout=2):
+            if out.isatty():
+                out.write("\r\033[K")
+            return True
         if out.isatty():
             out.write(f"\rxaiexp: starting the MLflow server … {time.monotonic() - start:.0f} s")
             out.flush()
