@@ -61,7 +61,7 @@ def mlflow_run(target, experiment, run_name=None, params=None, tags=None, parent
             mark_dead_runs(client, experiment)
             run = mlflow.start_run(experiment_id=experiment, run_name=run_name,
                                    parent_run_id=parent_run_id, nested=parent_run_id is not None)
-        with _ended(client, run):
+        with _ended(run):
             client.log_batch(run.info.run_id, params=as_params(params or {}), tags=as_tags(tags))
             yield run
 
@@ -84,18 +84,20 @@ def _owned(output_dir, key):
 
 
 @contextlib.contextmanager
-def _ended(client, run):
-    """End ``run`` FINISHED, KILLED or FAILED by how the block exits."""
+def _ended(run):
+    """End ``run`` FINISHED, KILLED or FAILED by how the block exits (through its Outbox, so
+    that a server that went away gets the status when it is back)."""
+    outbox = Outbox.of(run.info.run_id)
     try:
         yield
     except (KeyboardInterrupt, SystemExit) as stop:
-        Outbox.of(run.info.run_id).fail("KILLED", f"{type(stop).__name__}: interrupted")
+        outbox.fail("KILLED", f"{type(stop).__name__}: interrupted")
         raise
     except BaseException as error:
-        Outbox.of(run.info.run_id).fail("FAILED", f"{type(error).__name__}: {error}"[:5000])
+        outbox.fail("FAILED", f"{type(error).__name__}: {error}"[:5000])
         raise
     else:
-        Outbox.of(run.info.run_id).end("FINISHED")
+        outbox.end("FINISHED")
 
 
 def _outbox():
