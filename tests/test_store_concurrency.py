@@ -5,6 +5,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import threading
 
 import mlflow
 import pytest
@@ -111,3 +112,20 @@ def test_a_half_migrated_store_is_repaired_when_empty_and_named_when_not(tmp_pat
     with sqlite3.connect(used) as connection:  # left as it was
         assert connection.execute("SELECT count(*) FROM runs").fetchone() == (1,)
     connection.close()
+
+
+def test_a_store_in_use_is_waited_for_never_made_again(tmp_path):
+    """What lost a run in CI: a job's start found the store busy (another job writing), took the
+    busy error for a half-created store and made it again, dropping the other job's rows."""
+    target = TrackingTarget.embedded(tmp_path / "home")
+    path = tmp_path / "home" / "outputs" / "mlflow.db"
+    target.ensure_store()
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("BEGIN EXCLUSIVE")  # no reader gets in until the commit, 6 s from now
+    writer.execute("INSERT INTO experiments (name, lifecycle_stage) VALUES ('kept', 'active')")
+    committer = threading.Timer(6.0, writer.execute, ["COMMIT"])
+    committer.start()
+    target.ensure_store()
+    committer.join()
+    writer.close()
+    assert store(tmp_path / "home").get_experiment_by_name("kept") is not None
