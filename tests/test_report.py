@@ -98,6 +98,24 @@ def read_csv(path):
         return list(csv.DictReader(file))
 
 
+def benjamini_hochberg(p_values):
+    """Adjusted p-values by the textbook step-up rule, a loop: the i-th smallest p is scaled
+    by m / i, and no adjusted value may exceed the one of a larger p (capped at 1)."""
+    m, order = len(p_values), sorted(range(len(p_values)), key=lambda i: p_values[i])
+    adjusted, smallest_above = [0.0] * m, 1.0
+    for rank in range(m, 0, -1):
+        index = order[rank - 1]
+        smallest_above = min(smallest_above, p_values[index] * m / rank)
+        adjusted[index] = smallest_above
+    return adjusted
+
+
+def adjusted_in(row):
+    """A report.csv row's p-values (``<score>_p``) and its adjusted ones (``<score>_q``)."""
+    keys = [key.removesuffix("_p") for key, value in row.items() if key.endswith("_p") and value]
+    return [float(row[f"{key}_p"]) for key in keys], [float(row[f"{key}_q"]) for key in keys]
+
+
 def markdown_rows(path):
     """The table of report.md as lists of cells, the header first."""
     lines = [line for line in path.read_text().splitlines() if line.startswith("| ")]
@@ -361,6 +379,9 @@ def test_paired_tests_mark_what_differs_from_the_best_run(paired, tmp_path, caps
     assert float(rows["shifted"]["xai/saliency/relevance_mass_p"]) == pytest.approx(expected, rel=1e-12)
     assert expected < 0.05 and float(rows["same"]["xai/saliency/relevance_mass_p"]) == pytest.approx(1.0)
     assert [rows[name]["shared"] for name in runs] == ["40", "40", "40", "0", ""]
+    family = [adjusted_in(rows[name]) for name in ("same", "shifted")]  # all the report's tests
+    p_values, q_values = (sum((row[i] for row in family), []) for i in (0, 1))
+    assert len(p_values) == 4 and q_values == pytest.approx(benjamini_hochberg(p_values), rel=1e-12)
     cells = {row[0]: row for row in markdown_rows(tmp_path / "report.md")}
     header = cells["run"]
     # the configured order: smoothgrad before vanilla
@@ -419,7 +440,7 @@ def test_parent_accepts_a_unique_prefix_and_refuses_an_ambiguous_one(store, tmp_
 def test_a_real_sweep_is_paired_on_its_shared_scoring_set(home, tmp_path, capsys):
     """Two tiny runs differing only in the learning rate score the same 24 test images; the
     report's p-values are scipy's on the arrays they logged, and a score is marked exactly when
-    its p-value is below 0.05."""
+    its p-value, adjusted for the report's other tests, is below 0.05."""
     from scipy.stats import ttest_rel
 
     from conftest import TINY, run_cli
@@ -434,10 +455,12 @@ def test_a_real_sweep_is_paired_on_its_shared_scoring_set(home, tmp_path, capsys
     logged = [load_last_epoch(client, row["run_id"], "saliency_scores", "test") for row in rows]
     assert logged[0]["image_id"].tolist() == logged[1]["image_id"].tolist()  # the same images, in order
     cells = markdown_rows(tmp_path / "report.md")
+    p_values, q_values = adjusted_in(rows[1])
+    assert q_values == pytest.approx(benjamini_hochberg(p_values), rel=1e-9)
     for key in ("saliency/relevance_mass", "smoothed_saliency/deletion_auc"):
         expected = ttest_rel(logged[1][key], logged[0][key]).pvalue
         assert float(rows[1][f"xai/{key}_p"]) == pytest.approx(expected, rel=1e-9)
         cell = cells[2][cells[0].index(f"xai/{key}")]
-        assert cell.endswith(" *") == (expected < 0.05)
+        assert cell.endswith(" *") == (float(rows[1][f"xai/{key}_q"]) < 0.05)
         assert float(rows[1][f"xai/{key}"]) == pytest.approx(logged[1][key].mean())
     assert client.get_run(rows[0]["run_id"]).data.tags["xaiexp.test_weights"] in ("best", "final")

@@ -13,9 +13,9 @@ import yaml
 
 from xaiexp.util.project import project_root
 from xaiexp.tracking.figure_arrays import load_last_epoch
-from xaiexp.tracking.report_pairs import ALPHA, compare
+from xaiexp.tracking.report_pairs import ALPHA, adjusted, compare
 from xaiexp.tracking.report_runs import ReportError, runs_frame, select_runs
-from xaiexp.tracking.report_table import (P_SUFFIX, SHARED, SIGNIFICANT, Table, methods_table,
+from xaiexp.tracking.report_table import (P_SUFFIX, Q_SUFFIX, SHARED, SIGNIFICANT, Table, methods_table,
                                           runs_table)
 from xaiexp.tracking.saliency_grid import saliency_grid
 from xaiexp.tracking.store import TrackingTarget
@@ -100,7 +100,7 @@ def write_report(target, args) -> Report:
     key = safe_name(args.figure)
     scores = [load_last_epoch(client, run.info.run_id, f"{key}_scores", args.mode)
               for run in selection.runs]
-    pairings = [compare(scores[0], other) for other in scores]
+    pairings = adjusted([compare(scores[0], other) for other in scores])
     table = TABLES[args.by](frame, selection.objective, args.mode, key, pairings)
     notes = pairing_notes([run.info.run_name or run.info.run_id for run in selection.runs],
                           [found is not None for found in scores], pairings)
@@ -122,7 +122,8 @@ def write_report(target, args) -> Report:
 
 
 LEGEND = (f"{SIGNIFICANT}: differs from the first run's (paired t-test on the {SHARED} images, "
-          f"p < {ALPHA}; CSV: <score>{P_SUFFIX})")
+          f"p < {ALPHA} adjusted\n   for all the report's tests by Benjamini-Hochberg; "
+          f"CSV: <score>{P_SUFFIX}, adjusted <score>{Q_SUFFIX})")
 
 
 def pairing_notes(names, scored, pairings):

@@ -2,26 +2,33 @@
 scored, from the per-image scores the Saliency trace logs (``<figure>_scores/<mode>_epoch_<n>.npz``,
 ``xaiexp.xai.image_scores``). Two means with overlapping intervals can still differ clearly image
 by image, and two close means can be noise; only runs that scored the same images (same seed and
-data) can be paired."""
+data) can be paired.
 
-from dataclasses import dataclass, field
+A report compares many scores at once (methods × metrics × runs), so at p < 0.05 one in twenty
+true non-differences would be marked; the marks use p-values adjusted over all of the report's
+tests together (Benjamini-Hochberg, ``scipy.stats.false_discovery_control``), which keeps the
+expected share of noise among the marked differences below ``ALPHA``."""
+
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
-from scipy.stats import ttest_rel
+from scipy.stats import false_discovery_control, ttest_rel
 
 from xaiexp.xai.image_scores import IMAGE_ID
 
-ALPHA = 0.05  # a difference with a paired p-value below this is marked significant
+ALPHA = 0.05  # a difference whose adjusted p-value is below this is marked significant
 
 
 @dataclass(frozen=True)
 class Pairing:
     """A run against the reference run: how many scored images they share, and per
-    ``<method>/<metric>`` the paired test's p-value on those images."""
+    ``<method>/<metric>`` the paired test's p-value on those images and (``adjusted``) that
+    p-value adjusted for the report's other tests."""
 
     shared: int
     p_values: dict = field(default_factory=dict)
+    q_values: dict = field(default_factory=dict)
 
 
 def paired_p(reference, other) -> float:
@@ -48,3 +55,18 @@ def compare(reference: dict | None, other: dict | None) -> Pairing | None:
         return Pairing(0)
     return Pairing(len(shared), {key: paired_p(first.loc[shared, key], second.loc[shared, key])
                                  for key in first.columns.intersection(second.columns)})
+
+
+def adjusted(pairings: list) -> list:
+    """``pairings`` (the first: the reference run against itself, not a test) with their
+    ``q_values``: every other p-value adjusted by Benjamini-Hochberg over all of them."""
+    tests = [(row, key) for row, pairing in enumerate(pairings[1:], 1) if pairing is not None
+             for key, p in pairing.p_values.items() if not np.isnan(p)]
+    if not tests:
+        return pairings
+    q = false_discovery_control([pairings[row].p_values[key] for row, key in tests])
+    q_values = {row: {} for row, _ in tests}
+    for (row, key), value in zip(tests, q):
+        q_values[row][key] = float(value)
+    return [replace(pairing, q_values=q_values[row]) if row in q_values else pairing
+            for row, pairing in enumerate(pairings)]

@@ -3,8 +3,9 @@ or per (run, saliency method), with the params that tell the runs apart, accurac
 explanation-quality scores, methods and metrics in the configured order (``explain.methods``,
 ``explain.metrics``). Shown (Markdown, terminal) at 3 significant digits, each score with its
 95 % interval ``mean ± 1.96·se`` where the Saliency trace logged its standard error
-``<metric>_se``, and ``*`` where it differs from the best run's in a paired test
-(``report_pairs``); the CSV keeps full precision and the ``_se`` and ``_p`` columns."""
+``<metric>_se``, and ``*`` where it differs from the best run's in a paired test, its p-value
+adjusted for the report's other tests (``report_pairs``); the CSV keeps full precision and the
+``_se``, ``_p`` and adjusted ``_q`` columns."""
 
 import ast
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from xaiexp.xai.registry import metric_key, metric_names, registered_methods
 
 SE_SUFFIX = "_se"  # the Saliency trace's standard error of xai/<method>/<metric>
 P_SUFFIX = "_p"  # the paired test's p-value against the best run
+Q_SUFFIX = "_q"  # that p-value adjusted for the report's other tests (report_pairs.adjusted)
 Z_95 = 1.96  # a normal 95 % interval's half-width, in standard errors
 SIGNIFICANT = "*"
 SHARED = "shared"  # column: images a run scored in common with the best run
@@ -129,13 +131,15 @@ def _metric(frame, name):
 
 
 def _add_score(table, column, frame, name, key, pairings):
-    """``column``, its ``_se`` (if logged) and ``_p`` (against the first run, if paired)."""
+    """``column``, its ``_se`` (if logged), ``_p`` and ``_q`` (against the first run, if
+    paired)."""
     table[column] = _metric(frame, name)
     if f"metrics.{name}{SE_SUFFIX}" in frame:
         table[f"{column}{SE_SUFFIX}"] = _metric(frame, f"{name}{SE_SUFFIX}")
     if pairings and any(p is not None and p.shared for p in pairings[1:]):
-        table[f"{column}{P_SUFFIX}"] = [p.p_values.get(key) if p else None
-                                        for p in (pairings[row] for row in table["_row"])]
+        paired = [pairings[row] for row in table["_row"]]
+        table[f"{column}{P_SUFFIX}"] = [p.p_values.get(key) if p else None for p in paired]
+        table[f"{column}{Q_SUFFIX}"] = [p.q_values.get(key) if p else None for p in paired]
 
 
 def _finish(table, pairings):
@@ -147,19 +151,19 @@ def _finish(table, pairings):
     missing = [None] * len(table)
     cells = pd.DataFrame({column: [_cell(*values) for values in zip(
         table[column], table.get(f"{column}{SE_SUFFIX}", missing),
-        table.get(f"{column}{P_SUFFIX}", missing))]
-        for column in table.columns if not column.endswith((SE_SUFFIX, P_SUFFIX))})
+        table.get(f"{column}{Q_SUFFIX}", missing))]
+        for column in table.columns if not column.endswith((SE_SUFFIX, P_SUFFIX, Q_SUFFIX))})
     return Table(table, cells)
 
 
-def _cell(value, error=None, p_value=None):
+def _cell(value, error=None, q_value=None):
     """"0.412 ± 0.039 *": the value, its 95 % interval, and the mark of a significant difference."""
     if value is None or pd.isna(value):
         return ""
     text = f"{value:.3g}" if isinstance(value, float) else str(value)
     if error is not None and not pd.isna(error):
         text += f" ± {Z_95 * error:.2g}"
-    if p_value is not None and not pd.isna(p_value) and p_value < ALPHA:
+    if q_value is not None and not pd.isna(q_value) and q_value < ALPHA:
         text += f" {SIGNIFICANT}"
     return text
 
