@@ -5,7 +5,6 @@ the model a finished run logged (``explain_run=<run id>|last``), explained with 
 config, so its probes, noise and maps are the ones its test epoch had.
 """
 
-import sys
 import tempfile
 
 import keras
@@ -14,7 +13,7 @@ from omegaconf import OmegaConf
 
 from xaiexp.app.build import (instantiate_group, load_datasets, make_estimator, make_model,
                               make_network, make_pipeline, make_traces)
-from xaiexp.app.run import flatten, run_tags
+from xaiexp.app.run import logged_params, run_tags, say_where
 from xaiexp.app.schema import plain_value
 from xaiexp.util.project import project_root
 
@@ -36,17 +35,19 @@ def explain(cfg, source=None, output_dir=None):
     if not cfg.tracking.enabled:
         return estimator.test()
     from xaiexp.tracking import TrackingTarget, mlflow_run
+    from xaiexp.tracking.run import log_dict
     from xaiexp.tracking.source import SOURCE_TAG, TASK_TAG
 
     target = TrackingTarget.from_config(cfg.tracking.uri, project_root())
-    tags = {**run_tags(None, None), TASK_TAG: "explain"}
+    hydra = HydraConfig.get() if HydraConfig.initialized() else None
+    tags = {**run_tags(hydra, None), TASK_TAG: "explain"}
     if source:
         tags[SOURCE_TAG] = source.run_id
+    resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     with mlflow_run(target, cfg.tracking.experiment or cfg.name,
                     run_name=f"explain {source.run_name if source else cfg.name}",
-                    params=flatten(OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)),
-                    tags=tags) as active:
+                    params=logged_params(resolved, hydra), tags=tags) as active:
+        log_dict(resolved, "config.yaml")
         logs = estimator.test()
-    print(f"xaiexp: explanation run {active.info.run_id} finished in experiment "
-          f"{active.info.experiment_id} ({target.uri}).", file=sys.stderr)
+    say_where(target, active, "explanation run")
     return logs

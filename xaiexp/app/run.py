@@ -140,7 +140,6 @@ def run(cfg, resume=None):
     from xaiexp.tracking import TrackingTarget, mlflow_run
     from xaiexp.tracking.run import log_artifact, log_artifacts, log_dict, log_metrics, set_tags
     from xaiexp.tracking.sweep import OBJECTIVE_UNMET, PARENT_RUN_ID, child_run_name
-    from xaiexp.tracking.ui import how_to_open, run_link
 
     target = TrackingTarget.from_config(cfg.tracking.uri, project_root())
     parent = os.environ.get(PARENT_RUN_ID) if hydra and hydra.mode == RunMode.MULTIRUN else None
@@ -148,9 +147,7 @@ def run(cfg, resume=None):
     run_name = (child_run_name(list(hydra.overrides.task)) or f"job {hydra.job.num}") if parent else cfg.name
     resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     with mlflow_run(target, cfg.tracking.experiment or cfg.name, run_name=run_name,
-                    params=run_params(flatten(resolved), dict(hydra.runtime.choices) if hydra else {},
-                                      list(hydra.overrides.task) if hydra else [], bool(parent)),
-                    tags=tags, parent_run_id=parent,
+                    params=logged_params(resolved, hydra, bool(parent)), tags=tags, parent_run_id=parent,
                     run_id=resume.run_id if resume else None, output_dir=output_dir) as active:
         if not resume:
             log_dict(resolved, "config.yaml")  # first: an interrupted run can be resumed from it
@@ -169,8 +166,22 @@ def run(cfg, resume=None):
             log_artifacts(os.path.dirname(saver.model_path), "model")
         if log_path():
             log_artifact(log_path())  # the console so far: the run's own lines end it
+    say_where(target, active, "run")
+    return result
+
+
+def logged_params(resolved, hydra, in_sweep=False):
+    """The MLflow params of a run of the resolved config (see ``run_params``)."""
+    return run_params(flatten(resolved), dict(hydra.runtime.choices) if hydra else {},
+                      list(hydra.overrides.task) if hydra else [], in_sweep)
+
+
+def say_where(target, active, what):
+    """The closing lines: which ``what`` (run, explanation run) finished, in which store, and
+    the link that opens it in the MLflow UI."""
+    from xaiexp.tracking.ui import how_to_open, run_link
+
     run_id, experiment = active.info.run_id, active.info.experiment_id
     link = run_link(target.uri, experiment, run_id)
-    print(f"xaiexp: run {run_id} finished in experiment {experiment} ({target.uri}).\n"
+    print(f"xaiexp: {what} {run_id} finished in experiment {experiment} ({target.uri}).\n"
           f"xaiexp: {how_to_open(target.uri, link)}", file=sys.stderr)
-    return result
