@@ -15,6 +15,7 @@ import time
 
 from xaiexp.tracking.health import answers
 from xaiexp.tracking.store import TrackingTarget
+from xaiexp.util.console import clear_transient, transient
 from xaiexp.util.project import project_root
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 5000
@@ -62,20 +63,19 @@ def default_allowed_hosts(host: str, port: int) -> str:
     return ",".join([*get_default_allowed_hosts(), *sorted(f"{name}:{port}" for name in names)])
 
 
-def wait_until_ready(url, server, timeout=300, out=sys.stderr):
+def wait_until_ready(url, server, timeout=300):
     """Poll ``url``/health until the server answers, with one status line that counts the
     seconds on a terminal; False if the server exits or stays silent for ``timeout`` s."""
     start = time.monotonic()
-    while server.poll() is None and time.monotonic() - start < timeout:
-        if answers(url, timeout=2):
-            if out.isatty():
-                out.write("\r\033[K")
-            return True
-        if out.isatty():
-            out.write(f"\rxaiexp: starting the MLflow server … {time.monotonic() - start:.0f} s")
-            out.flush()
-        time.sleep(0.5)
-    return False
+    try:
+        while server.poll() is None and time.monotonic() - start < timeout:
+            if answers(url, timeout=2):
+                return True
+            transient(f"starting the MLflow server … {time.monotonic() - start:.0f} s")
+            time.sleep(0.5)
+        return False
+    finally:
+        clear_transient()
 
 
 def main(argv):

@@ -27,6 +27,13 @@ def transient(message: str) -> None:
         sys.stderr.flush()
 
 
+def clear_transient() -> None:
+    """Wipe a transient status when what follows should not be drawn over it."""
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\033[K")
+        sys.stderr.flush()
+
+
 def detail(line: str) -> None:
     """A line for the run's log file only (e.g. every logged value of an epoch); dropped when no
     ConsoleLog is open."""
