@@ -37,6 +37,9 @@ def make_files(root):
         tar.add(root / "text.npz", arcname="something-else/data")
     make_bad_values(root, np.random.default_rng(0))
     (root / "text.db").write_text("not a database")
+    with sqlite3.connect(root / "other_app.db") as db:  # e.g. an MLflow store given to Optuna
+        db.execute("CREATE TABLE runs (run_uuid TEXT)")
+    db.close()
     return root
 
 
@@ -184,6 +187,14 @@ CASES = [
     ("tracking.experiment too long", ["tracking.experiment=" + "e" * 501], "tracking.experiment"),
     ("cycle_multiplier huge", ["schedule.cycle_multiplier=1e308"], "schedule.cycle_multiplier"),
     ("output folder unwritable", ["hydra.run.dir=/proc/xaiexp-runs"], "hydra.run.dir"),
+    ("optuna journal at a text file", ["-m", "hparams_search=optuna", "hydra.sweeper.storage={data}/text.db"],
+     "hydra.sweeper.storage: {data}/text.db is not an Optuna journal file"),
+    ("optuna sqlite at a text file", ["-m", "hparams_search=optuna",
+                                      "hydra.sweeper.storage=sqlite:///{data}/text.db"],
+     "hydra.sweeper.storage: {data}/text.db is not a SQLite database"),
+    ("optuna sqlite of another app", ["-m", "hparams_search=optuna",
+                                      "hydra.sweeper.storage=sqlite:///{data}/other_app.db"],
+     "hydra.sweeper.storage: {data}/other_app.db is a SQLite database but not Optuna's (it holds runs)"),
     ("sweep folder under a file", ["-m", "hydra.sweep.dir={data}/not_a_folder/sweep", "epochs=1,2"],
      "hydra.sweep.dir"),
 ]

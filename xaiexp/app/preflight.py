@@ -2,11 +2,14 @@
 TensorFlow is imported and before any MLflow run exists, so a wrong path or a dead server costs
 a second and one line, not a failed run."""
 
+import contextlib
 import errno
 import functools
 import importlib
+import json
 import os
 import shutil
+import sqlite3
 import tempfile
 import threading
 import urllib.error
@@ -195,6 +198,38 @@ def _check_tracking(uri, root, file_store_allowed):
         raise ConfigError("tracking.uri", f"unknown scheme {scheme!r} in {uri}; expected "
                                           f"http(s)://host:port, sqlite:///path/mlflow.db, "
                                           f"file:///folder or a database URI")
+
+
+def check_study_storage(storage):
+    """``hydra.sweeper.storage``, when it names a file that exists, is one Optuna opens: a
+    journal (one JSON record a line) or an Optuna SQLite database, not, e.g., xaiexp's MLflow
+    store, which Optuna would refuse with a traceback (or write its tables into)."""
+    from xaiexp.app.study import storage_file
+
+    path = storage_file(storage) if storage else None
+    if path is None or not path.is_file() or path.stat().st_size == 0:
+        return
+    key, new = "hydra.sweeper.storage", "give a new file for a new study"
+    if not str(storage).strip().startswith("sqlite:///"):
+        with open(path, "rb") as file:
+            first = file.readline()
+        try:
+            record = json.loads(first)
+        except ValueError:
+            record = None
+        require(isinstance(record, dict) and "op_code" in record, key,
+                f"{path} is not an Optuna journal file (its first line is no journal record); {new}")
+        return
+    require(_sqlite_or_empty(path), key, f"{path} is not a SQLite database; {new}")
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
+            tables = sorted(name for (name,) in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type='table'"))
+    except sqlite3.DatabaseError as error:
+        raise ConfigError(key, f"{path} cannot be read as a SQLite database ({error}); {new}") from None
+    shown = ", ".join(tables[:4]) + (", …" if len(tables) > 4 else "")
+    require(not tables or {"studies", "version_info"} <= set(tables), key,
+            f"{path} is a SQLite database but not Optuna's (it holds {shown}); {new}")
 
 
 SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite 3 database file

@@ -33,16 +33,24 @@ def open_storage(url: str | None):
 
         return JournalStorage(JournalFileBackend(str(_under_root(url))))
     if url.startswith("sqlite:///"):
-        path = _under_root(url.removeprefix("sqlite:///"))
+        path = _under_root(url)
         url = f"sqlite:///{path}"
         # writers queue for the file lock instead of failing after SQLite's default 5 s
         return _retry(lambda: optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}}))
     return _retry(lambda: optuna.storages.RDBStorage(url))
 
 
+def storage_file(url: str) -> Path | None:
+    """The file a journal or SQLite storage ``url`` keeps the study in; None for a server's."""
+    url = str(url).strip()
+    if "://" in url and not url.startswith("sqlite:///"):
+        return None
+    path = Path(os.path.expanduser(url.removeprefix("sqlite:///")))
+    return path if path.is_absolute() else Path(project_root()) / path
+
+
 def _under_root(path):
-    path = Path(os.path.expanduser(path))
-    path = path if path.is_absolute() else Path(project_root()) / path
+    path = storage_file(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
 
