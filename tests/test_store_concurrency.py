@@ -11,6 +11,7 @@ import mlflow
 import pytest
 
 from conftest import TINY
+from xaiexp.tracking.resume import OUTPUT_DIR, mark_if_dead
 from xaiexp.tracking.store import TrackingTarget
 from xaiexp.util.errors import ConfigError
 
@@ -129,3 +130,19 @@ def test_a_store_in_use_is_waited_for_never_made_again(tmp_path):
     committer.join()
     writer.close()
     assert store(tmp_path / "home").get_experiment_by_name("kept") is not None
+
+
+def test_a_run_that_ends_while_a_new_job_looks_at_it_stays_finished(tmp_path):
+    """The other race CI caught: a starting job lists the RUNNING runs, one of them ends FINISHED
+    and frees its folder, and only then is its owner looked at: gone, but not dead."""
+    target = TrackingTarget.embedded(tmp_path / "home")
+    target.ensure_store()
+    client = mlflow.MlflowClient(target.uri)
+    folder = tmp_path / "run0"
+    folder.mkdir()
+    run = client.create_run(client.create_experiment("race"), tags={OUTPUT_DIR: str(folder)})
+    (listed,) = client.search_runs([run.info.experiment_id], "attributes.status = 'RUNNING'")
+    client.set_terminated(run.info.run_id, "FINISHED")  # its job ends, then releases the folder
+    assert mark_if_dead(client, listed).info.status == "FINISHED"
+    assert client.get_run(run.info.run_id).info.status == "FINISHED"
+    assert "xaiexp.error" not in client.get_run(run.info.run_id).data.tags

@@ -35,6 +35,11 @@ def mark_if_dead(client, run):
     owner = RunOwnership(folder)
     if owner.is_alive():
         return run
+    # A job ends its run before it frees the folder: read the status again, now that the folder
+    # is free, or a run that ended since ``run`` was listed would be taken for a dead one.
+    run = client.get_run(run.info.run_id)
+    if run.info.status != "RUNNING":
+        return run
     client.set_tag(run.info.run_id, "xaiexp.error",
                    f"its process ({owner.describe()}) died without ending the run")
     client.set_terminated(run.info.run_id, "FAILED")
