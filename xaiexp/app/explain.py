@@ -22,7 +22,8 @@ def explain(cfg, source=None, output_dir=None):
     """Explain ``cfg.explain.split`` with the Saliency trace, logged as one MLflow run (tagged as
     an explanation of ``source``, a SourceRun, when given); returns the split's logs."""
     keras.utils.set_random_seed(cfg.seed)
-    output_dir = output_dir or (HydraConfig.get().runtime.output_dir if HydraConfig.initialized()
+    hydra = HydraConfig.get() if HydraConfig.initialized() else None
+    output_dir = output_dir or (hydra.runtime.output_dir if hydra
                                 else tempfile.mkdtemp(prefix="xaiexp-explain-"))
     train, evaluation, test = load_datasets(cfg)
     split = {"train": train, "eval": evaluation, "test": test}[plain_value(cfg.explain.split)]
@@ -39,7 +40,6 @@ def explain(cfg, source=None, output_dir=None):
     from xaiexp.tracking.source import SOURCE_TAG, TASK_TAG
 
     target = TrackingTarget.from_config(cfg.tracking.uri, project_root())
-    hydra = HydraConfig.get() if HydraConfig.initialized() else None
     tags = {**run_tags(hydra, None), TASK_TAG: "explain"}
     if source:
         tags[SOURCE_TAG] = source.run_id
