@@ -204,13 +204,13 @@ def check_study_storage(storage):
     """``hydra.sweeper.storage``, when it names a file that exists, is one Optuna opens: a
     journal (one JSON record a line) or an Optuna SQLite database, not, e.g., xaiexp's MLflow
     store, which Optuna would refuse with a traceback (or write its tables into)."""
-    from xaiexp.app.study import storage_file
+    from xaiexp.app.study import is_journal, storage_file
 
     path = storage_file(storage) if storage else None
     if path is None or not path.is_file() or path.stat().st_size == 0:
         return
     key, new = "hydra.sweeper.storage", "give a new file for a new study"
-    if not str(storage).strip().startswith("sqlite:///"):
+    if is_journal(storage):
         with open(path, "rb") as file:
             first = file.readline()
         try:

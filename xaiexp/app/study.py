@@ -28,7 +28,7 @@ def open_storage(url: str | None):
     if url is None or not str(url).strip():
         return None
     url = str(url).strip()
-    if "://" not in url:
+    if is_journal(url):
         from optuna.storages.journal import JournalFileBackend, JournalStorage
 
         return JournalStorage(JournalFileBackend(str(_under_root(url))))
@@ -40,10 +40,15 @@ def open_storage(url: str | None):
     return _retry(lambda: optuna.storages.RDBStorage(url))
 
 
+def is_journal(url: str) -> bool:
+    """Whether storage ``url`` is a journal file (any string that is not a database URL)."""
+    return "://" not in str(url).strip()
+
+
 def storage_file(url: str) -> Path | None:
     """The file a journal or SQLite storage ``url`` keeps the study in; None for a server's."""
     url = str(url).strip()
-    if "://" in url and not url.startswith("sqlite:///"):
+    if not is_journal(url) and not url.startswith("sqlite:///"):
         return None
     path = Path(os.path.expanduser(url.removeprefix("sqlite:///")))
     return path if path.is_absolute() else Path(project_root()) / path
