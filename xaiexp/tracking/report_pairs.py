@@ -23,8 +23,8 @@ ALPHA = 0.05  # a difference whose adjusted p-value is below this is marked sign
 @dataclass(frozen=True)
 class Pairing:
     """A run against the reference run: how many scored images they share, and per
-    ``<method>/<metric>`` the paired test's p-value on those images and (``adjusted``) that
-    p-value adjusted for the report's other tests."""
+    ``<method>/<metric>`` the paired test's p-value on those images and, once ``adjusted``
+    has run, in ``q_values`` that p-value adjusted for the report's other tests."""
 
     shared: int
     p_values: dict = field(default_factory=dict)
