@@ -17,7 +17,11 @@ import numpy as np
 from scipy import stats
 
 LEVEL = 0.95
+ALPHA = 0.05  # a one-sided test's p-value below this is a finding (a score above its floor)
 LABEL = "95 % CI"  # how the console and the report name the intervals below
+# What the Saliency trace logs beside each score's mean, by key suffix: standard error, the
+# interval's bounds, the number of defined scores, and the p-value against its chance floor.
+COMPANIONS = ("_se", "_ci_low", "_ci_high", "_n", "_floor_p")
 
 
 class Interval(NamedTuple):
