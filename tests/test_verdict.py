@@ -1,6 +1,8 @@
 """The shortcut verdict (xaiexp.xai.verdict) on hand-made evidence: what each kind of evidence
 must show for each answer, against the exact tests it is built on."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -45,9 +47,16 @@ def test_no_map_on_the_decoy_over_many_images_means_it_does_not():
 
 
 def test_a_few_images_cannot_rule_the_decoy_out():
-    """0 hits in 5: the exact interval's upper end (0.52) is far above twice the floor."""
-    verdict = judge(evidence([0.0, 0.0, 0.0], 5, mass=0.04), "5 eval images", GOOD, None)
+    """0 hits in 5: the exact interval's upper end (0.52) is far above twice the floor, and so
+    is that of relevance shares that vary from image to image."""
+    found = evidence([0.0, 0.0, 0.0], 5, mass=0.04)
+    varying = statistics.mean_interval([0.02, 0.3, 0.01, 0.05, 0.02])
+    for attentions in found.values():
+        attentions[0] = dataclasses.replace(attentions[0], score=varying)
+    verdict = judge(found, "5 eval images", GOOD, None)
     assert verdict.answer == CANNOT_TELL and "cannot rule it out" in verdict.reason
+    steady = judge(evidence([0.0, 0.0, 0.0], 5, mass=0.04), "5 eval images", GOOD, None)
+    assert steady.answer == DOES_NOT  # shares steadily below twice the floor: ruled out at n = 5
 
 
 def test_a_model_at_chance_cannot_be_judged_whatever_its_maps_show():

@@ -5,8 +5,8 @@
   there (relevance mass) and hits it that often (pointing game): those are the floors. A
   method *points at* the decoy when it beats its floor significantly (one-sided p < 0.05:
   exact Poisson-binomial for hits, a sign-flip permutation test for shares; ``floors.py``) by
-  at least ``LIFT`` times; it *ignores* it when even the upper end of its 95 % interval stays
-  below ``LIFT`` times the floor.
+  at least ``LIFT`` times; it *ignores* it when no score points at it and the upper end of one
+  score's 95 % interval stays below ``LIFT`` times the floor.
 - **Accuracy**: how much accuracy the shortcut is worth — eval (where it is present, as in
   train) minus test (where a clean or repainted test split breaks it), with Newcombe's interval;
   a drop whose interval lies above 0 is evidence. When test is like eval, there is no drop and
@@ -93,7 +93,10 @@ class Verdict:
         return any(a.points for a in self.attention[method])
 
     def ignores(self, method) -> bool:
-        return all(a.ignores for a in self.attention[method])
+        """No score points at the decoy, and one rules it out. (Ruling out twice a small floor
+        takes hundreds of hit-or-miss pointing games — a random map hitting 1/16 of the image
+        rules nothing out at 100 — where the relevance mass, a share per image, can at a few.)"""
+        return not self.points(method) and any(a.ignores for a in self.attention[method])
 
 
 def attention(scores, method_keys) -> dict[str, list[Attention]]:
