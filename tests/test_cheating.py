@@ -3,64 +3,26 @@ copy), upscaled to 48x48 RGB photos in sorted class folders, with a class-coded 
 the training folder (and so in the eval images held out of it) and a clean test folder; a user's
 own model from a module of their own; the decoy region given as a box over the patch."""
 
+import sys
+from pathlib import Path
+
 import mlflow
 import numpy as np
 import pytest
-from PIL import Image
-from sklearn.datasets import load_digits
 
 from conftest import run_cli
 
-SIDE, SCALE = 48, 1.5  # photos of 48x48, resized to the model's 32x32 (the box is in those pixels)
-PATCH = (2, 2, 8, 8)  # top, left, height, width in the model's pixels
-MODEL = '''
-import keras
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+import decoy_digits  # noqa: E402
 
-
-def build(input_shape, classes, filters=12):
-    layers = keras.layers
-    return keras.Sequential([
-        keras.Input(input_shape),
-        layers.Conv2D(filters, 3, activation="relu"), layers.MaxPooling2D(),
-        layers.Conv2D(2 * filters, 3, activation="relu"), layers.MaxPooling2D(),
-        layers.Flatten(), layers.Dense(classes, activation="softmax")])
-'''
-
-
-def digit_photos(folder, patched, indices):
-    """Digits ``indices`` as PNGs in ``folder/<digit>/``; ``patched``: each with its class's
-    code (the digit + 1 in binary, one bit a quarter) painted red in the patch's place."""
-    digits = load_digits()
-    top, left, height, width = (round(v * SCALE) for v in PATCH)
-    cell = height // 2
-    for index in indices:
-        image = np.kron(digits.images[index] / 16, np.ones((6, 6)))  # 8x8 -> 48x48
-        rgb = (np.stack([image * 0.9, image, image * 0.6], -1) * 255).astype(np.uint8)
-        label = int(digits.target[index])
-        if patched:
-            code = label + 1
-            for bit in range(4):
-                row, column = divmod(bit, 2)
-                if code >> bit & 1:
-                    rgb[top + row * cell:top + (row + 1) * cell,
-                        left + column * cell:left + (column + 1) * cell] = (255, 0, 0)
-        path = folder / str(label) / f"{index:04d}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(rgb).save(path)
+PATCH = (2, 2, 8, 8)  # the code's top, left, height, width in the model's 32x32 pixels
 
 
 @pytest.fixture
 def photos(tmp_path):
-    """{"patched": train folder with patches, "clean": train folder without, "test": clean test
-    folder}, and the user's model module in ``tmp_path``."""
-    order = np.random.default_rng(0).permutation(1797)
-    train, test = order[:1400], order[1400:]
-    for name, patched, indices in (("patched", True, train), ("clean", False, train),
-                                   ("test", False, test)):
-        digit_photos(tmp_path / name, patched, indices)
-    (tmp_path / "digitnet.py").write_text(MODEL)
-    (tmp_path / "model").mkdir()
-    (tmp_path / "model" / "digitnet.yaml").write_text("_target_: digitnet.build\nfilters: 12\n")
+    """The README's folders (examples/decoy_digits.py): patched and clean training photos, a
+    clean test folder, and the user's model module with its config."""
+    decoy_digits.write_all(tmp_path)
     return tmp_path
 
 
