@@ -234,6 +234,22 @@ def test_every_explains_every_nth_eval_epoch_the_last_and_test():
     assert "saliency" in data and "xai/saliency/deletion_auc" in data.read_logs()
 
 
+def test_score_every_paints_every_epoch_and_scores_the_last_and_test():
+    made = trace(metrics=["deletion_auc"], score_every=None)
+    made.system.total_epochs = 3
+    batch = probes()
+    epochs = [epoch(made, batch) for _ in range(3)]
+    assert all("saliency" in data for data in epochs)  # the figure, every epoch
+    assert [bool(data.read_logs()) for data in epochs] == [False, False, True]
+    made.system.mode = "test"
+    made.on_batch_end(Data(batch))
+    data = Data()
+    made.on_epoch_end(data)
+    assert "xai/saliency/deletion_auc" in data.read_logs()
+    with pytest.raises(ValueError, match="score_every must be >= 1, got 0"):
+        trace(score_every=0)
+
+
 def test_every_also_explains_an_epoch_that_stops_training():
     made = trace(every=5)
     made.system.total_epochs = 10

@@ -239,6 +239,9 @@ class ExplainConfig:
     score_samples: Optional[int] = bounded(None, minimum=1)  # null: the metrics score the probes
     # score SmInt and Occlusion every N-th eval epoch only (always the last, and test)
     heavy_every: int = bounded(1, minimum=1)
+    # compute the metrics every N-th explained eval epoch (always the last, and test); null: only
+    # then — the other epochs paint the figure alone
+    score_every: Optional[int] = bounded(1, minimum=1)
     # what the gradients explain: the target's softmax probability (FastEstimator's) or logit
     output: ExplainedOutput = ExplainedOutput.probability
     # whose value range scales noise and baselines: the probe batch's (FastEstimator's) or each image's

@@ -261,7 +261,8 @@ def _check_experiment_name(cfg):
 
 def _check_cadence(traces):
     """A trace that watches an ``xai/`` metric every epoch (e.g. the best-model saver's
-    ``metric``) needs every explaining trace to run every epoch (``every`` 1), and to score
+    ``metric``) needs every explaining trace to run and score every epoch (``every`` and
+    ``score_every`` 1), and to score
     a heavy method every epoch (``heavy_every`` 1) when the metric is that method's."""
     from xaiexp.xai.registry import heavy_method_names, metric_key
 
@@ -272,8 +273,8 @@ def _check_cadence(traces):
         for name, args in entries.items():
             heavy = {metric_key(method, args.get("outputs", "saliency"))
                      for method in heavy_method_names()}
-            for cadence in ("every", "heavy_every"):
-                if args.get(cadence, 1) != 1 and (cadence == "every" or metric.split("/")[1] in heavy):
+            for cadence in ("every", "score_every", "heavy_every"):
+                if args.get(cadence, 1) != 1 and (cadence != "heavy_every" or metric.split("/")[1] in heavy):
                     key = f"explain.{cadence}" if OmegaConf.is_interpolation(traces[name], cadence) \
                         else f"traces.{name}.{cadence}"
                     raise ConfigError(key, f"must be 1 while traces.{watcher}.metric is {metric} "

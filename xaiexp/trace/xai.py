@@ -121,6 +121,10 @@ class Saliency(Trace):
             scored only every ``heavy_every``-th eval epoch, and always at the last epoch of fit
             and in test; the figures always show them. With a scoring set this skips their
             explaining of it; on the probes, only their metrics. 1: whenever explained.
+        score_every: The metrics are computed every ``score_every``-th eval epoch that is
+            explained, and always at the last epoch of fit and in test (None: only then); the
+            other explained epochs paint the figure alone. A scoring set of a hundred images
+            costs that many explanations an epoch: scoring it at the end only keeps a run fast.
     """
 
     def __init__(self, model, model_inputs, model_outputs, class_key=None, label_mapping=None,
@@ -130,7 +134,8 @@ class Saliency(Trace):
                  output: str = "probability", noise_range: str = "batch",
                  deletion_baseline: str | float = "black", insertion_baseline: str | float = "blur",
                  every: int = 1, score_samples: int | None = None, heavy_every: int = 1,
-                 probes: str = "first", decoy=None, pointing_tolerance: float = 0.0):
+                 probes: str = "first", decoy=None, pointing_tolerance: float = 0.0,
+                 score_every: int | None = 1):
         super().__init__(inputs=[key for key in (class_key, model_inputs, mask_key, decoy_key)
                                  if key],
                          outputs=outputs, mode=mode)
@@ -142,10 +147,11 @@ class Saliency(Trace):
         if methods is None:
             methods = default_methods(smoothing, steps, smint_samples)
         self.method_set = MethodSet(methods, outputs, smoothing, steps, smint_samples, occlusion)
-        for name, value in (("every", every), ("heavy_every", heavy_every)):
+        for name, value in (("every", every), ("heavy_every", heavy_every),
+                            ("score_every", 1 if score_every is None else score_every)):
             if value < 1:
                 raise ValueError(f"{name} must be >= 1, got {value}")
-        self.every, self.heavy_every = every, heavy_every
+        self.every, self.heavy_every, self.score_every = every, heavy_every, score_every
         self.model = model  # explained through a float32 copy when it trains in mixed precision
         self.salnet = SaliencyNet(float32_copy(model), model_inputs, model_outputs,
                                   outputs=outputs, chunk_size=chunk_size, seed=seed, output=output,
@@ -223,7 +229,8 @@ class Saliency(Trace):
         completeness = self.scorecard.needs_completeness
         maps = self.method_set.explain(self.salnet, probes, completeness)
         data.write_without_log(self.salnet.outputs, self._paint(probes, maps, data.read_logs()))
-        self._score(data, probes, maps)
+        if self._due(self.score_every):
+            self._score(data, probes, maps)
 
     def scores_of(self, mode, metrics=None):
         """``{(column, metric): (n,) scores}`` of ``mode``'s scoring set (else its probes) by the
@@ -284,10 +291,10 @@ class Saliency(Trace):
             image_ids(scored[self.model_inputs]), per_image, weights.kind, weights.epoch))
 
     def _due(self, every):
-        """Whether this epoch is one of every ``every``-th eval epochs, the last epoch of fit,
-        or a test epoch (see ``every``)."""
+        """Whether this epoch is one of every ``every``-th eval epochs (None: none), the last
+        epoch of fit, or a test epoch (see ``every``)."""
         system = self.system
-        return (system.mode != "eval" or system.epoch_idx % every == 0
+        return (system.mode != "eval" or (every is not None and system.epoch_idx % every == 0)
                 or system.epoch_idx >= system.total_epochs or system.stop_training)
 
     def _paint(self, probes, maps, logs):
