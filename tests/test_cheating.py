@@ -69,7 +69,8 @@ def test_a_patch_the_model_learnt_is_caught_and_its_absence_is_cleared(home, pho
 @pytest.mark.slow
 def test_an_untrained_model_cannot_be_judged(home, photos, monkeypatch):
     """A model trained for 0 steps (the user's own, saved as it was built) explained with
-    ``xaiexp explain``: at chance, so the verdict is "cannot tell" whatever its maps show."""
+    ``xaiexp explain``: at chance, so the verdict is "cannot tell" whatever its maps show. The
+    decoy region is the user's own function, named by a config of theirs."""
     import keras
 
     monkeypatch.syspath_prepend(str(photos))
@@ -78,12 +79,18 @@ def test_an_untrained_model_cannot_be_judged(home, photos, monkeypatch):
     keras.utils.set_random_seed(0)
     untrained = digitnet.build((32, 32, 3), 10)
     untrained.save(photos / "untrained.keras")
+    (photos / "corner.py").write_text(
+        "import numpy as np\n\n\ndef top_left(images, labels, side=8):\n"
+        "    masks = np.zeros((*np.shape(images)[:3], 1), np.uint8)\n"
+        "    masks[:, 2:2 + side, 2:2 + side] = 1\n    return masks\n")
+    (photos / "decoy").mkdir()
+    (photos / "decoy" / "corner.yaml").write_text("_target_: corner.top_left\n_partial_: true\n")
     result = run_cli("explain", f"--config-dir={photos}", "name=digits_untrained", "dataset=folder",
                      f"dataset.path={photos / 'patched'}", "dataset.image_size=32", "model=saved",
                      f"model.path={photos / 'untrained.keras'}", "explain.score_samples=60",
-                     "explain.methods=[vanilla]", "decoy=box", "decoy.top=2", "decoy.left=2",
-                     "decoy.height=8", "decoy.width=8", cwd=photos)
+                     "explain.methods=[vanilla]", "decoy=corner", cwd=photos)
     assert result.returncode == 0, result.stderr[-3000:]
     _, run = the_run(home, "digits_untrained")
     assert run.data.tags["xaiexp.shortcut"] == "cannot tell"
     assert "not above chance" in run.data.tags["xaiexp.shortcut_reason"]
+    assert "CANNOT TELL" in result.stderr and "decoy pointing game" in result.stderr

@@ -212,6 +212,8 @@ def check_target(node, group, key=None):
             raise ConfigError(f"{key}.{name}", f"not an argument of {target}{hint}; it takes: "
                                                f"{', '.join(params.names) or 'no arguments'}")
     supplied = RUNNER_ARGUMENTS[group]
+    if node.get("_partial_"):  # a callable the code calls later, with the rest of its arguments
+        return
     for name in params.required:
         require(name in given or name in supplied, f"{key}.{name}",
                 f"{target} requires it: set it with +{key}.{name}=...")
