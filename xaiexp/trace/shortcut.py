@@ -68,7 +68,9 @@ class ShortcutCheck(Trace):
         if evidence:
             self.verdict = judge(evidence, images, about, accuracy)
             data.write_without_log("shortcut", VerdictRecord(self.verdict))
-            for key, value in verdict_metrics(self.verdict).items():
+            logged = verdict_metrics(self.verdict)
+            self.quiet_keys = tuple(logged)  # the console prints the verdict instead
+            for key, value in logged.items():
                 data.write_with_log(key, value)
         elif accuracy.above_chance_p >= statistics.ALPHA:
             self.verdict = judge({}, "", None, accuracy)
@@ -157,8 +159,8 @@ def describe(verdict, weights=None) -> list[str]:
                      f"drop {gap.estimate:.3f} [{gap.low:.2f}, {gap.high:.2f}]")
     floors = {a.metric: a.floor for found in verdict.attention.values() for a in found}
     share = floors.get(DECOY_METRICS["relevance_mass"], next(iter(floors.values())))
-    lines.append(f"  decoy region: {share:.1%} of the pixels (a blind map's share); on {verdict.images}, "
-                 f"mean [95 % CI] and times that share:")
+    lines.append(f"  decoy region: {share:.1%} of the pixels; on {verdict.images}: mean [95 % CI], "
+                 f"x that share (a blind map's)")
     metrics = list(dict.fromkeys(a.metric for found in verdict.attention.values() for a in found))
     lines.append(("  " + "method".ljust(14) + "".join(f"decoy {PHRASES[m]}".ljust(29)
                                                       for m in metrics)).rstrip())
@@ -172,4 +174,4 @@ def describe(verdict, weights=None) -> list[str]:
 
 def _cell(found):
     score = found.score
-    return f"{score.estimate:.3g} [{score.low:.2g}, {score.high:.2g}] {found.lift:.1f}x"
+    return f"{score.estimate:.3g} [{score.low:.2g}, {score.high:.2g}] x{found.lift:.1f}"
