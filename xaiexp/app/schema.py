@@ -92,6 +92,12 @@ class FolderConfig(DatasetKeys):
     masks: Optional[str] = None  # a folder mirroring path: object masks, same file names
     eval_path: Optional[str] = None  # null: eval_split of path is held out
     test_path: Optional[str] = None  # null: test_split of eval is held out
+    eval_masks: Optional[str] = None  # masks of eval_path (given with masks, with eval_path)
+    test_masks: Optional[str] = None  # masks of test_path (given with masks, with test_path)
+    # folders mirroring path, eval_path, test_path: where a shortcut may sit (decoy regions)
+    decoy_masks: Optional[str] = None
+    eval_decoy_masks: Optional[str] = None
+    test_decoy_masks: Optional[str] = None
     eval_split: float = bounded(0.2, above=0, below=1)
     seed: int = 0
 
