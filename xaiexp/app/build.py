@@ -12,6 +12,7 @@ import os
 import keras
 from hydra.utils import get_object, instantiate
 
+from xaiexp.app.data_line import describe_data
 from xaiexp.app.pruning import trial_traces
 from xaiexp.app.schema import MLFLOW_TRACE, TRACE_DIRECTORIES, plain_value
 from xaiexp.app.targets import signature
@@ -23,6 +24,7 @@ from xaiexp.op.numpyop.univariate import Normalize
 from xaiexp.op.tensorop.loss import CrossEntropy
 from xaiexp.op.tensorop.model import ModelOp, UpdateOp
 from xaiexp.pipeline import Pipeline
+from xaiexp.util.console import status
 from xaiexp.util.errors import ConfigError
 
 
@@ -38,7 +40,7 @@ def instantiate_group(node, group, **supplied):
 
 def load_datasets(cfg):
     """(train, eval, test) datasets of ``cfg.dataset``; test is split off eval unless the loader
-    returns one."""
+    returns one. Says on the console what they hold."""
     own = dataset_keys(cfg.dataset)
     train, evaluation, *test = instantiate_group(cfg.dataset, "dataset", test_split=own.test_split)
     test = test[0] if test else evaluation.split(own.test_split, seed=cfg.seed)
@@ -46,6 +48,7 @@ def load_datasets(cfg):
         mapping = {name: label for label, name in enumerate(own.class_names)}
         for dataset in (train, evaluation, test):
             dataset.label_mapping = mapping
+    status(describe_data(cfg.dataset, train, evaluation, test))
     return train, evaluation, test
 
 
