@@ -84,8 +84,8 @@ def test_seed_experiment_is_the_tutorial():
 @pytest.mark.parametrize("override,expected", [
     ("schedule.init_lrr=1", "schedule.init_lrr: unknown key (did you mean init_lr?); allowed: _target_, init_lr"),
     ("+foo=1", "foo: unknown key"),
-    ("+model.depth=3", "model.depth: unknown key (did you mean width?); allowed: _target_, width"),
-    ("model.widht=3", "model.widht: unknown key (did you mean width?); allowed: _target_, width"),
+    ("+model.depth=3", "model.depth: unknown key (did you mean width?); allowed: _target_, logits, width"),
+    ("model.widht=3", "model.widht: unknown key (did you mean width?); allowed: _target_, logits, width"),
     ("model.width=1.5", "model.width: Value '1.5' of type 'float' could not be converted to Integer"),
     ("model=lenett", "model=lenett: no such option; choose from cnn, lenet, mobilenet_v2, resnet50"),
     ("epochs=abc", "epochs: Value 'abc' of type 'str' could not be converted to Integer"),
