@@ -20,13 +20,14 @@ class Metric(NamedTuple):
     name: str
     needs_masks: bool = False  # scored against object masks; skipped without them
     default: bool = False  # logged unless the user chooses the metrics
+    unit_range: bool = False  # every score is in [0, 1]: one outside is an error, never logged
 
 
 METRICS = (
-    Metric("relevance_mass", needs_masks=True, default=True),
-    Metric("pointing_game", needs_masks=True, default=True),
-    Metric("deletion_auc", default=True),
-    Metric("insertion_auc", default=True),
+    Metric("relevance_mass", needs_masks=True, default=True, unit_range=True),
+    Metric("pointing_game", needs_masks=True, default=True, unit_range=True),
+    Metric("deletion_auc", default=True, unit_range=True),
+    Metric("insertion_auc", default=True, unit_range=True),
     Metric("randomization"),
     Metric("completeness"),
 )
@@ -82,6 +83,12 @@ def heavy_method_names() -> tuple[str, ...]:
 
 def metric_names() -> tuple[str, ...]:
     return tuple(metric.name for metric in METRICS)
+
+
+def unit_range_metric_names() -> tuple[str, ...]:
+    """The metrics whose every score is in [0, 1] (areas under probability curves, shares of
+    relevance, hits)."""
+    return tuple(metric.name for metric in METRICS if metric.unit_range)
 
 
 def mask_metric_names() -> tuple[str, ...]:

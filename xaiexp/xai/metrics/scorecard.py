@@ -11,7 +11,7 @@ from xaiexp.xai.metrics.faithfulness import check_baseline, deletion_auc, insert
 from xaiexp.xai.metrics.localization import pointing_game, relevance_mass
 from xaiexp.xai.metrics.randomization import rank_correlation, randomized_clone
 from xaiexp.xai.method_set import raw_key
-from xaiexp.xai.registry import mask_metric_names, metric_names
+from xaiexp.xai.registry import mask_metric_names, metric_names, unit_range_metric_names
 from xaiexp.xai.saliency import SaliencyNet
 
 METRICS = metric_names()
@@ -20,6 +20,9 @@ MASK_METRICS = {"relevance_mass": relevance_mass, "pointing_game": pointing_game
 DECOY_METRICS = {"relevance_mass": "decoy_mass", "pointing_game": "decoy_pointing_game"}
 FAITHFULNESS_METRICS = {"deletion_auc": deletion_auc, "insertion_auc": insertion_auc}
 TRAINED_CLASSES = "trained classes"  # batch key: the randomized model explains the same classes
+UNIT_RANGE = {*unit_range_metric_names(), *(DECOY_METRICS[name] for name in unit_range_metric_names()
+                                            if name in DECOY_METRICS)}
+RANGE_TOLERANCE = 1e-5  # float32 round-off of a probability or a share
 
 
 class Scorecard:
@@ -88,8 +91,11 @@ class Scorecard:
             for name in (m for m in self.metrics if m in mask_metric_names()):
                 scores[DECOY_METRICS[name]] = {c: MASK_METRICS[name](raw[c], batch[self.decoy_key])
                                                for c in columns}
-        return {(c, name): np.asarray(by_column[c], np.float64) for c in columns
-                for name, by_column in scores.items() if c in by_column}
+        result = {(c, name): np.asarray(by_column[c], np.float64) for c in columns
+                  for name, by_column in scores.items() if c in by_column}
+        for (column, name), values in result.items():
+            _check_range(column, name, values)
+        return result
 
     def _faithfulness(self, name, batch, raw, classes):
         """All columns' curves in one go: the images repeated once per column."""
@@ -111,3 +117,13 @@ class Scorecard:
                   TRAINED_CLASSES: classes}
         randomized = self.method_set.explain(self._randomized, probes, columns=list(raw))
         return {c: rank_correlation(raw[c], randomized[raw_key(c)]) for c in raw}
+
+
+def _check_range(column, name, scores):
+    """The last line of defence: a score of a [0, 1] metric outside [0, 1] (an area under the
+    "probability" curve of a model without a softmax, say) is an error, never a logged number."""
+    outside = (scores < -RANGE_TOLERANCE) | (scores > 1 + RANGE_TOLERANCE)  # NaN: neither
+    if name in UNIT_RANGE and outside.any():
+        raise ValueError(f"{column} {name} = {scores[outside][0]:.4g} is outside [0, 1], its range: "
+                         f"are the model's outputs probabilities? A model that outputs logits needs "
+                         f"from_logits=True (model.logits=true in a config)")
