@@ -59,7 +59,8 @@ def test_every_group_option_composes(group, option, tmp_path, monkeypatch):
     extra = {"npz": [f"dataset.path={tmp_path / 'data.npz'}"],
              "folder": [f"dataset.path={tmp_path / 'photos'}", "dataset.image_size=32"],
              "tfds": ["dataset.name=made_up", "tracking=none"],
-             "mobilenet_v2": ["model.weights=null"], "resnet50": ["model.weights=null"],
+             "mobilenet_v2": ["model.weights=null", "model.freeze_backbone=false"],
+             "resnet50": ["model.weights=null", "model.freeze_backbone=false"],
              "saved": [f"model.path={tmp_path / 'model.keras'}"]}
     (tmp_path / "model.keras").touch()  # only its name is checked before TensorFlow starts
     if option == "tfds":

@@ -238,6 +238,7 @@ def validate(cfg):
         require(cfg.name.strip() != "", "name", "must not be empty (it names the MLflow experiment)")
     _check_experiment_name(cfg)
     _check_dataset(cfg.dataset)
+    _check_backbone(resolved(cfg.model))
     schedule = cfg.schedule
     if "init_lr" in schedule and "min_lr" in schedule:
         require(schedule.min_lr <= schedule.init_lr, "schedule.min_lr",
@@ -282,6 +283,15 @@ def _check_cadence(traces):
                         else f"traces.{name}.{cadence}"
                     raise ConfigError(key, f"must be 1 while traces.{watcher}.metric is {metric} "
                                            f"(it needs a value every epoch)")
+
+
+def _check_backbone(model):
+    """A frozen backbone needs weights: a random one never learns (only its head trains, on
+    random features)."""
+    require(not (model.get("freeze_backbone") and "weights" in model and model["weights"] is None),
+            "model.freeze_backbone", "true with model.weights=null freezes a random backbone, which "
+            "never learns: train it too (model.freeze_backbone=false) or give weights (model.weights="
+            "imagenet or a weights file)")
 
 
 def _check_dataset(data):
