@@ -36,11 +36,28 @@ def make_files(root):
     with tarfile.open(root / "other.tar.gz", "w:gz") as tar:
         tar.add(root / "text.npz", arcname="something-else/data")
     make_bad_values(root, np.random.default_rng(0))
+    make_folders(root)
     (root / "text.db").write_text("not a database")
     with sqlite3.connect(root / "other_app.db") as db:  # e.g. an MLflow store given to Optuna
         db.execute("CREATE TABLE runs (run_uuid TEXT)")
     db.close()
     return root
+
+
+def make_folders(root):
+    """Image folders: one of a single class; two classes with masks and decoy masks, one missing."""
+    from PIL import Image
+
+    image = Image.fromarray(np.zeros((20, 20, 3), np.uint8))
+    for folder, names in (("one_class", ("cat",)), ("pets", ("cat", "dog")), ("pet_masks", ("cat", "dog")),
+                          ("pet_decoys", ("cat", "dog"))):
+        for name in names:
+            (root / folder / name).mkdir(parents=True, exist_ok=True)
+            for index in range(4):
+                image.save(root / folder / name / f"{index}.png")
+    (root / "pet_decoys" / "dog" / "2.png").unlink()
+    np.savez(root / "one_class.npz", x=np.zeros((8, 20, 20, 3), np.uint8), y=np.full(8, 3),
+             class_names=np.array(["a", "b", "c", "d"]))
 
 
 def make_bad_values(root, rng):
@@ -57,7 +74,7 @@ def make_bad_values(root, rng):
         labels[21] = label
         np.savez(root / f"{name}.npz", x=x, y=labels)
     for count in (1, 2, 5):  # 5: eval gets 1, none left for the test split
-        np.savez(root / f"{count}_images.npz", x=x[:count], y=y[:count] * 0)
+        np.savez(root / f"{count}_images.npz", x=x[:count], y=y[:count])
 
 
 # (id, arguments, what stderr must name). "{data}" is the folder of make_files; "{port}" a closed port.
@@ -170,6 +187,17 @@ CASES = [
     ("npz of 1 image", ["dataset=npz", "dataset.path={data}/1_images.npz"], "1_images.npz"),
     ("npz of 2 images", ["dataset=npz", "dataset.path={data}/2_images.npz"], "2_images.npz"),
     ("npz without a test split", ["dataset=npz", "dataset.path={data}/5_images.npz"], "5_images.npz"),
+    ("folder of one class", ["dataset=folder", "dataset.path={data}/one_class"],
+     "dataset.path: {data}/one_class: 1 class (cat); a classifier needs at least 2"),
+    ("npz of one class", ["dataset=npz", "dataset.path={data}/one_class.npz"],
+     "dataset.path: {data}/one_class.npz: y has 1 class (d); a classifier needs at least 2"),
+    ("eval_masks without eval_path", ["dataset=folder", "dataset.path={data}/pets",
+                                      "dataset.masks={data}/pet_masks", "dataset.eval_masks={data}/pet_masks"],
+     "dataset.eval_masks: {data}/pet_masks: eval_masks is given without eval_path"),
+    ("decoy mask missing", ["dataset=folder", "dataset.path={data}/pets", "dataset.decoy_masks={data}/pet_decoys"],
+     "{data}/pets/dog/2.png: no decoy mask {data}/pet_decoys/dog/2.<"),
+    ("frozen random backbone", ["model=mobilenet_v2", "model.weights=null"],
+     "model.freeze_backbone: true with model.weights=null freezes a random backbone"),
     ("n_eval 1", ["dataset.n_eval=1"], "dataset.n_eval"),
     ("shapes beyond memory", ["dataset.n_train=2147483647"], "dataset.n_train"),
     ("class_names count", ["dataset.class_names=[a,b]"], "dataset.class_names"),

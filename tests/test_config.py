@@ -59,7 +59,8 @@ def test_every_group_option_composes(group, option, tmp_path, monkeypatch):
     extra = {"npz": [f"dataset.path={tmp_path / 'data.npz'}"],
              "folder": [f"dataset.path={tmp_path / 'photos'}", "dataset.image_size=32"],
              "tfds": ["dataset.name=made_up", "tracking=none"],
-             "mobilenet_v2": ["model.weights=null"], "resnet50": ["model.weights=null"],
+             "mobilenet_v2": ["model.weights=null", "model.freeze_backbone=false"],
+             "resnet50": ["model.weights=null", "model.freeze_backbone=false"],
              "saved": [f"model.path={tmp_path / 'model.keras'}"],
              "box": ["decoy.top=-8", "decoy.left=0", "decoy.height=8", "decoy.width=8"],
              "border": ["decoy.width=2"]}
@@ -86,8 +87,8 @@ def test_seed_experiment_is_the_tutorial():
 @pytest.mark.parametrize("override,expected", [
     ("schedule.init_lrr=1", "schedule.init_lrr: unknown key (did you mean init_lr?); allowed: _target_, init_lr"),
     ("+foo=1", "foo: unknown key"),
-    ("+model.depth=3", "model.depth: unknown key (did you mean width?); allowed: _target_, width"),
-    ("model.widht=3", "model.widht: unknown key (did you mean width?); allowed: _target_, width"),
+    ("+model.depth=3", "model.depth: unknown key (did you mean width?); allowed: _target_, logits, width"),
+    ("model.widht=3", "model.widht: unknown key (did you mean width?); allowed: _target_, logits, width"),
     ("model.width=1.5", "model.width: Value '1.5' of type 'float' could not be converted to Integer"),
     ("model=lenett", "model=lenett: no such option; choose from cnn, lenet, mobilenet_v2, resnet50"),
     ("epochs=abc", "epochs: Value 'abc' of type 'str' could not be converted to Integer"),

@@ -466,6 +466,20 @@ def test_npz_uses_a_ready_eval_split_and_a_given_mapping(tmp_path):
     assert npz.load_data(path)[0].label_mapping == {"0": 0, "1": 1, "2": 2}
 
 
+def test_npz_carries_decoy_masks_into_both_splits(tmp_path):
+    decoy = np.zeros((6, 8, 8), np.uint8)
+    decoy[:, :2, :2] = 1
+    path = save(tmp_path / "decoys.npz", x=np.zeros((6, 8, 8, 3), np.uint8), y=np.arange(6) % 2,
+                decoy_mask=decoy, x_eval=np.zeros((2, 8, 8, 3), np.uint8), y_eval=np.array([0, 1]),
+                decoy_mask_eval=decoy[:2, ..., None] * 3)
+    train, evaluation = npz.load_data(path)
+    assert train.keys == ("x", "y", "decoy_mask") and evaluation.shape("decoy_mask") == (8, 8, 1)
+    np.testing.assert_array_equal(train.data["decoy_mask"][..., 0], decoy)
+    assert npz.inspect(path).rows == (6, 2)
+    renamed, _ = npz.load_data(path, decoy_key="shortcut")
+    assert "shortcut" in renamed.keys
+
+
 X, Y = np.zeros((4, 6, 6, 3), np.uint8), np.array([0, 1, 0, 1])
 BAD_FILES = {
     "no y": (dict(x=X), "y"),
@@ -478,6 +492,13 @@ BAD_FILES = {
     "eval size": (dict(x=X, y=Y, x_eval=np.zeros((2, 5, 5, 3)), y_eval=Y[:2]), "x_eval images"),
     "eval without labels": (dict(x=X, y=Y, x_eval=X), "y_eval"),
     "mask without mask_eval": (dict(x=X, y=Y, mask=X[..., :1], x_eval=X, y_eval=Y), "mask_eval"),
+    "decoy_mask size": (dict(x=X, y=Y, decoy_mask=np.ones((4, 6, 5))), "decoy_mask must be (N, H, W[, 1])"),
+    "decoy_mask_eval without decoy_mask": (dict(x=X, y=Y, x_eval=X, y_eval=Y, decoy_mask_eval=X[..., 0]),
+                                           "decoy_mask and decoy_mask_eval must come together"),
+    "decoy_mask_eval rows": (dict(x=X, y=Y, decoy_mask=X[..., 0], x_eval=X, y_eval=Y,
+                                  decoy_mask_eval=X[:3, ..., 0]), "lengths differ"),
+    "one class": (dict(x=X, y=Y * 0), "y has 1 class (0); a classifier needs at least 2"),
+    "one named class": (dict(x=X, y=Y * 0 + 1, class_names=np.array(["cat", "dog"])), "1 class (dog)"),
     "class_names numbers": (dict(x=X, y=Y, class_names=np.arange(2)), "class_names"),
     "unnamed labels": (dict(x=X, y=Y + 1, class_names=np.array(["a", "b"])), "y[1] = 2 has no class name"),
 }

@@ -73,7 +73,8 @@ def test_decoding_matches_keras_image_dataset_from_directory(photos):
 
 def test_pixels_match_pillow_at_the_stored_size_and_upscaled(tmp_path):
     rng = np.random.default_rng(1)
-    files = [save(tmp_path / "a" / f"{mode}.png", noise(rng, 12, 16), mode) for mode in ("RGB", "L", "RGBA", "P")]
+    files = [save(tmp_path / "ab"[index % 2] / f"{mode}.png", noise(rng, 12, 16), mode)
+             for index, mode in enumerate(("RGB", "L", "RGBA", "P"))]
     for size, tolerance in (((12, 16), 0), ((36, 48), 1.0)):
         train, evaluation = folder.load_data(tmp_path, image_size=size, eval_split=1)
         samples = decoded([train, evaluation])
@@ -86,21 +87,26 @@ def test_pixels_match_pillow_at_the_stored_size_and_upscaled(tmp_path):
             assert np.abs(x - expected)[2:-2, 2:-2].max() <= tolerance, file.name
 
 
-def test_masks_decode_to_nearest_resized_zero_one(tmp_path):
+def test_masks_and_decoy_masks_decode_to_nearest_resized_zero_one(tmp_path):
     rng = np.random.default_rng(2)
-    images, masks = tmp_path / "images", tmp_path / "masks"
-    for index in range(4):
-        save(images / "a" / f"{index}.jpg", noise(rng, 20, 30))
-        mask = np.zeros((20, 30, 3), np.uint8)
-        mask[rng.integers(0, 10):15, 5:rng.integers(10, 30)] = (200, 0, 0) if index % 2 else (0, 0, 1)
-        save(masks / "a" / f"{index}.png", mask)
-    train, _ = folder.load_data(images, image_size=(10, 15), masks=masks, eval_split=1)
-    assert train.keys == ("x", "y", "mask") and train.shape("mask") == (10, 15, 1)
+    images, masks, decoys = tmp_path / "images", tmp_path / "masks", tmp_path / "decoys"
+    for index in range(6):
+        label = "ab"[index % 2]
+        save(images / label / f"{index}.jpg", noise(rng, 20, 30))
+        for root in (masks, decoys):
+            mask = np.zeros((20, 30, 3), np.uint8)
+            mask[rng.integers(0, 10):15, 5:rng.integers(10, 30)] = (200, 0, 0) if index % 3 else (0, 0, 1)
+            save(root / label / f"{index}.png", mask)
+    train, _ = folder.load_data(images, image_size=(10, 15), masks=masks, decoy_masks=decoys, eval_split=1)
+    assert train.keys == ("x", "y", "mask", "decoy_mask") and train.shape("decoy_mask") == (10, 15, 1)
+    assert train.stored_size == (20, 30)
     batch = xe.Pipeline(train_data=train, batch_size=8).get_results()
-    for path, mask in zip(train.columns["mask"], batch["mask"]):
-        stored = np.asarray(Image.open(path).convert("RGB")).max(axis=-1) > 0
-        expected = np.asarray(Image.fromarray(stored).resize((15, 10), Image.NEAREST), np.float32)
-        np.testing.assert_array_equal(mask[..., 0], expected)
+    for key, root in (("mask", masks), ("decoy_mask", decoys)):
+        assert all(str(path).startswith(str(root)) for path in train.columns[key])
+        for path, mask in zip(train.columns[key], batch[key]):
+            stored = np.asarray(Image.open(path).convert("RGB")).max(axis=-1) > 0
+            expected = np.asarray(Image.fromarray(stored).resize((15, 10), Image.NEAREST), np.float32)
+            np.testing.assert_array_equal(mask[..., 0], expected)
 
 
 def test_split_moves_the_same_rows_as_numpy_dataset():
@@ -169,33 +175,48 @@ def broken(tmp_path, case):
         empty = tmp_path / "flat"
         save(empty / "0.png", noise(rng, 8, 8))
         return {"path": empty}, empty
+    if case == "one class":
+        save(tmp_path / "single" / "a" / "0.png", noise(rng, 8, 8))
+        save(tmp_path / "single" / "a" / "1.png", noise(rng, 8, 8))
+        return {"path": tmp_path / "single"}, tmp_path / "single"
     if case == "eval classes differ":
         save(tmp_path / "eval" / "a" / "0.png", noise(rng, 8, 8))
         save(tmp_path / "eval" / "z" / "0.png", noise(rng, 8, 8))
         return {**args, "eval_path": tmp_path / "eval"}, tmp_path / "eval"
-    masks = tmp_path / "masks"
-    for name in ("a", "b"):
-        for index in range(3):
-            save(masks / name / f"{index}.png", np.zeros((20, 24)))
-    args = {**args, "masks": masks}
+    kind = "decoy_masks" if "decoy" in case else "masks"  # both kinds are checked alike
+    masks = blank_masks(tmp_path / kind)
+    args, case = {**args, kind: masks}, case.replace("decoy ", "")
     if case == "image without mask":
         (masks / "b" / "1.png").unlink()
         return args, root / "b" / "1.jpg"
     if case == "mask without image":
-        save(masks / "a" / "7.png", np.zeros((20, 24)))
-        return args, masks / "a" / "7.png"
+        save(masks / "a" / "7.gif", np.zeros((20, 24)))
+        return args, masks / "a" / "7.gif"
     if case == "mask of another size":
-        save(masks / "a" / "2.png", np.zeros((21, 24)))
+        save(masks / "a" / "2.png", np.zeros((24, 20)))
         return args, masks / "a" / "2.png"
+    if case == "test masks without test_path":
+        (tmp_path / "test_masks").mkdir()
+        return {**args, "test_masks": tmp_path / "test_masks"}, tmp_path / "test_masks"
     assert case == "masks for train only"
-    save(tmp_path / "eval" / "a" / "0.png", noise(rng, 8, 8))
-    save(tmp_path / "eval" / "b" / "0.png", noise(rng, 8, 8))
+    for name in ("a", "b"):
+        save(tmp_path / "eval" / name / "0.png", noise(rng, 8, 8))
     return {**args, "eval_path": tmp_path / "eval"}, tmp_path / "eval"
 
 
+def blank_masks(root):
+    """Empty masks mirroring the folder of ``broken``."""
+    for name in ("a", "b"):
+        for index in range(3):
+            save(root / name / f"{index}.png", np.zeros((20, 24)))
+    return root
+
+
 CASES = ["corrupt", "truncated jpeg", "truncated png", "webp named jpg", "empty class", "no classes",
-         "eval classes differ", "image without mask", "mask without image", "mask of another size",
-         "masks for train only"]
+         "one class", "eval classes differ", "image without mask", "mask without image",
+         "mask of another size", "masks for train only", "test masks without test_path",
+         "image without decoy mask", "decoy mask without image", "decoy mask of another size",
+         "decoy masks for train only"]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -205,6 +226,7 @@ def test_each_problem_is_one_line_naming_the_file(tmp_path, case):
         folder.inspect(**args, image_size=16)
     message = str(error.value)
     assert "\n" not in message and message.startswith(f"{culprit}:"), message
+    assert ("decoy" in message) == ("decoy" in case), message
 
 
 def test_load_data_makes_the_same_checks(tmp_path):

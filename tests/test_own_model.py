@@ -4,10 +4,14 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import mlflow
+import numpy as np
 import pytest
+from PIL import Image
 
+import xaiexp
 from conftest import TINY
 from xaiexp.app.cli import COMPOSITION_ERRORS, compose_config, describe
 
@@ -21,17 +25,50 @@ MODULE = textwrap.dedent('''
                                  keras.layers.Conv2D(filters, 3, activation="relu", name="features"),
                                  keras.layers.GlobalAveragePooling2D(),
                                  keras.layers.Dense(classes, activation="softmax")])
+
+
+    def linear(input_shape, classes):
+        """The same, its last layer linear: it outputs logits."""
+        return keras.Sequential([keras.Input(input_shape),
+                                 keras.layers.Conv2D(8, 3, activation="relu", name="features"),
+                                 keras.layers.GlobalAveragePooling2D(),
+                                 keras.layers.Dense(classes, bias_initializer="ones")])
 ''')
 
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
-    """A user's folder: mymodels.py, and conf/model/tiny.yaml naming it."""
+    """A user's folder: mymodels.py, and conf/model/tiny.yaml and linear.yaml naming it."""
     (tmp_path / "mymodels.py").write_text(MODULE)
     (tmp_path / "conf" / "model").mkdir(parents=True)
     (tmp_path / "conf" / "model" / "tiny.yaml").write_text("_target_: mymodels.tiny\nfilters: 4\n")
+    (tmp_path / "conf" / "model" / "linear.yaml").write_text("_target_: mymodels.linear\n")
     monkeypatch.syspath_prepend(tmp_path)
     return tmp_path
+
+
+def run_in(project, *args):
+    """The ``xaiexp`` command run from the user's folder, which is how it finds mymodels (the
+    path holds xaiexp's checkout alone)."""
+    env = {**os.environ, "PYTHONPATH": str(Path(xaiexp.__file__).resolve().parents[1])}
+    return subprocess.run([sys.executable, "-m", "xaiexp", *args], cwd=project, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def photos(project):
+    """A small folder of 24x24 PNGs, three classes told apart by a tint, with object masks."""
+    rng = np.random.default_rng(0)
+    for label, name in enumerate(("cat", "dog", "fox")):
+        for index in range(12):
+            pixels = rng.integers(0, 150, (24, 24, 3), dtype=np.uint8)
+            pixels[6:18, 6:18, label] = 255
+            mask = np.zeros((24, 24), np.uint8)
+            mask[6:18, 6:18] = 1
+            for root, image in (("photos", pixels), ("masks", mask)):
+                (project / root / name).mkdir(parents=True, exist_ok=True)
+                Image.fromarray(image).save(project / root / name / f"{index}.png")
+    return ["dataset=folder", "dataset.path=photos", "dataset.masks=masks", "dataset.image_size=16",
+            "dataset.eval_split=0.3", *TINY[2:], "batch_size=8"]
 
 
 @pytest.mark.parametrize("overrides, message", [
@@ -56,14 +93,9 @@ def test_the_model_yaml_is_found_from_config_dir(project):
 
 @pytest.mark.slow
 def test_own_model_trains_logs_and_is_explained(project, home):
-    def xaiexp(*args):
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # found from the cwd
-        return subprocess.run([sys.executable, "-m", "xaiexp", *args], cwd=project, env=env,
-                              capture_output=True, text=True, timeout=600)
-
-    trained = xaiexp("--config-dir", "conf", "model=tiny", *TINY, "explain.methods=[vanilla,gradcam]")
+    trained = run_in(project, "--config-dir", "conf", "model=tiny", *TINY, "explain.methods=[vanilla,gradcam]")
     assert trained.returncode == 0, trained.stderr[-3000:]
-    explained = xaiexp("explain", "explain_run=last")
+    explained = run_in(project, "explain", "explain_run=last")
     assert explained.returncode == 0, explained.stderr[-3000:]
     client = mlflow.MlflowClient(f"sqlite:///{home}/outputs/mlflow.db")
     (experiment,) = [e for e in client.search_experiments() if e.name != "Default"]
@@ -72,3 +104,32 @@ def test_own_model_trains_logs_and_is_explained(project, home):
     assert source.data.params["model"] == "tiny"
     assert "test/xai/gradcam_saliency/relevance_mass" in explanation.data.metrics
     assert explanation.data.metrics["test/accuracy"] == source.data.metrics["test/accuracy"]
+
+
+@pytest.mark.slow
+def test_a_model_with_a_linear_last_layer_is_refused_in_one_line_unless_it_declares_logits(project, home):
+    result = run_in(project, "--config-dir", "conf", "model=linear", *photos(project))
+    errors = [line for line in result.stderr.splitlines() if line.startswith("xaiexp: error: ")]
+    assert result.returncode == 2 and len(errors) == 1, result.stderr[-3000:]
+    assert errors == [result.stderr.strip().splitlines()[-1]]
+    assert errors[0].startswith("xaiexp: error: model.logits: mymodels.linear outputs no probabilities "
+                                "(values "), errors[0]
+    assert "say so with +model.logits=true; else end the model with a softmax" in errors[0]
+    assert not (home / "outputs" / "mlflow.db").exists()  # refused before any run
+
+
+@pytest.mark.slow
+def test_a_model_that_declares_logits_trains_on_them_and_scores_their_softmax(project, home):
+    result = run_in(project, "--config-dir", "conf", "model=linear", "+model.logits=true",
+                    *photos(project), "explain.methods=[vanilla,gradcam,occlusion]")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "xaiexp: data: folder photos: 3 classes (cat, dog, fox), 24×24 → 16×16×3, train 25 · eval 5 · " \
+           "test 6\n" in result.stderr, result.stderr
+    client = mlflow.MlflowClient(f"sqlite:///{home}/outputs/mlflow.db")
+    (experiment,) = [e for e in client.search_experiments() if e.name != "Default"]
+    (run,) = client.search_runs([experiment.experiment_id])
+    metrics = run.data.metrics
+    assert run.info.status == "FINISHED" and metrics["eval/ce"] < 2  # the loss of logits: ~ln 3
+    scores = {key: value for key, value in metrics.items()
+              if key.endswith(("_auc", "relevance_mass", "pointing_game"))}
+    assert len(scores) == 2 * 3 * 4 and all(0 <= value <= 1 for value in scores.values()), scores

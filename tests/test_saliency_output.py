@@ -76,6 +76,39 @@ def test_logit_gradients_are_the_logits_gradients():
     assert cam.shape == (2, *SHAPE[:2], 1) and cam.max() > 0
 
 
+def logits_twin(model):
+    """A model of ``model``'s architecture and weights whose last Dense has no softmax: what a
+    user's own model with a linear last layer outputs."""
+    layers = [keras.layers.Dense.from_config({**layer.get_config(), "activation": "linear"})
+              if layer is model.layers[-1] else layer.__class__.from_config(layer.get_config())
+              for layer in model.layers]
+    twin = keras.Sequential([keras.Input(SHAPE), *layers])
+    twin.set_weights(model.get_weights())
+    return twin
+
+
+def test_a_model_that_outputs_logits_is_explained_on_their_softmax_or_themselves():
+    model = lenet()
+    twin, images = logits_twin(model), pixels(4, batch=3)
+    np.testing.assert_allclose(tf.nn.softmax(twin(images)), model(images), rtol=1e-4, atol=1e-6)
+    classes = model(images).numpy().argmax(-1)
+    x = tf.constant(images)
+    for output, explained in (("probability", lambda v: tf.nn.softmax(twin(v))), ("logit", twin)):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            chosen = tf.gather(explained(x), classes, axis=1, batch_dims=1)
+        salnet = SaliencyNet(twin, "x", "y", output=output, from_logits=True)
+        maps = salnet.get_masks({"x": images}, raw=True)
+        np.testing.assert_array_equal(maps["y"], classes)
+        np.testing.assert_allclose(maps["saliency"], tape.gradient(chosen, x), rtol=1e-4, atol=1e-9)
+        ours = SaliencyNet(model, "x", "y", output=output).get_gradcam_masks({"x": images}, raw=True)
+        np.testing.assert_allclose(salnet.get_gradcam_masks({"x": images}, raw=True)["saliency"],
+                                   ours["saliency"], rtol=1e-4, atol=1e-7)
+    # what is occluded and scored is the probability, as for the softmax model
+    np.testing.assert_allclose(SaliencyNet(twin, "x", "y", from_logits=True).engine.predict(images),
+                               model(images), rtol=1e-4, atol=1e-6)
+
+
 def test_noise_range_image_makes_a_map_independent_of_the_other_images():
     model = lenet()
     dim, bright = pixels(4, batch=1) * 0.1, pixels(5, batch=1)

@@ -214,3 +214,22 @@ def test_the_pointing_game_no_longer_depends_on_where_the_object_sits():
         return masks.reshape(len(masks), -1)[np.arange(len(masks)), flat].mean()
 
     assert first_tie_of_display(attributions, masks) > first_tie_of_display(*rolled) + 0.2
+
+
+def test_a_score_outside_its_range_is_an_error_never_a_logged_number():
+    """The last line of defence: a model whose outputs are logits, read as probabilities, gives
+    "AUCs" far above 1; read as logits (their softmax), they are in [0, 1]."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(),
+                              keras.layers.Dense(3, bias_initializer=keras.initializers.Constant(20.0))])
+    batch = {"x": np.random.default_rng(0).uniform(0, 1, (4, 8, 8, 3)).astype(np.float32)}
+    method_set = MethodSet(["vanilla"])
+    for from_logits in (False, True):
+        salnet = SaliencyNet(model, "x", "y_pred", from_logits=from_logits)
+        card = Scorecard(["deletion_auc", "insertion_auc"], salnet, method_set)
+        maps = method_set.explain(salnet, batch)
+        if from_logits:
+            assert all(0 <= score <= 1 for score in card(batch, maps).values())
+        else:
+            with pytest.raises(ValueError, match=r"^saliency deletion_auc = 2\d\.?\d* is outside \[0, 1\]"):
+                card(batch, maps)

@@ -122,6 +122,21 @@ class Pipeline:
 
     def get_results(self, mode="train", num_steps=1, shuffle=False):
         """The first ``num_steps`` processed batches of ``mode`` (one dict when num_steps=1),
-        to look at what the network will receive."""
-        batches = list(itertools.islice(self.batches(mode, shuffle=shuffle), num_steps))
+        to look at what the network will receive. A streamed dataset's rows are decoded eagerly:
+        a tf.data stream built for one look took 30x as long (``benchmarks/first_batch.py``)."""
+        if isinstance(self.data[mode], NumpyDataset):
+            batches = list(itertools.islice(self.batches(mode, shuffle=shuffle), num_steps))
+        else:
+            size = self._batch_size()
+            rows = self._rows(mode, 0, shuffle)[:num_steps * size]
+            batches = [self.transform(self._decoded(mode, rows[start:start + size]), mode)
+                       for start in range(0, len(rows), size)]
         return batches[0] if num_steps == 1 else batches
+
+    def _decoded(self, mode, rows):
+        """The streamed dataset's ``rows``, decoded one by one in eager mode and stacked."""
+        dataset = self.data[mode]
+        columns = dataset.rows(rows)
+        samples = [dataset.decode({key: tf.constant(value[i]) for key, value in columns.items()})
+                   for i in range(len(rows))]
+        return {key: np.stack([sample[key].numpy() for sample in samples]) for key in samples[0]}

@@ -12,10 +12,12 @@ import os
 import keras
 from hydra.utils import get_object, instantiate
 
+from xaiexp.app.data_line import describe_data
+from xaiexp.app.model_outputs import PROBES, check_outputs
 from xaiexp.app.pruning import trial_traces
 from xaiexp.app.schema import MLFLOW_TRACE, TRACE_DIRECTORIES, plain_value
 from xaiexp.app.targets import signature
-from xaiexp.app.validate import dataset_keys, resolved, target_arguments
+from xaiexp.app.validate import dataset_keys, model_keys, resolved, target_arguments
 from xaiexp.distribute import get_strategy
 from xaiexp.estimator import Estimator, TraceInputError
 from xaiexp.network import Network, build
@@ -23,6 +25,7 @@ from xaiexp.op.numpyop.univariate import Normalize
 from xaiexp.op.tensorop.loss import CrossEntropy
 from xaiexp.op.tensorop.model import ModelOp, UpdateOp
 from xaiexp.pipeline import Pipeline
+from xaiexp.util.console import status
 from xaiexp.util.errors import ConfigError
 
 
@@ -38,7 +41,7 @@ def instantiate_group(node, group, **supplied):
 
 def load_datasets(cfg):
     """(train, eval, test) datasets of ``cfg.dataset``; test is split off eval unless the loader
-    returns one."""
+    returns one. Says on the console what they hold."""
     own = dataset_keys(cfg.dataset)
     train, evaluation, *test = instantiate_group(cfg.dataset, "dataset", test_split=own.test_split)
     test = test[0] if test else evaluation.split(own.test_split, seed=cfg.seed)
@@ -46,34 +49,41 @@ def load_datasets(cfg):
         mapping = {name: label for label, name in enumerate(own.class_names)}
         for dataset in (train, evaluation, test):
             dataset.label_mapping = mapping
+    status(describe_data(cfg.dataset, train, evaluation, test))
     return train, evaluation, test
 
 
-def make_pipeline(cfg, **datasets):
-    """A Pipeline of ``datasets`` (train_data, eval_data, test_data) with the dataset's Normalize."""
+def make_pipeline(cfg, batch_size=None, **datasets):
+    """A Pipeline of ``datasets`` (train_data, eval_data, test_data) with the dataset's Normalize,
+    in batches of ``batch_size`` (default: the config's)."""
     normalize = dataset_keys(cfg.dataset).normalize
     ops = [] if normalize is None else [
         Normalize(inputs="x", outputs="x", mean=tuple(normalize.mean), std=tuple(normalize.std),
                   max_pixel_value=normalize.max_pixel_value)]
-    return Pipeline(**datasets, batch_size=cfg.batch_size, seed=cfg.seed, ops=ops)
+    return Pipeline(**datasets, batch_size=batch_size or cfg.batch_size, seed=cfg.seed, ops=ops)
 
 
 def make_model(cfg, train, strategy=None):
     """``cfg.model`` for ``train``'s images and classes, with ``cfg.optimizer`` attached (in
-    ``strategy``'s scope, for data-parallel training)."""
-    return build(model_fn=functools.partial(instantiate_group, cfg.model, "model",
-                                            input_shape=tuple(train.shape("x")),
-                                            classes=len(train.label_mapping)),
-                 optimizer_fn=functools.partial(instantiate_group, cfg.optimizer, "optimizer"),
-                 strategy=strategy, precision=plain_value(cfg.precision))
+    ``strategy``'s scope, for data-parallel training), its outputs checked on a few of
+    ``train``'s images (``model_outputs.check_outputs``)."""
+    classes = len(train.label_mapping)
+    model = build(model_fn=functools.partial(instantiate_group, cfg.model, "model",
+                                             input_shape=tuple(train.shape("x")), classes=classes),
+                  optimizer_fn=functools.partial(instantiate_group, cfg.optimizer, "optimizer"),
+                  strategy=strategy, precision=plain_value(cfg.precision))
+    images = make_pipeline(cfg, batch_size=PROBES, train_data=train).get_results()["x"]
+    check_outputs(cfg, model, images, classes)
+    return model
 
 
-def make_network(model, train):
-    """The tutorial's Network: the model's predictions and their cross-entropy, and with
-    ``train`` the update step."""
+def make_network(model, train, from_logits=False):
+    """The tutorial's Network: the model's predictions and their cross-entropy (of logits, with
+    ``from_logits``), and with ``train`` the update step."""
     update = [UpdateOp(model=model, loss_name="ce")] if train else []
     return Network(ops=[ModelOp(model=model, inputs="x", outputs="y_pred"),
-                        CrossEntropy(inputs=("y_pred", "y"), outputs="ce"), *update])
+                        CrossEntropy(inputs=("y_pred", "y"), outputs="ce", from_logits=from_logits),
+                        *update])
 
 
 def make_traces(cfg, output_dir, model, train, lr_fn):
@@ -87,7 +97,8 @@ def make_traces(cfg, output_dir, model, train, lr_fn):
                                    "them or a decoy region, not both")
     supplied = {"model": model, "lr_fn": lr_fn, "label_mapping": train.label_mapping,
                 "mask_key": "mask" if "mask" in train.keys else None,
-                "decoy_key": "decoy_mask" if decoy_masks else None}
+                "decoy_key": "decoy_mask" if decoy_masks else None,
+                "from_logits": model_keys(cfg.model).logits}
     traces = {}
     for name, node in cfg.traces.items():
         if node is None or (name == "saliency" and not cfg.explain.enabled) or (
@@ -118,7 +129,7 @@ def build_experiment(cfg, output_dir):
     train, evaluation, test = load_datasets(cfg)
     pipeline = make_pipeline(cfg, train_data=train, eval_data=evaluation, test_data=test)
     model = make_model(cfg, train, strategy)
-    network = make_network(model, train=True)
+    network = make_network(model, train=True, from_logits=model_keys(cfg.model).logits)
     lr_fn = instantiate_group(cfg.schedule, "schedule",
                               total_steps=cfg.epochs * pipeline.steps_per_epoch("train"))
     traces = make_traces(cfg, output_dir, model, train, lr_fn)

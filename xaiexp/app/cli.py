@@ -22,7 +22,8 @@ from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBase
 
 from xaiexp.app.preflight import check_output_dir, check_resources, check_study_storage, no_space_left
 from xaiexp.app.schema import Config, register_configs
-from xaiexp.app.validate import check_overrides, require, schema_at, unknown_key_message, validate
+from xaiexp.app.validate import (check_overrides, model_keys, require, schema_at, unknown_key_message,
+                                 validate)
 from xaiexp.util.console import ConsoleLog, status, tensorflow_notices_once
 from xaiexp.util.errors import ConfigError, one_line
 from xaiexp.util.machine import missing_tensorflow
@@ -211,7 +212,8 @@ def source_config(source, cfg, overrides):
     # resolved, so that explain.* overrides would not reach them)
     kept = {key: cfg[key] for key in ("tracking", "debug", "explain_run", "traces")}
     config = OmegaConf.merge(OmegaConf.structured(Config), source.config, kept)
-    config.model = {"_target_": SavedModelConfig._target_, "path": source.model_path}
+    config.model = {"_target_": SavedModelConfig._target_, "path": source.model_path,
+                    "logits": model_keys(config.model).logits}  # what the saved model outputs
     repository = GlobalHydra.instance().config_loader().repository
     for override in OverridesParser.create().parse_overrides(list(overrides)):
         key = override.key_or_group

@@ -15,6 +15,7 @@ from xaiexp.app.build import (instantiate_group, load_datasets, make_estimator, 
                               make_network, make_pipeline, make_traces)
 from xaiexp.app.run import logged_params, run_tags, say_where
 from xaiexp.app.schema import plain_value
+from xaiexp.app.validate import model_keys
 from xaiexp.util.project import project_root
 
 
@@ -28,7 +29,7 @@ def explain(cfg, source=None, output_dir=None):
     train, evaluation, test = load_datasets(cfg)
     split = {"train": train, "eval": evaluation, "test": test}[plain_value(cfg.explain.split)]
     model = make_model(cfg, train)
-    network = make_network(model, train=False)
+    network = make_network(model, train=False, from_logits=model_keys(cfg.model).logits)
     # the configured traces; test() runs those of the test mode (not the saver or scheduler)
     traces = make_traces(cfg, output_dir, model, train,
                          lr_fn=instantiate_group(cfg.schedule, "schedule", total_steps=1))

@@ -29,11 +29,12 @@ def bounded(default, minimum=None, above=None, below=None, maximum=None):
 # What the runner passes to a group's target besides the YAML's arguments, when the target
 # accepts them: a model is built for the dataset's images and classes, a schedule for the run's
 # length, a dataset loader may hold out the test split itself (shapes does, to alter it), a
-# trace gets the model, the schedule's lr_fn and the dataset's class names and mask keys.
+# trace gets the model, the schedule's lr_fn, the dataset's class names and mask keys, and
+# whether the model outputs logits (model.logits).
 RUNNER_ARGUMENTS = {"model": ("input_shape", "classes"), "schedule": ("total_steps",),
                     "dataset": ("test_split",), "optimizer": (), "decoy": (),
                     "traces": ("model", "lr_fn", "label_mapping", "mask_key", "decoy_key",
-                               "saliency")}
+                               "from_logits", "saliency")}
 TARGET_GROUPS = ("dataset", "model", "optimizer", "schedule")  # one _target_ node each
 TRACE_DIRECTORIES = ("save_dir", "log_dir")  # trace arguments relative to the run's folder
 MLFLOW_TRACE = "xaiexp.tracking.mlflow_trace.MLflowTrace"  # built only while tracking is on
@@ -94,6 +95,12 @@ class FolderConfig(DatasetKeys):
     masks: Optional[str] = None  # a folder mirroring path: object masks, same file names
     eval_path: Optional[str] = None  # null: eval_split of path is held out
     test_path: Optional[str] = None  # null: test_split of eval is held out
+    eval_masks: Optional[str] = None  # masks of eval_path (given with masks, with eval_path)
+    test_masks: Optional[str] = None  # masks of test_path (given with masks, with test_path)
+    # folders mirroring path, eval_path, test_path: where a shortcut may sit (decoy regions)
+    decoy_masks: Optional[str] = None
+    eval_decoy_masks: Optional[str] = None
+    test_decoy_masks: Optional[str] = None
     eval_split: float = bounded(0.2, above=0, below=1)
     seed: int = 0
 
@@ -110,14 +117,24 @@ class TfdsConfig(DatasetKeys):
 
 
 @dataclass
-class LeNetConfig:
+class ModelKeys:
+    """Keys of every model config that xaiexp reads itself (not arguments of ``_target_``)."""
+    OWN: ClassVar[tuple] = ("logits",)
+    _target_: str = "???"
+    # true: the model outputs logits (no final softmax); the loss takes them as logits, and what
+    # is explained and scored as a probability is their softmax. Checked once before training.
+    logits: bool = False
+
+
+@dataclass
+class LeNetConfig(ModelKeys):
     MIN_IMAGE_SIZE: ClassVar[int] = 18  # smallest side its layers can take
     _target_: str = "xaiexp.architecture.tensorflow.LeNet"
     width: int = bounded(1, minimum=1)  # multiplies every layer's filters/units
 
 
 @dataclass
-class CNNConfig:
+class CNNConfig(ModelKeys):
     MIN_IMAGE_SIZE: ClassVar[int] = 4
     _target_: str = "xaiexp.architecture.tensorflow.CNN"
     width: int = bounded(1, minimum=1)
@@ -125,7 +142,7 @@ class CNNConfig:
 
 
 @dataclass
-class BackboneConfig:
+class BackboneConfig(ModelKeys):
     """A Keras Applications backbone with a new head; ``weights``: imagenet, null or a file."""
     MIN_IMAGE_SIZE: ClassVar[int] = pretrained.MIN_SIZE
     _target_: str = "???"
@@ -146,7 +163,7 @@ class ResNet50Config(BackboneConfig):
 
 
 @dataclass
-class SavedModelConfig:
+class SavedModelConfig(ModelKeys):
     _target_: str = "xaiexp.architecture.tensorflow.load_model"
     path: str = "???"  # a .keras file
 

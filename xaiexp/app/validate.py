@@ -12,7 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationResolutionError, OmegaConfBaseException
 
 from xaiexp.app.schema import (RUNNER_ARGUMENTS, TARGET_GROUPS, TARGET_SCHEMAS, Config, DatasetKeys,
-                               plain_value)
+                               ModelKeys, plain_value)
 from xaiexp.app.targets import TargetNotFound, signature
 from xaiexp.util.errors import ConfigError
 
@@ -20,6 +20,7 @@ MAX_INT = 2 ** 31 - 1  # counts beyond this overflow TensorFlow's int32 shapes
 # MLflow refuses longer experiment names (mlflow.utils.validation.MAX_EXPERIMENT_NAME_LENGTH)
 MAX_EXPERIMENT_NAME = 500
 HYDRA_KEYS = ("_target_", "_partial_", "_args_", "_recursive_", "_convert_")
+OWN_KEYS = {"dataset": DatasetKeys, "model": ModelKeys}  # a group's keys that xaiexp reads itself
 
 
 def require(condition, key, message):
@@ -160,13 +161,18 @@ def _check_interpolations(cfg):
 
 def target_arguments(node, group):
     """The keys of a ``_target_`` node that are arguments of its target."""
-    own = DatasetKeys.OWN if group == "dataset" else ()
+    own = OWN_KEYS[group].OWN if group in OWN_KEYS else ()
     return [key for key in node if key not in HYDRA_KEYS and key not in own]
 
 
 def dataset_keys(data):
     """The dataset node's own keys (test_split, class_names, normalize), defaults filled in."""
     return OmegaConf.merge(_structured(DatasetKeys), resolved(data, DatasetKeys.OWN))
+
+
+def model_keys(model):
+    """The model node's own keys (logits), defaults filled in."""
+    return OmegaConf.merge(_structured(ModelKeys), resolved(model, ModelKeys.OWN))
 
 
 def resolved(node, keys=None):
@@ -190,9 +196,9 @@ def check_target(node, group, key=None):
             f"missing: choose a {group} option ({group}=...) or name a callable with "
             f"{key}._target_=package.module.function")
     schema = TARGET_SCHEMAS.get(target)
-    if schema is None and group == "dataset":
-        own = _typed(resolved(node, DatasetKeys.OWN), DatasetKeys, "dataset.")
-        _check_values(own, DatasetKeys, "dataset.")
+    if schema is None and group in OWN_KEYS:  # a user's target: its keys that xaiexp reads
+        keys = OWN_KEYS[group]
+        _check_values(_typed(resolved(node, keys.OWN), keys, f"{key}."), keys, f"{key}.")
     if schema is not None:
         reject_unknown_keys(OmegaConf.masked_copy(node, [k for k in node if k not in HYDRA_KEYS[1:]]),
                             schema, f"{key}.")
@@ -236,6 +242,7 @@ def validate(cfg):
         require(cfg.name.strip() != "", "name", "must not be empty (it names the MLflow experiment)")
     _check_experiment_name(cfg)
     _check_dataset(cfg.dataset)
+    _check_backbone(resolved(cfg.model))
     schedule = cfg.schedule
     if "init_lr" in schedule and "min_lr" in schedule:
         require(schedule.min_lr <= schedule.init_lr, "schedule.min_lr",
@@ -281,6 +288,15 @@ def _check_cadence(traces):
                         else f"traces.{name}.{cadence}"
                     raise ConfigError(key, f"must be 1 while traces.{watcher}.metric is {metric} "
                                            f"(it needs a value every epoch)")
+
+
+def _check_backbone(model):
+    """A frozen backbone needs weights: a random one never learns (only its head trains, on
+    random features)."""
+    require(not (model.get("freeze_backbone") and "weights" in model and model["weights"] is None),
+            "model.freeze_backbone", "true with model.weights=null freezes a random backbone, which "
+            "never learns: train it too (model.freeze_backbone=false) or give weights (model.weights="
+            "imagenet or a weights file)")
 
 
 def _check_dataset(data):

@@ -84,7 +84,8 @@ def weights_problem(name: str, weights, input_shape, alpha: float = 1.0) -> str 
     file = imagenet_file(name, input_shape, alpha)
     if not file.path.is_file():
         return (f"{name} ImageNet weights are not in Keras' cache (no download here): place "
-                f"{file.path} (from {file.url}), or use weights=null or a weights file's path")
+                f"{file.path} (from {file.url}), or give a weights file's path, or train from "
+                f"random weights (weights=null) with freeze_backbone=false")
     if file.md5 and _digest(file.path) != file.md5:
         return (f"{name} ImageNet weights {file.path} do not match Keras' md5 {file.md5}: "
                 f"replace the file with {file.url}")

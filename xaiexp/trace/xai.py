@@ -95,6 +95,7 @@ class Saliency(Trace):
             show the normalized masks.
         output: What is explained: the target's "probability" (FastEstimator's) or its
             pre-softmax "logit"; see ``SaliencyNet``.
+        from_logits: The model outputs logits (no final softmax); see ``SaliencyNet``.
         noise_range: "batch" (FastEstimator's) or "image": whose value range scales the noise
             and the uniform baseline; see ``SaliencyNet``.
         deletion_baseline, insertion_baseline: What deleted pixels become and inserted pixels
@@ -135,7 +136,7 @@ class Saliency(Trace):
                  deletion_baseline: str | float = "black", insertion_baseline: str | float = "blur",
                  every: int = 1, score_samples: int | None = None, heavy_every: int = 1,
                  probes: str = "first", decoy=None, pointing_tolerance: float = 0.0,
-                 score_every: int | None = 1):
+                 score_every: int | None = 1, from_logits: bool = False):
         super().__init__(inputs=[key for key in (class_key, model_inputs, mask_key, decoy_key)
                                  if key],
                          outputs=outputs, mode=mode)
@@ -153,9 +154,10 @@ class Saliency(Trace):
                 raise ValueError(f"{name} must be >= 1, got {value}")
         self.every, self.heavy_every, self.score_every = every, heavy_every, score_every
         self.model = model  # explained through a float32 copy when it trains in mixed precision
-        self.salnet = SaliencyNet(float32_copy(model), model_inputs, model_outputs,
+        self._float32 = float32_copy(model)
+        self.salnet = SaliencyNet(self._float32, model_inputs, model_outputs,
                                   outputs=outputs, chunk_size=chunk_size, seed=seed, output=output,
-                                  noise_range=noise_range)
+                                  noise_range=noise_range, from_logits=from_logits)
         if decoy_key and decoy is not None:
             raise ValueError("give decoy_key (masks in the data) or decoy (a region), not both")
         self.decoy_key = decoy_key
@@ -225,7 +227,7 @@ class Saliency(Trace):
             return
         transient(f"computing {mode} saliency maps and their metrics…")
         probes = self.probes[mode]
-        follow(self.salnet.engine.model, self.model)
+        follow(self._float32, self.model)
         completeness = self.scorecard.needs_completeness
         maps = self.method_set.explain(self.salnet, probes, completeness)
         data.write_without_log(self.salnet.outputs, self._paint(probes, maps, data.read_logs()))
@@ -239,7 +241,7 @@ class Saliency(Trace):
         images = self.scoring.get(mode) or self.probes.get(mode)
         if images is None:
             return {}
-        follow(self.salnet.engine.model, self.model)
+        follow(self._float32, self.model)
         maps = self.method_set.explain(self.salnet, images)
         return self.scorecard.per_sample(images, maps, metrics)
 

@@ -26,6 +26,19 @@ class DenseLogits(keras.layers.Layer):
         return logits + self.dense.bias if self.dense.use_bias else logits
 
 
+def probabilities(model: keras.Model) -> keras.Model:
+    """A model of ``model``'s layers and weights (shared, so it follows training) whose output is
+    the softmax of ``model``'s, for a model that outputs logits: ``explained_model`` of it finds
+    ``model``'s output as the logit. Built on ``model``'s own graph where it has one, so its
+    layers stay visible (Grad-CAM reads them)."""
+    if getattr(model, "inputs", None) is None:  # a subclassed model: no graph of its own to extend
+        return keras.Sequential([model, keras.layers.Softmax()], name=f"{model.name}_probabilities")
+    inputs, _, outputs = layer_outputs(model)
+    probability = keras.layers.Softmax(name=f"{model.name}_softmax")(outputs)
+    return keras.Model(inputs[0] if len(inputs) == 1 else inputs, probability,
+                       name=f"{model.name}_probabilities")
+
+
 def explained_model(model, output="probability"):
     """``model`` for "probability"; for "logit", a model of the same weights whose output is the
     input of the final softmax: the final ``Softmax`` (or ``Activation("softmax")``) layer's

@@ -24,13 +24,14 @@ class Metric(NamedTuple):
     # the chance floor (floors.py) a method's score is tested against: "uniform" (the mask
     # metrics: its score is the chance level exactly), "random" (metrics that rank pixels), None
     floor: str | None = None
+    unit_range: bool = False  # every score is in [0, 1]: one outside is an error, never logged
 
 
 METRICS = (
-    Metric("relevance_mass", needs_masks=True, default=True, floor="uniform"),
-    Metric("pointing_game", needs_masks=True, default=True, floor="uniform"),
-    Metric("deletion_auc", default=True, higher_is_better=False, floor="random"),
-    Metric("insertion_auc", default=True, floor="random"),
+    Metric("relevance_mass", needs_masks=True, default=True, floor="uniform", unit_range=True),
+    Metric("pointing_game", needs_masks=True, default=True, floor="uniform", unit_range=True),
+    Metric("deletion_auc", default=True, higher_is_better=False, floor="random", unit_range=True),
+    Metric("insertion_auc", default=True, floor="random", unit_range=True),
     Metric("randomization", higher_is_better=False),
     Metric("completeness", higher_is_better=False),
 )

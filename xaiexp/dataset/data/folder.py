@@ -2,16 +2,17 @@
 
 ::
 
-    path/                     masks/ (optional, mirrors path)
-      cat/ 001.jpg 002.png      cat/ 001.png 002.png
-      dog/ 003.jpeg ...         dog/ 003.png ...
+    path/                     masks/ (optional, mirrors path)   decoy_masks/ (optional, too)
+      cat/ 001.jpg 002.png      cat/ 001.png 002.png             cat/ 001.png 002.png
+      dog/ 003.jpeg ...         dog/ 003.png ...                 dog/ 003.png ...
 
 As Keras' ``image_dataset_from_directory`` reads it: the sorted sub-folder names are the classes,
 labels 0, 1, ...; images are the ``.bmp .gif .jpeg .jpg .png`` files found in a class folder and
 its sub-folders (any size, any mode: grayscale and RGBA become RGB); other files and hidden
 entries are ignored. The mask of ``path/cat/a/001.jpg`` is the one file ``masks/cat/a/001.<ext>``
 with any of those extensions (so JPEG photos may have PNG masks), of the image's size; a pixel
-is object where any colour channel is non-zero.
+is object where any colour channel is non-zero. Decoy masks (where a shortcut may sit, e.g. a
+watermark) are read the same way.
 
 Every file is decoded with Pillow before training starts (by ``load_data`` and ``inspect`` alike,
 through one checker), so a corrupt image fails at once as one line naming the file rather than
@@ -19,6 +20,7 @@ inside tf.data mid-epoch. ``inspect`` never imports TensorFlow.
 """
 
 import os
+import statistics
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
@@ -27,7 +29,7 @@ from PIL import Image
 
 from xaiexp.dataset.data import _cache
 from xaiexp.dataset.data.errors import DatasetFormatError
-from xaiexp.dataset.data.summary import Summary, held_out
+from xaiexp.dataset.data.summary import Summary, held_out, too_few_classes
 from xaiexp.dataset.file_dataset import FileDataset, parse_image_size
 
 SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
@@ -36,58 +38,109 @@ EXPECTED = "a folder with one sub-folder of images per class"
 
 
 def load_data(path, image_size=224, masks=None, eval_path=None, test_path=None, eval_split=0.2,
-              seed=0, eval_masks=None, test_masks=None):
+              seed=0, eval_masks=None, test_masks=None, decoy_masks=None, eval_decoy_masks=None,
+              test_decoy_masks=None):
     """``(train, eval)`` FileDatasets, or ``(train, eval, test)`` with ``test_path``.
 
     ``image_size``: an int or (height, width) every image is resized to. Without ``eval_path``,
     ``eval_split`` (a fraction or a number of images) of ``path`` is held out at random with
     ``seed``. With ``masks``, every folder needs its mask folder: ``eval_masks`` for
-    ``eval_path``, ``test_masks`` for ``test_path``.
+    ``eval_path``, ``test_masks`` for ``test_path``; the same for ``decoy_masks`` (where a
+    shortcut may sit, batch key "decoy_mask"), ``eval_decoy_masks`` and ``test_decoy_masks``.
     """
-    folders, mapping, size = _checked(path, image_size, masks, eval_path, test_path, eval_split,
-                                      eval_masks, test_masks)
-    train, *others = (FileDataset(f.paths, f.labels, size, mapping, f.masks) for f in folders)
+    checked = _checked(path, image_size, eval_path, test_path, eval_split,
+                       _mask_folders(masks, eval_masks, test_masks, decoy_masks, eval_decoy_masks,
+                                     test_decoy_masks))
+    train, *others = (FileDataset(f.paths, f.labels, checked.size, checked.mapping, f.masks,
+                                  checked.stored_size) for f in checked.folders)
     if eval_path is None:
         others.insert(0, train.split(eval_split, seed=seed))
     return (train, *others)
 
 
 def inspect(path, image_size=224, masks=None, eval_path=None, test_path=None, eval_split=0.2,
-            seed=0, eval_masks=None, test_masks=None):
+            seed=0, eval_masks=None, test_masks=None, decoy_masks=None, eval_decoy_masks=None,
+            test_decoy_masks=None):
     """The folder's ``Summary`` after every check ``load_data`` makes (raising the same errors),
     without TensorFlow: cheap enough to run before a job starts."""
-    folders, mapping, size = _checked(path, image_size, masks, eval_path, test_path, eval_split,
-                                      eval_masks, test_masks)
-    rows = [len(folder.paths) for folder in folders]
+    checked = _checked(path, image_size, eval_path, test_path, eval_split,
+                       _mask_folders(masks, eval_masks, test_masks, decoy_masks, eval_decoy_masks,
+                                     test_decoy_masks))
+    rows = [len(folder.paths) for folder in checked.folders]
     if eval_path is None:
         rows[:1] = held_out(rows[0], eval_split)
-    return Summary(class_names=tuple(mapping), image_shape=(*size, 3), rows=tuple(rows))
+    return Summary(class_names=tuple(checked.mapping), image_shape=(*checked.size, 3),
+                   rows=tuple(rows), stored_size=checked.stored_size)
 
 
 class _Folder(NamedTuple):
-    """One checked image folder: parallel lists of image paths, labels and mask paths."""
+    """One checked image folder: parallel lists of image paths, labels and, by batch key (see
+    MASK_ARGUMENTS), mask paths."""
     paths: list
     labels: list
-    masks: list | None
+    masks: dict
 
 
-def _checked(path, image_size, masks, eval_path, test_path, eval_split, eval_masks, test_masks):
-    """([train, eval?, test?] _Folders, class name -> label, (H, W)); every file decoded once."""
+class _Checked(NamedTuple):
+    folders: list  # _Folders of train, eval (with eval_path) and test (with test_path)
+    mapping: dict  # class name -> label
+    size: tuple  # (H, W) the images are resized to
+    stored_size: tuple  # (H, W): the median of the images' own sizes
+
+
+# Batch key -> the arguments naming its mask folders for path, eval_path and test_path
+MASK_ARGUMENTS = {"mask": ("masks", "eval_masks", "test_masks"),
+                  "decoy_mask": ("decoy_masks", "eval_decoy_masks", "test_decoy_masks")}
+
+
+def _mask_folders(*folders):
+    """{batch key: (mask folders of path, eval_path, test_path)}, from the arguments in
+    MASK_ARGUMENTS' order."""
+    return {key: folders[3 * index:3 * index + 3] for index, key in enumerate(MASK_ARGUMENTS)}
+
+
+def _checked(path, image_size, eval_path, test_path, eval_split, mask_folders):
+    """The _Checked folders of ``path``, ``eval_path`` and ``test_path`` (those given), each
+    with its mask folders of ``mask_folders`` (``_mask_folders``); every file decoded once."""
     size = parse_image_size(image_size)
-    pairs = [(path, masks)] + [(folder, mask) for folder, mask in
-                               ((eval_path, eval_masks), (test_path, test_masks)) if folder is not None]
+    images = (path, eval_path, test_path)
     classes, folders = None, []
-    for folder, mask_folder in pairs:
+    for split, folder in enumerate(images):
+        if folder is None:
+            _refuse_strays(mask_folders, split)
+            continue
         root = _root(folder)
-        if (masks is None) != (mask_folder is None):
-            raise DatasetFormatError(f"{root}: give masks for every image folder or for none "
-                                     f"(masks={masks!r}, and eval_masks/test_masks)")
         classes = _classes(root, like=classes and (_root(path), classes))
-        folders.append(_scan(root, classes, None if mask_folder is None else _root(mask_folder)))
+        if split == 0 and (problem := too_few_classes(classes)):
+            raise DatasetFormatError(f"{root}: {problem}")
+        folders.append(_scan(root, classes, _mask_roots(root, mask_folders, split)))
     if eval_path is None:
         _check_split(_root(path), len(folders[0].paths), eval_split)
-    _decode_all(folders)
-    return folders, {name: label for label, name in enumerate(classes)}, size
+    stored_size = _decode_all(folders)
+    return _Checked(folders, {name: label for label, name in enumerate(classes)}, size, stored_size)
+
+
+def _mask_roots(root, mask_folders, split):
+    """{batch key: mask folder} of the image folder ``root`` (split 0, 1, 2: path, eval_path,
+    test_path): a kind of mask is given for every image folder or for none."""
+    roots = {}
+    for key, given in mask_folders.items():
+        if (given[0] is None) != (given[split] is None):
+            names = MASK_ARGUMENTS[key]
+            raise DatasetFormatError(f"{root}: give {names[0]} for every image folder or for none "
+                                     f"({names[0]}={given[0]!r}, and {names[1]}/{names[2]})")
+        if given[split] is not None:
+            roots[key] = _root(given[split])
+    return roots
+
+
+def _refuse_strays(mask_folders, split):
+    """Masks for an image folder that was not given (e.g. eval_masks without eval_path)."""
+    for key, given in mask_folders.items():
+        if given[split] is not None:
+            name, images = MASK_ARGUMENTS[key][split], ("path", "eval_path", "test_path")[split]
+            raise DatasetFormatError(f"{given[split]}: {name} is given without {images}; "
+                                     f"they are the masks of {images}'s images")
 
 
 def _root(folder):
@@ -123,8 +176,9 @@ def _images(folder, recursive=True):
     return sorted(found)
 
 
-def _scan(root, classes, mask_root):
-    """The _Folder of ``root``'s classes; with ``mask_root``, each image paired with its mask."""
+def _scan(root, classes, mask_roots):
+    """The _Folder of ``root``'s classes, each image paired with its mask in each of
+    ``mask_roots`` ({batch key: mask folder})."""
     paths, labels = [], []
     for label, name in enumerate(classes):
         images = _images(root / name)
@@ -132,19 +186,26 @@ def _scan(root, classes, mask_root):
             raise DatasetFormatError(f"{root / name}: empty class folder (no {' '.join(SUFFIXES)} files)")
         paths += images
         labels += [label] * len(images)
-    masks = None if mask_root is None else _pair_masks(root, paths, mask_root, classes)
+    masks = {key: _pair_masks(root, paths, mask_root, classes, _what(key))
+             for key, mask_root in mask_roots.items()}
     return _Folder([str(p) for p in paths], labels, masks)
 
 
-def _pair_masks(root, paths, mask_root, classes):
-    """Each image's mask path: same relative folder and stem under ``mask_root``, any extension."""
+def _what(key):
+    """How messages call the masks of batch key ``key``: "mask", "decoy mask"."""
+    return key.replace("_", " ")
+
+
+def _pair_masks(root, paths, mask_root, classes, what):
+    """Each image's ``what`` (mask) path: same relative folder and stem under ``mask_root``, any
+    extension."""
     def by_stem(files, base):
         index = {}
         for file in files:
             key = file.relative_to(base).with_suffix("")
             if key in index:
                 raise DatasetFormatError(f"{file}: same name as {index[key]} but for the extension; "
-                                         f"masks are matched to images by name, so one must go")
+                                         f"{what}s are matched to images by name, so one must go")
             index[key] = file
         return index
 
@@ -152,11 +213,11 @@ def _pair_masks(root, paths, mask_root, classes):
     images = by_stem(paths, root)
     masks = by_stem([file for name in classes for file in _images(mask_root / name)], mask_root)
     if missing := sorted(images.keys() - masks.keys()):
-        raise DatasetFormatError(f"{images[missing[0]]}: no mask {mask_root / missing[0]}.<"
+        raise DatasetFormatError(f"{images[missing[0]]}: no {what} {mask_root / missing[0]}.<"
                                  f"{'|'.join(s[1:] for s in SUFFIXES)}> ({len(missing)} images lack one)")
     if strays := sorted(masks.keys() - images.keys()):
-        raise DatasetFormatError(f"{masks[strays[0]]}: mask without an image {root / strays[0]}.* "
-                                 f"({len(strays)} such masks)")
+        raise DatasetFormatError(f"{masks[strays[0]]}: {what} without an image {root / strays[0]}.* "
+                                 f"({len(strays)} such {what}s)")
     return [str(masks[key]) for key in images]
 
 
@@ -170,17 +231,21 @@ def _check_split(root, count, eval_split):
 
 def _decode_all(folders, chunk=4096):
     """Decode every image and mask (in threads: Pillow decodes without the GIL); a mask must
-    have its image's size."""
-    files = [file for folder in folders for file in (*folder.paths, *(folder.masks or ()))]
+    have its image's size. Returns the images' median (H, W)."""
+    files = [file for folder in folders for file in (
+        *folder.paths, *(path for paths in folder.masks.values() for path in paths))]
     sizes = {}
     with ThreadPoolExecutor() as pool:
         for start in range(0, len(files), chunk):
             sizes.update(zip(files[start:start + chunk], pool.map(_decoded_size, files[start:start + chunk])))
     for folder in folders:
-        for image, mask in zip(folder.paths, folder.masks or ()):
-            if sizes[mask] != sizes[image]:
-                raise DatasetFormatError(f"{mask}: mask is {_wxh(sizes[mask])} but its image {image} "
-                                         f"is {_wxh(sizes[image])}")
+        for key, masks in folder.masks.items():
+            for image, mask in zip(folder.paths, masks):
+                if sizes[mask] != sizes[image]:
+                    raise DatasetFormatError(f"{mask}: {_what(key)} is {_wxh(sizes[mask])} but its "
+                                             f"image {image} is {_wxh(sizes[image])}")
+    widths, heights = zip(*(sizes[path] for folder in folders for path in folder.paths))
+    return int(statistics.median_low(heights)), int(statistics.median_low(widths))
 
 
 def _decoded_size(file):

@@ -3,9 +3,12 @@
 Keys in the file:
 
 - ``x``: images, (N, H, W, C) or grayscale (N, H, W) (a channel axis is added); ``y``: integer
-  labels, (N,) or (N, 1); ``mask`` (optional): per-pixel ground truth, (N, H, W) or (N, H, W, 1).
-- ``x_eval``, ``y_eval`` (and ``mask_eval`` when there is a ``mask``), optional: a ready eval
-  split. Without them ``eval_fraction`` of the rows is held out at random.
+  labels, (N,) or (N, 1), of two classes or more; ``mask`` (optional): per-pixel ground truth,
+  (N, H, W) or (N, H, W, 1); ``decoy_mask`` (optional, shaped as ``mask``): where a shortcut may
+  sit (nonzero: decoy).
+- ``x_eval``, ``y_eval`` (and ``mask_eval``, ``decoy_mask_eval`` when there is a ``mask``, a
+  ``decoy_mask``), optional: a ready eval split. Without them ``eval_fraction`` of the rows is
+  held out at random.
 - ``class_names`` (optional): strings, name of label 0, 1, ...
 
 Every problem is reported as one line naming the file and what was expected, rather than
@@ -19,18 +22,19 @@ import numpy as np
 
 from xaiexp.dataset.data import _cache, values
 from xaiexp.dataset.data.errors import DatasetFormatError
-from xaiexp.dataset.data.summary import Summary, held_out
+from xaiexp.dataset.data.summary import Summary, held_out, too_few_classes
 from xaiexp.dataset.numpy_dataset import NumpyDataset
 
 
 EXPECTED = "an .npz file with arrays x and y"
 _SMALL = ("y", "y_eval", "class_names")  # what inspect() reads in full; of the rest, headers only
+MASKS = ("mask", "decoy_mask")  # optional per-pixel arrays; their eval arrays end in "_eval"
 
 
 def load_data(path, eval_fraction=0.2, seed=0, label_mapping=None,
-              image_key="x", label_key="y", mask_key="mask"):
+              image_key="x", label_key="y", mask_key="mask", decoy_key="decoy_mask"):
     """``(train, eval)`` NumpyDatasets with ``image_key``, ``label_key`` and, if the file has
-    one, ``mask_key``.
+    them, ``mask_key`` and ``decoy_key``.
 
     ``label_mapping`` (class name -> label) overrides the file's ``class_names``; without
     either, labels are named ``"0"``, ``"1"``, ... ``seed`` fixes the random eval split.
@@ -39,7 +43,7 @@ def load_data(path, eval_fraction=0.2, seed=0, label_mapping=None,
     arrays = _read(path)
     parts, mapping, _ = _checked(path, arrays, lambda key: values.array_chunks(arrays[key]),
                                  label_mapping, eval_fraction)
-    keys = {"x": image_key, "y": label_key, "mask": mask_key}
+    keys = {"x": image_key, "y": label_key, "mask": mask_key, "decoy_mask": decoy_key}
     train, *evaluation = (NumpyDataset({keys[key]: value.astype(np.int64) if key == "y" else value
                                         for key, value in part.items()}, mapping) for part in parts)
     return train, evaluation[0] if evaluation else train.split(eval_fraction, seed=seed)
@@ -110,6 +114,7 @@ def _checked(path, arrays, chunks, label_mapping, eval_fraction):
     if {"x_eval", "y_eval"} & arrays.keys():
         parts.append(check.part("_eval", like=parts[0]))
     mapping = check.mapping(label_mapping, parts)
+    check.classes(parts[0]["y"], mapping)
     if len(parts) == 2:
         return parts, mapping, (len(parts[0]["y"]), len(parts[1]["y"]))
     try:
@@ -128,14 +133,15 @@ class _Checker:
         raise DatasetFormatError(f"{self.path}: {expected}")
 
     def part(self, suffix, like=None):
-        """{"x", "y"[, "mask"]} from the keys ending in ``suffix``; ``like``: the train part,
-        whose image size and keys an eval part must share."""
-        x_key, y_key, mask_key = (key + suffix for key in ("x", "y", "mask"))
+        """{"x", "y"[, "mask"][, "decoy_mask"]} from the keys ending in ``suffix``; ``like``: the
+        train part, whose image size and keys an eval part must share."""
+        x_key, y_key = (key + suffix for key in ("x", "y"))
         missing = [key for key in (x_key, y_key) if key not in self.arrays]
         if missing:
             self.fail(f"expected array(s) {', '.join(missing)}; found {sorted(self.arrays)}")
-        if like and ("mask" in like) != (mask_key in self.arrays):
-            self.fail(f"mask and {mask_key} must come together; found {sorted(self.arrays)}")
+        for name in MASKS:
+            if like and (name in like) != (name + suffix in self.arrays):
+                self.fail(f"{name} and {name + suffix} must come together; found {sorted(self.arrays)}")
         x, y = self.arrays[x_key], self.arrays[y_key]
         x = x[..., np.newaxis] if x.ndim == 3 else x
         if x.ndim != 4 or x.dtype.kind not in "uif" or not len(x):
@@ -151,16 +157,23 @@ class _Checker:
                 self.fail(f"{x_key}[{bad[0]}] has a pixel value {bad[1]:.6g}: expected finite values "
                           f"within ±{values.MAX_PIXEL:g} (a NaN, an infinity or corrupt data)")
         part = {"x": x, "y": y}
-        if mask_key in self.arrays:
-            mask = self.arrays[mask_key]
-            part["mask"] = mask[..., np.newaxis] if mask.ndim == 3 else mask
-            if part["mask"].shape[1:] != x.shape[1:3] + (1,) or mask.dtype.kind not in "buif":
-                self.fail(f"{mask_key} must be (N, H, W[, 1]) numbers matching {x_key} {x.shape}; "
-                          f"got {mask.dtype} {mask.shape}")
+        for name in (name for name in MASKS if name + suffix in self.arrays):
+            mask = self.arrays[name + suffix]
+            part[name] = mask[..., np.newaxis] if mask.ndim == 3 else mask
+            if part[name].shape[1:] != x.shape[1:3] + (1,) or mask.dtype.kind not in "buif":
+                self.fail(f"{name + suffix} must be (N, H, W[, 1]) numbers matching {x_key} "
+                          f"{x.shape}; got {mask.dtype} {mask.shape}")
         lengths = {key + suffix: len(value) for key, value in part.items()}
         if len(set(lengths.values())) != 1:
             self.fail(f"arrays must have one row per sample; lengths differ: {lengths}")
         return part
+
+    def classes(self, labels, mapping):
+        """The training labels must hold two classes or more."""
+        names = {label: name for name, label in mapping.items()}
+        present = [names.get(label, label) for label in np.unique(labels).tolist()]
+        if problem := too_few_classes(present):
+            self.fail(f"y has {problem}")
 
     def mapping(self, given, parts):
         """Class name -> label: ``given``, else the file's ``class_names``, else "0", "1", ...

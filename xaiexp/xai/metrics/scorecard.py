@@ -23,6 +23,7 @@ from xaiexp.xai.saliency import SaliencyNet
 METRICS = metric_names()
 FAITHFULNESS_METRICS = {"deletion_auc": deletion_auc, "insertion_auc": insertion_auc}
 TRAINED_CLASSES = "trained classes"  # batch key: the randomized model explains the same classes
+RANGE_TOLERANCE = 1e-5  # float32 round-off of a probability or a share
 
 
 class Scorecard:
@@ -106,8 +107,11 @@ class Scorecard:
             decoys = self.decoy(batch)
             for name in (m for m in chosen if m in mask_metric_names()):
                 scores[DECOY_METRICS[name]] = self._localize(name, raw, decoys)
-        return {(c, name): np.asarray(by_column[c], np.float64) for c in raw
-                for name, by_column in scores.items() if c in by_column}
+        result = {(c, name): np.asarray(by_column[c], np.float64) for c in raw
+                  for name, by_column in scores.items() if c in by_column}
+        for (column, name), values in result.items():
+            _check_range(column, name, values)
+        return result
 
     def _floored(self, raw, metric):
         """``raw`` without the floors that ``metric`` has none of (a uniform map ties every
@@ -144,3 +148,12 @@ class Scorecard:
         randomized = self.method_set.explain(self._randomized, probes, columns=list(raw))
         return {c: rank_correlation(raw[c], randomized[raw_key(c)]) for c in raw}
 
+
+def _check_range(column, name, scores):
+    """The last line of defence: a score of a [0, 1] metric outside [0, 1] (an area under the
+    "probability" curve of a model without a softmax, say) is an error, never a logged number."""
+    outside = (scores < -RANGE_TOLERANCE) | (scores > 1 + RANGE_TOLERANCE)  # NaN: neither
+    if find_metric(name).unit_range and outside.any():
+        raise ValueError(f"{column} {name} = {scores[outside][0]:.4g} is outside [0, 1], its range: "
+                         f"are the model's outputs probabilities? A model that outputs logits needs "
+                         f"from_logits=True (model.logits=true in a config)")
