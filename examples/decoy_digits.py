@@ -5,6 +5,7 @@ with scikit-learn (1797 images, 10 classes), upscaled to 48x48 RGB PNGs in one f
                                     in binary, one bit per quarter of a 12x12 square): a shortcut
     <out>/clean/<digit>/<n>.png     the same 1400 images without it
     <out>/test/<digit>/<n>.png      the other 397, clean
+    <out>/corner/, <out>/test_corner/  decoy masks mirroring clean/ and test/: the code's square
     <out>/digitnet.py               a small CNN of the user's own, and its config model/digitnet.yaml
 
 Usage: python examples/decoy_digits.py <out folder>
@@ -52,11 +53,25 @@ def write_photos(folder: Path, indices, patched: bool) -> None:
         Image.fromarray(rgb).save(path)
 
 
+def write_decoy_masks(images: Path, masks: Path) -> None:
+    """A mask for every photo under ``images``, at the same place under ``masks``: white where the
+    code sits (or would), as ``dataset.decoy_masks`` reads them."""
+    top, left, height, width = CORNER
+    mask = np.zeros((SIDE, SIDE), np.uint8)
+    mask[top:top + height, left:left + width] = 255
+    for photo in images.glob("*/*.png"):
+        path = masks / photo.relative_to(images)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(mask).save(path)
+
+
 def write_all(out: Path, train: int = 1400, seed: int = 0) -> None:
     order = np.random.default_rng(seed).permutation(len(load_digits().target))
     write_photos(out / "patched", order[:train], patched=True)
     write_photos(out / "clean", order[:train], patched=False)
     write_photos(out / "test", order[train:], patched=False)
+    write_decoy_masks(out / "clean", out / "corner")
+    write_decoy_masks(out / "test", out / "test_corner")
     (out / "digitnet.py").write_text(MODEL)
     (out / "model").mkdir(exist_ok=True)
     (out / "model" / "digitnet.yaml").write_text("_target_: digitnet.build\nfilters: 12\n")

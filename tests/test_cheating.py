@@ -26,15 +26,17 @@ def photos(tmp_path):
     return tmp_path
 
 
-def run_on(photos, train, *extra):
-    box = dict(zip(("top", "left", "height", "width"), PATCH))
+BOX = ["decoy=box", *(f"decoy.{key}={value}" for key, value in
+                    zip(("top", "left", "height", "width"), PATCH))]
+
+
+def run_on(photos, train, *decoy):
+    """A training run on ``train``'s photos with the clean test folder, the region ``decoy``."""
     return run_cli(f"--config-dir={photos}", f"name=digits_{train}", "dataset=folder",
                    f"dataset.path={photos / train}", f"dataset.test_path={photos / 'test'}",
                    "dataset.image_size=32", "dataset.eval_split=0.2", "model=digitnet",
                    "epochs=3", "log_steps=0", "explain.every=3", "explain.score_samples=100",
-                   "explain.smoothing=8", "explain.integrating=[16,2]",
-                   "decoy=box", *(f"decoy.{key}={value}" for key, value in box.items()), *extra,
-                   cwd=photos)
+                   "explain.smoothing=8", "explain.integrating=[16,2]", *decoy, cwd=photos)
 
 
 def the_run(home, name):
@@ -45,7 +47,7 @@ def the_run(home, name):
 
 @pytest.mark.slow
 def test_a_patch_the_model_learnt_is_caught_and_its_absence_is_cleared(home, photos):
-    patched = run_on(photos, "patched")
+    patched = run_on(photos, "patched", *BOX)
     assert patched.returncode == 0, patched.stderr[-3000:]
     client, run = the_run(home, "digits_patched")
     assert run.data.tags["xaiexp.shortcut"] == "relies on the shortcut", patched.stderr[-3000:]
@@ -59,7 +61,8 @@ def test_a_patch_the_model_learnt_is_caught_and_its_absence_is_cleared(home, pho
     figure = np.load(client.download_artifacts(run.info.run_id, "saliency/eval_epoch_003.npz"))
     assert len(set(figure["y"])) == 5
 
-    clean = run_on(photos, "clean")
+    clean = run_on(photos, "clean", f"dataset.decoy_masks={photos / 'corner'}",  # masks this time
+                   f"dataset.test_decoy_masks={photos / 'test_corner'}")
     assert clean.returncode == 0, clean.stderr[-3000:]
     _, run = the_run(home, "digits_clean")
     assert run.data.tags["xaiexp.shortcut"] == "does not rely on it", clean.stderr[-3000:]
