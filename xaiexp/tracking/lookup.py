@@ -20,15 +20,16 @@ def open_store(target, key, wanted):
 
 
 def find_run(target, experiment, which, key, fits, wanted):
-    """``(client, run)``: run ``which`` on ``target`` (a TrackingTarget), or with "last" the
-    newest run of ``experiment`` for which ``fits(run)`` holds; otherwise a ConfigError naming
-    config ``key`` and saying there is no ``wanted`` (e.g. "interrupted run to resume")."""
+    """``(client, run)``: run ``which`` (an id, or a unique prefix of one) on ``target`` (a
+    TrackingTarget), or with "last" the newest run of ``experiment`` for which ``fits(run)``
+    holds; otherwise a ConfigError naming config ``key`` and saying there is no ``wanted`` (e.g.
+    "interrupted run to resume")."""
     client = open_store(target, key, wanted)
     if which != "last":
         try:
-            return client, client.get_run(which)
-        except mlflow.exceptions.MlflowException:
-            raise ConfigError(key, f"no run {which!r} in {target.uri}") from None
+            return client, run_by_prefix(client, which, target.uri)
+        except LookupError as error:
+            raise ConfigError(key, str(error)) from None
     found = client.get_experiment_by_name(experiment)
     runs = client.search_runs([found.experiment_id], order_by=["attributes.start_time DESC"],
                               max_results=200) if found else []
@@ -36,6 +37,28 @@ def find_run(target, experiment, which, key, fits, wanted):
     if not runs:
         raise ConfigError(key, f"experiment {experiment!r} has no {wanted} in {target.uri}")
     return client, runs[0]
+
+
+SHOWN_CANDIDATES = 5  # runs an ambiguous prefix lists
+
+
+def run_by_prefix(client, prefix: str, where: str):
+    """The one run whose id is ``prefix`` or starts with it, in any experiment of ``client``'s
+    store (``where``, its URI); LookupError (one line) when there is none, or several."""
+    try:
+        return client.get_run(prefix)  # a whole id: any store answers this
+    except mlflow.exceptions.MlflowException:
+        pass
+    found = [] if not prefix.isalnum() else client.search_runs(
+        [e.experiment_id for e in client.search_experiments()],
+        filter_string=f"attributes.run_id LIKE '{prefix.lower()}%'", max_results=SHOWN_CANDIDATES + 1)
+    if not found:
+        raise LookupError(f"no run {prefix!r} in {where}")
+    if len(found) > 1:
+        shown = ", ".join(f"{run.info.run_id} ({run.info.run_name})" for run in found[:SHOWN_CANDIDATES])
+        more = ", ..." if len(found) > SHOWN_CANDIDATES else ""
+        raise LookupError(f"run id prefix {prefix!r} is ambiguous: {shown}{more}; give more of it")
+    return found[0]
 
 
 def logged_config(client, run):
