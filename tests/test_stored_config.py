@@ -20,6 +20,7 @@ from test_own_model import MODULE
 from xaiexp.app.cli import compose_config, config_dir
 from xaiexp.app.stored import read_stored, trusted_targets
 from xaiexp.tracking.lookup import find_run
+from xaiexp.tracking.lookup import logged_config as stored_yaml
 from xaiexp.tracking.store import TrackingTarget
 from xaiexp.util.errors import ConfigError
 
@@ -54,8 +55,9 @@ def log_run(home, config, status="FINISHED", tags=None, name="planted", uri=None
         "xaiexp", artifact_location=None if uri else (home / "outputs" / "mlartifacts").as_uri())
     run = client.create_run(experiment, run_name=name, tags=tags or {})
     with tempfile.TemporaryDirectory() as folder:
-        Path(folder, "config.yaml").write_text(yaml.safe_dump(config))
-        client.log_artifact(run.info.run_id, str(Path(folder, "config.yaml")))
+        if config is not None:  # a str: the file's text as it is
+            Path(folder, "config.yaml").write_text(config if isinstance(config, str) else yaml.safe_dump(config))
+            client.log_artifact(run.info.run_id, str(Path(folder, "config.yaml")))
         Path(folder, "model_best_accuracy.keras").write_bytes(b"not read: refused before")
         client.log_artifact(run.info.run_id, str(Path(folder, "model_best_accuracy.keras")), "model")
     client.set_terminated(run.info.run_id, status)
@@ -149,6 +151,20 @@ def test_a_logged_trace_writes_inside_the_runs_folder_only(home, folder):
     assert str(error.value) == (f"traces.best_model_saver.save_dir: run r1's logged config has a trace "
                                 f"write to {folder!r}, outside the run's folder: refused")
     assert read(logged_config(**{"traces.best_model_saver.save_dir": "a/../models"}))
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("a: &x [1, 2]\nb: [*x, *x]\n", "holds YAML aliases, which xaiexp never writes: refused"),
+    ("name: [unclosed\n", "is not YAML data (while parsing a flow sequence): refused"),
+    ("[" * 3000 + "]" * 3000, "is not YAML data (maximum recursion depth exceeded"),
+    (None, "cannot be read (MlflowException): was the run started by xaiexp?"),
+], ids=["aliases", "unparsable", "deep", "missing"])
+def test_a_logged_config_that_is_not_plain_yaml_is_one_line(home, text, problem):
+    run_id = log_run(home, text)
+    client = mlflow.MlflowClient(store_uri(home))
+    with pytest.raises(ConfigError) as error:
+        stored_yaml(client, client.get_run(run_id), "explain_run")
+    assert str(error.value).startswith(f"explain_run: run {run_id}'s config.yaml {problem}")
 
 
 @pytest.mark.slow

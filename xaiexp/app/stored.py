@@ -43,7 +43,11 @@ def read_stored(logged, run_id: str, key: str, replaced: dict, trusted: frozense
     whose = f"run {run_id}'s logged config"
     if not isinstance(logged, dict):
         raise ConfigError(key, f"{whose} is not a mapping of config keys: refused")
-    for path, value in leaves(logged):
+    try:
+        found = list(leaves(logged))
+    except RecursionError:
+        raise ConfigError(key, f"{whose} is nested too deeply: refused") from None
+    for path, value in found:
         if isinstance(value, str) and INTERPOLATION in value:
             raise ConfigError(path, f"{whose} holds the interpolation {value[:80]!r}; xaiexp logs configs "
                                     f"resolved, so it was altered: refused (nothing was resolved)")
@@ -54,8 +58,9 @@ def read_stored(logged, run_id: str, key: str, replaced: dict, trusted: frozense
                                     f"folder: refused")
     try:
         config = OmegaConf.merge(OmegaConf.structured(Config), logged, replaced)
-    except OmegaConfBaseException as error:
-        raise ConfigError(error.full_key or key, f"in {whose}: {_schema_problem(error)}") from None
+    except (OmegaConfBaseException, RecursionError) as error:
+        raise ConfigError(getattr(error, "full_key", None) or key,
+                          f"in {whose}: {_schema_problem(error)}") from None
     for path, target in targets(config):
         if not isinstance(target, str) or target not in trusted:
             raise ConfigError(path, f"{target!r} in {whose} is neither xaiexp's nor named by your "

@@ -61,10 +61,24 @@ def run_by_prefix(client, prefix: str, where: str):
     return found[0]
 
 
-def logged_config(client, run):
+def logged_config(client, run, key: str):
     """The resolved config ``run`` logged at its start (``config.yaml``), fetched through
-    ``client``: its tracking URI alone, so a server needs no MLFLOW_TRACKING_URI."""
+    ``client`` (its tracking URI alone, so a server needs no MLFLOW_TRACKING_URI) and parsed as
+    plain YAML data; a ConfigError naming config ``key`` when it is missing or not such YAML.
+    YAML aliases are refused: xaiexp never writes them, and nested ones multiply a small file
+    into billions of nodes for whoever walks it."""
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # keep stderr one line
+    whose = f"run {run.info.run_id}'s config.yaml"
     with tempfile.TemporaryDirectory() as folder:
-        path = client.download_artifacts(run.info.run_id, "config.yaml", folder)
-        return yaml.safe_load(Path(path).read_text())
+        try:
+            text = Path(client.download_artifacts(run.info.run_id, "config.yaml", folder)).read_text()
+        except (mlflow.exceptions.MlflowException, OSError, UnicodeDecodeError) as error:
+            raise ConfigError(key, f"{whose} cannot be read ({type(error).__name__}): was the run "
+                                   f"started by xaiexp?") from None
+    try:
+        if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text)):
+            raise ConfigError(key, f"{whose} holds YAML aliases, which xaiexp never writes: refused")
+        return yaml.safe_load(text)
+    except (yaml.YAMLError, RecursionError) as error:
+        problem = (str(error).splitlines() or [type(error).__name__])[0]
+        raise ConfigError(key, f"{whose} is not YAML data ({problem}): refused") from None
