@@ -23,8 +23,8 @@ def split_overrides(overrides: list[str]) -> tuple[list[str], list[str]]:
     from hydra.core.override_parser.overrides_parser import OverridesParser  # not for --help
 
     parsed = OverridesParser.create().parse_overrides(list(overrides))
-    if not any(o.key_or_group == "explain_run" and o.value() not in (None, "null") for o in parsed
-               if not o.is_delete() and not o.is_sweep_override()):
+    if not any(o.key_or_group == "explain_run" and (o.is_sweep_override() or o.value() is not None)
+               for o in parsed if not o.is_delete()):
         return list(overrides), []
     own = [o.input_line for o in parsed if _is_commands(o.key_or_group)]
     return own, [o.input_line for o in parsed if not _is_commands(o.key_or_group)]
