@@ -61,12 +61,14 @@ def run_by_prefix(client, prefix: str, where: str):
     return found[0]
 
 
+MAX_DEPTH = 32  # a logged config nests about 4 deep; parsing slows quadratically with depth
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's when PyYAML has it
+
+
 def logged_config(client, run, key: str):
     """The resolved config ``run`` logged at its start (``config.yaml``), fetched through
     ``client`` (its tracking URI alone, so a server needs no MLFLOW_TRACKING_URI) and parsed as
-    plain YAML data; a ConfigError naming config ``key`` when it is missing or not such YAML.
-    YAML aliases are refused: xaiexp never writes them, and nested ones multiply a small file
-    into billions of nodes for whoever walks it."""
+    plain YAML data; a ConfigError naming config ``key`` when it is missing or not such YAML."""
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # keep stderr one line
     whose = f"run {run.info.run_id}'s config.yaml"
     with tempfile.TemporaryDirectory() as folder:
@@ -76,9 +78,27 @@ def logged_config(client, run, key: str):
             raise ConfigError(key, f"{whose} cannot be read ({type(error).__name__}): was the run "
                                    f"started by xaiexp?") from None
     try:
-        if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text)):
-            raise ConfigError(key, f"{whose} holds YAML aliases, which xaiexp never writes: refused")
-        return yaml.safe_load(text)
-    except (yaml.YAMLError, RecursionError) as error:
+        problem = _not_plain(text)
+        if problem:
+            raise ConfigError(key, f"{whose} {problem}: refused")
+        return yaml.load(text, Loader=_LOADER)
+    except yaml.YAMLError as error:
         problem = (str(error).splitlines() or [type(error).__name__])[0]
         raise ConfigError(key, f"{whose} is not YAML data ({problem}): refused") from None
+
+
+def _not_plain(text):
+    """Why ``text`` is not YAML as xaiexp writes it, read event by event (so a hostile file
+    costs no more than its first MAX_DEPTH levels): aliases (never written; nested ones make a
+    small file billions of nodes) or deep nesting. None when it is plain."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_LOADER):
+        if isinstance(event, yaml.AliasEvent):
+            return "holds YAML aliases, which xaiexp never writes"
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return f"nests deeper than {MAX_DEPTH} levels"
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
+    return None
