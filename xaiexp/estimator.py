@@ -129,12 +129,15 @@ class Estimator:
                     break
         return self._eval_logs
 
-    def test(self):
-        """One pass over the test split; returns its logs (accuracy, loss, ...)."""
-        if "test" not in self.pipeline.data:
-            raise ValueError("Estimator.test() needs a Pipeline with test_data")
-        with self._run("test", {"test"}):
-            return self._run_epoch("test")
+    def test(self, mode="test"):
+        """One pass over the test split; returns its logs (accuracy, loss, ...). ``mode="eval"``
+        makes it a pass over the eval split, outside fit (``xaiexp explain explain.split=eval``):
+        its values are then logged and shown as eval's."""
+        if mode not in ("eval", "test") or mode not in self.pipeline.data:
+            raise ValueError(f"Estimator.test(mode={mode!r}) needs mode 'eval' or 'test' and a "
+                             f"Pipeline with {mode}_data")
+        with self._run(mode, {mode}):
+            return self._run_epoch(mode)
 
     def _steps(self, mode):
         steps = self.pipeline.steps_per_epoch(mode)

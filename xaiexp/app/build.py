@@ -16,7 +16,7 @@ from xaiexp.app.data_line import describe_data
 from xaiexp.app.model_outputs import PROBES, check_outputs
 from xaiexp.app.pruning import trial_traces
 from xaiexp.app.schema import MLFLOW_TRACE, TRACE_DIRECTORIES, plain_value
-from xaiexp.app.targets import signature
+from xaiexp.app.targets import import_target_module, named_targets, signature
 from xaiexp.app.validate import dataset_keys, model_keys, resolved, target_arguments
 from xaiexp.distribute import get_strategy
 from xaiexp.estimator import Estimator, TraceInputError
@@ -32,10 +32,12 @@ from xaiexp.util.errors import ConfigError
 def instantiate_group(node, group, **supplied):
     """``node``'s target called with its arguments, plus those of ``supplied`` (runner-known
     values, see RUNNER_ARGUMENTS) that the target takes."""
+    arguments = resolved(node, ["_target_", *target_arguments(node, group)])
+    for _, target in named_targets(arguments):
+        import_target_module(target)
     get_object(node._target_)  # import it, so its signature is read from the live object
     params = signature(node._target_)
     accepted = {k: v for k, v in supplied.items() if params is None or params.accepts(k)}
-    arguments = resolved(node, ["_target_", *target_arguments(node, group)])
     return instantiate(arguments, **accepted, _convert_="all")
 
 

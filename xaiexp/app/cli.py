@@ -20,10 +20,12 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
+from xaiexp.app.explain_source import source_config, split_overrides
+from xaiexp.app.paths import absolute_paths
 from xaiexp.app.preflight import check_output_dir, check_resources, check_study_storage, no_space_left
-from xaiexp.app.schema import Config, register_configs
-from xaiexp.app.validate import (check_overrides, model_keys, require, schema_at, unknown_key_message,
-                                 validate)
+from xaiexp.app.schema import register_configs
+from xaiexp.app.stored import read_stored, trusted_targets
+from xaiexp.app.validate import check_overrides, require, schema_at, unknown_key_message, validate
 from xaiexp.util.console import ConsoleLog, status, tensorflow_notices_once
 from xaiexp.util.errors import ConfigError, one_line
 from xaiexp.util.machine import missing_tensorflow
@@ -132,31 +134,42 @@ def job_overrides(overrides, multirun):
     return jobs[:MAX_CHECKED_JOBS]
 
 
-def _job(cfg, task="train"):
+def _job(cfg, task="train", stored_overrides=()):
     """One job of ``task`` (train, or explain): the config checked again as Hydra composed it
-    (a sweeper's sampled values too), the run it names looked up, then the work."""
+    (a sweeper's sampled values too), the run it names looked up and its logged config read as
+    data (``stored_overrides``: this explain command's overrides of that config), then the work."""
     try:
         validate(cfg)
         require(task == "explain" or not cfg.explain_run, "explain_run",
                 "is for `xaiexp explain`; to train, leave it null")
         require(task == "train" or not cfg.resume, "resume", "is for training runs")
-        if task == "explain":
-            source = _source_run(cfg) if cfg.explain_run else None
-            if source:
-                cfg = source_config(source, cfg, HydraConfig.get().overrides.task)
-                validate(cfg)
-                check_resources(cfg)
-        else:
-            resume = _resume_point(cfg) if cfg.resume else None
-            if resume:
-                cfg = OmegaConf.merge(OmegaConf.structured(Config), resume.config,
-                                      {"tracking": {"uri": cfg.tracking.uri}, "resume": cfg.resume})
-    except ConfigError as error:
+        run_to_use = None
+        if task == "explain" and cfg.explain_run:
+            run_to_use = _source_run(cfg)
+            cfg = source_config(run_to_use, cfg, list(stored_overrides), _trusted(cfg, stored_overrides))
+        elif task == "train" and cfg.resume:
+            run_to_use = _resume_point(cfg)
+            cfg = read_stored(run_to_use.config, run_to_use.run_id, "resume",
+                              {"tracking": {"uri": cfg.tracking.uri}, "resume": cfg.resume},
+                              _trusted(cfg))
+        if run_to_use:
+            validate(cfg)
+            check_resources(cfg)
+        cfg = absolute_paths(cfg)
+    except COMPOSITION_ERRORS as error:
         if HydraConfig.get().mode == RunMode.MULTIRUN:
             raise  # one bad sampled value fails that trial, not the sweep
-        _refuse(error)
+        _refuse(describe(error))
     with ConsoleLog(console_log_path()):
-        return _work(cfg, task, source if task == "explain" else resume)
+        return _work(cfg, task, run_to_use, list(stored_overrides))
+
+
+def _trusted(cfg, stored_overrides=()):
+    """The ``_target_``s a run's logged config may name (see ``xaiexp.app.stored``): xaiexp's,
+    and those of this command (its config, overrides and config folders)."""
+    hydra = HydraConfig.get()
+    folders = [source.path for source in hydra.runtime.config_sources if source.schema == "file"]
+    return trusted_targets(cfg, folders, [*hydra.overrides.task, *stored_overrides])
 
 
 def console_log_path():
@@ -168,7 +181,7 @@ def console_log_path():
     return os.path.join(HydraConfig.get().runtime.output_dir, "console.log")
 
 
-def _work(cfg, task, run_to_use):
+def _work(cfg, task, run_to_use, stored_overrides):
     """The job's work, its errors as one line each (unless debug or a sweep)."""
     from xaiexp.dataset.data.errors import DatasetFormatError, DatasetNotFoundError
 
@@ -182,7 +195,7 @@ def _work(cfg, task, run_to_use):
         if task == "explain":
             from xaiexp.app.explain import explain
 
-            work = functools.partial(explain, cfg, run_to_use)
+            work = functools.partial(explain, cfg, run_to_use, overrides=stored_overrides)
         else:
             from xaiexp.app.run import run
 
@@ -198,32 +211,6 @@ def _work(cfg, task, run_to_use):
     except Exception as error:  # the MLflow run is already FAILED, with the reason as a tag
         full = no_space_left(error, cfg, HydraConfig.get().runtime.output_dir)
         _exit(EXIT_FAILED, full or f"{type(error).__name__}: {error}")
-
-
-def source_config(source, cfg, overrides):
-    """The trained run's logged config with its logged model, then this command's ``overrides``
-    (``key=value`` ones: a group choice like ``dataset=folder`` would discard the run's)."""
-    from hydra.core.global_hydra import GlobalHydra
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    from xaiexp.app.schema import SavedModelConfig
-
-    # this command's: where to log, and the traces (whose values the run's logged config holds
-    # resolved, so that explain.* overrides would not reach them)
-    kept = {key: cfg[key] for key in ("tracking", "debug", "explain_run", "traces")}
-    config = OmegaConf.merge(OmegaConf.structured(Config), source.config, kept)
-    config.model = {"_target_": SavedModelConfig._target_, "path": source.model_path,
-                    "logits": model_keys(config.model).logits}  # what the saved model outputs
-    repository = GlobalHydra.instance().config_loader().repository
-    for override in OverridesParser.create().parse_overrides(list(overrides)):
-        key = override.key_or_group
-        if key.split(".")[0] in kept or key.startswith("hydra"):
-            continue
-        if repository.group_exists(key) or override.is_delete() or override.is_add():
-            raise ConfigError(key, "with explain_run, override keys of the run's config (e.g. "
-                                   "dataset.path=...), not groups, and add or remove none")
-        OmegaConf.update(config, key, override.value(), merge=False)
-    return config
 
 
 def _source_run(cfg):
@@ -273,13 +260,15 @@ def main(argv=None):
         return report_main(argv[1:])
     task = "explain" if argv[:1] == ["explain"] else "train"
     argv = argv[1:] if task == "explain" else argv
-    if os.getcwd() not in sys.path:  # a user's own _target_ modules, as ``python -m`` finds them
-        sys.path.insert(0, os.getcwd())
     _setup()
     args = get_args_parser().parse_args(argv)
     informational = args.help or args.hydra_help or args.cfg or args.info or args.shell_completion
+    stored_overrides = []
     if not informational:
         try:
+            if task == "explain":  # explain_run's: applied to the run's config, checked there
+                args.overrides, stored_overrides = split_overrides(args.overrides)
+                argv = [arg for arg in argv if arg not in stored_overrides]
             for overrides in job_overrides(args.overrides, args.multirun):
                 compose_config(overrides, [args.config_dir] if args.config_dir else ())
             check_output_dir(args.overrides, args.multirun)
@@ -290,7 +279,7 @@ def main(argv=None):
     sys.argv = ["xaiexp", *argv]  # Hydra reads its arguments from there
     try:
         hydra.main(config_path=config_dir(), config_name="config", version_base="1.3")(
-            functools.wraps(_job)(functools.partial(_job, task=task)))()
+            functools.wraps(_job)(functools.partial(_job, task=task, stored_overrides=stored_overrides)))()
     except KeyboardInterrupt:
         _close_open_sweep("KILLED", "interrupted")
         print("xaiexp: interrupted; the MLflow run is marked KILLED", file=sys.stderr)

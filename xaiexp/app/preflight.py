@@ -19,6 +19,7 @@ import urllib.request
 from pathlib import Path
 
 
+from xaiexp.app.paths import path_arguments
 from xaiexp.app.schema import BACKBONES, TARGET_SCHEMAS, SavedModelConfig
 from xaiexp.app.validate import dataset_keys, require, resolved, target_arguments
 from xaiexp.dataset.data.summary import held_out
@@ -66,8 +67,7 @@ def dataset_summary(data):
     if target not in TARGET_SCHEMAS:
         return None
     arguments = resolved(data, target_arguments(data, "dataset"))
-    paths = tuple((key, os.path.abspath(os.path.expanduser(value))) for key, value in arguments.items()
-                  if isinstance(value, str) and key.endswith(("path", "masks", "dir")))
+    paths = tuple(path_arguments(data, "dataset").items())
     hashable = tuple(sorted((name, tuple(value) if isinstance(value, list) else value)
                             for name, value in arguments.items()))
     return _summary(target, hashable, paths, tuple(_stamp(path) for _, path in paths))

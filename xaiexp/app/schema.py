@@ -225,7 +225,8 @@ class OcclusionConfig:
 
 
 class Split(Enum):
-    train = "train"
+    """What ``xaiexp explain`` explains, in that split's own mode (a pass in training mode would
+    run dropout and move batch-norm statistics, so the training split is not offered)."""
     eval = "eval"
     test = "test"
 

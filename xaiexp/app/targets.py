@@ -6,11 +6,17 @@ found on ``sys.path`` (``importlib.util.find_spec`` of the top-level package onl
 code) and its source is read with ``ast``, following ``from x import y`` re-exports. What cannot be
 read that way (a compiled module, a name made at run time) is accepted, and Hydra's
 ``instantiate`` has the last word when the job starts.
+
+The working directory is not on ``sys.path`` (a ``filelock.py`` there would shadow the installed
+package): it is searched for the top-level module a ``_target_`` names, and only when no
+installed package or ``PYTHONPATH`` entry has it (README "Security").
 """
 
 import ast
+import importlib.machinery
 import importlib.util
 import inspect
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,13 +60,52 @@ def _find(target, hops):
                          f"working directory, or on PYTHONPATH?)")
 
 
+def _top_spec(top):
+    """The spec of top-level module ``top``: installed (or on ``sys.path``), else in the working
+    directory; None if neither has it."""
+    try:
+        return importlib.util.find_spec(top) or importlib.machinery.PathFinder.find_spec(top, [os.getcwd()])
+    except (ImportError, ValueError):
+        return None
+
+
+def import_target_module(target: str) -> None:
+    """Import the top-level module of ``target`` from the working directory when it is not
+    importable otherwise, so that Hydra's ``instantiate`` finds it; nothing else is searched there."""
+    top = target.split(".")[0]
+    if not top or top in sys.modules or importlib.util.find_spec(top) is not None:
+        return
+    spec = _top_spec(top)
+    if spec is None or spec.loader is None:
+        return  # missing: Hydra's error names it
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[top] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[top]
+        raise
+
+
+def leaves(node, prefix=""):
+    """(dotted key, value) of every dict, list and value in plain ``node``, at any depth."""
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for name, value in items:
+        path = f"{prefix}[{name}]" if isinstance(node, list) else f"{prefix}{'.' if prefix else ''}{name}"
+        yield path, value
+        yield from leaves(value, path)
+
+
+def named_targets(node) -> list:
+    """(dotted key, value) of every ``_target_`` in plain ``node`` (nested ones too: Hydra's
+    ``instantiate`` calls those first)."""
+    return [(path, value) for path, value in leaves(node) if path.rpartition(".")[2] == "_target_"]
+
+
 def _module_source(module):
     """The path of ``module``'s source (``""`` when it exists but has none to read), or None."""
     top, *rest = module.split(".")
-    try:
-        spec = importlib.util.find_spec(top)
-    except (ImportError, ValueError):
-        return None
+    spec = _top_spec(top)
     if spec is None:
         return None
     path = Path(spec.origin) if spec.origin and spec.has_location else None

@@ -155,7 +155,7 @@ class Logger(Trace):
         self._print(format_line(self.system.mode, {**position, **{k: logs[k] for k in shown}}))
         if len(shown) < len(logs):
             detail(format_line(f"{self.system.mode} (all)", {**position, **logs}, digits=None))
-            if self.system.mode == "test":
+            if self.system.mode == "test" or not self.system.epoch_idx:  # a closing pass (explain's)
                 for line in explanation_table(logs, self.system.mode):
                     self._print(f"  {line}")
 

@@ -1,4 +1,5 @@
-"""The shortcut check as a trace: at the end of test, is the model relying on a shortcut?
+"""The shortcut check as a trace: at the end of test (or of a closing eval pass, as ``xaiexp
+explain explain.split=eval`` makes), is the model relying on a shortcut?
 
 It counts each eval and test epoch's correct predictions, and with a Saliency trace that scores
 a decoy region (``decoy_key`` masks in the data, or a ``decoy`` region) it has the eval images
@@ -57,7 +58,7 @@ class ShortcutCheck(Trace):
         accuracy = self._accuracy()
         if accuracy is None:
             return
-        if self.system.mode == "eval":
+        if self.system.mode == "eval" and self.system.epoch_idx:  # an epoch of fit's
             self.eval_accuracy[self.system.epoch_idx] = accuracy
             return
         self.weights = weights = explained_weights(self.system, self.model)
@@ -76,7 +77,7 @@ class ShortcutCheck(Trace):
             self.verdict = judge({}, "", None, accuracy)
 
     def on_end(self, data):
-        if self.system.mode == "test" and self.verdict is not None:
+        if self.verdict is not None:
             print("\n".join(describe(self.verdict, self.weights)), file=sys.stderr)
 
     def state_dict(self):
@@ -91,7 +92,8 @@ class ShortcutCheck(Trace):
         labels = np.concatenate([labels for labels, _ in self._tally])
         predicted = np.concatenate([predicted for _, predicted in self._tally])
         largest = np.unique(labels, return_counts=True)[1].max()
-        return Accuracy(int((labels == predicted).sum()), len(labels), float(largest / len(labels)))
+        return Accuracy(int((labels == predicted).sum()), len(labels), float(largest / len(labels)),
+                        self.system.mode)
 
     def _decoy_scores(self):
         """(which images, their per-image mask scores): the eval images the Saliency trace kept

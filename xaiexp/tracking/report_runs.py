@@ -60,21 +60,12 @@ def select_runs(target, experiment, parent=None, sweep=None, mode="test"):
 
 def _run_by_prefix(client, prefix, target):
     """The one run whose id starts with ``prefix`` (a whole id, or as much as is unique)."""
-    import mlflow
+    from xaiexp.tracking.lookup import run_by_prefix
 
     try:
-        return client.get_run(prefix)  # a whole id: any store answers this
-    except mlflow.exceptions.MlflowException:
-        pass
-    found = [] if not prefix.isalnum() else client.search_runs(
-        [e.experiment_id for e in client.search_experiments()],
-        filter_string=f"attributes.run_id LIKE '{prefix.lower()}%'", max_results=3)
-    if not found:
-        raise ReportError(f"no run {prefix!r} in {target.uri}")
-    if len(found) > 1:
-        raise ReportError(f"run id prefix {prefix!r} is ambiguous: "
-                          f"{', '.join(run.info.run_id for run in found[:2])}, ...; give more of it")
-    return found[0]
+        return run_by_prefix(client, prefix, target.uri)
+    except LookupError as error:
+        raise ReportError(str(error)) from None
 
 
 def _study_parents(client, parent_run):

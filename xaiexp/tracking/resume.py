@@ -71,4 +71,4 @@ def find_resume_point(target, experiment, which):
                                     f"({RunOwnership(output_dir).describe()}); stop it first")
     if not Checkpoint(os.path.join(output_dir, "checkpoint")).exists():
         raise ConfigError("resume", f"run {run.info.run_id} left no checkpoint in {output_dir}/checkpoint")
-    return ResumePoint(run.info.run_id, output_dir, logged_config(client, run))
+    return ResumePoint(run.info.run_id, output_dir, logged_config(client, run, "resume"))

@@ -17,8 +17,9 @@ SOURCE_TAG = "xaiexp.source_run_id"  # an explanation run's trained run
 class SourceRun:
     run_id: str
     run_name: str
-    config: dict  # the run's resolved config, as logged at its start
+    config: dict  # the run's resolved config, as logged at its start (data: see xaiexp.app.stored)
     model_path: str  # its logged .keras model, downloaded
+    params: dict  # its MLflow params: its dataset and model choices, its overridden keys
 
 
 def _is_training_run(run):
@@ -28,8 +29,9 @@ def _is_training_run(run):
 
 
 def find_source_run(target, experiment, which):
-    """The finished training run ``which`` (a run id, or "last": the newest in ``experiment``)
-    with its config and model; ConfigError naming ``explain_run`` when there is none."""
+    """The finished training run ``which`` (a run id or a unique prefix of one, or "last": the
+    newest in ``experiment``) with its config, params and model; ConfigError naming
+    ``explain_run`` when there is none."""
     client, run = find_run(target, experiment, which, "explain_run", _is_training_run,
                            "finished training run")
     models = [a.path for a in client.list_artifacts(run.info.run_id, "model") if a.path.endswith(".keras")]
@@ -39,4 +41,5 @@ def find_source_run(target, experiment, which):
     folder = tempfile.mkdtemp(prefix="xaiexp-explain-")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # keep stderr one line
     model_path = client.download_artifacts(run.info.run_id, models[0], folder)
-    return SourceRun(run.info.run_id, run.info.run_name, logged_config(client, run), str(Path(model_path)))
+    return SourceRun(run.info.run_id, run.info.run_name, logged_config(client, run, "explain_run"), str(Path(model_path)),
+                     dict(run.data.params))

@@ -33,12 +33,13 @@ PHRASES = {"decoy_mass": "relevance mass", "decoy_pointing_game": "pointing game
 
 @dataclass(frozen=True)
 class Accuracy:
-    """``correct`` of ``n`` predictions; ``chance``: the largest class's share of the ``n``
-    (what always answering that class scores)."""
+    """``correct`` of ``n`` predictions on the ``split`` (eval, test); ``chance``: the largest
+    class's share of the ``n`` (what always answering that class scores)."""
 
     correct: int
     n: int
     chance: float
+    split: str = "eval"
 
     @property
     def value(self) -> float:
@@ -124,8 +125,7 @@ def judge(evidence: dict, images: str, eval_accuracy: Accuracy | None,
     verdict = Verdict(CANNOT_TELL, "", images, eval_accuracy, test_accuracy, evidence)
     reference = eval_accuracy or test_accuracy
     if reference is not None and reference.above_chance_p >= statistics.ALPHA:
-        split = "eval" if eval_accuracy else "test"
-        verdict.reason = (f"{split} accuracy {reference.value:.3f} is not above chance ({reference.chance:.3f},"
+        verdict.reason = (f"{reference.split} accuracy {reference.value:.3f} is not above chance ({reference.chance:.3f},"
                           f" the largest class's share; p = {reference.above_chance_p:.2g}): the"
                           f" maps of a model that learnt nothing explain nothing")
         return verdict
