@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -28,3 +29,21 @@ def run_cli(*args, timeout=600, env=None, cwd=None):
 # Overrides that make the default experiment take seconds: tiny shapes, one short epoch.
 TINY = ["dataset.n_train=256", "dataset.n_eval=128", "epochs=2", "batch_size=32", "log_steps=4",
         "explain.samples=2", "explain.smoothing=3", "explain.integrating=[4,2]"]
+
+
+@pytest.fixture(scope="module")
+def tracking_server(tmp_path_factory):
+    """A real ``mlflow server`` on a free port (one worker: 2 cores), started and not waited for
+    (~40 s to answer here: a test calls ``browser.wait_healthy`` once it needs it)."""
+    from browser import _stop_group, free_port
+
+    root = tmp_path_factory.mktemp("server")
+    port = free_port()
+    log = tempfile.TemporaryFile("w+")
+    server = subprocess.Popen([sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
+                               "--workers", "1", "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
+                               "--artifacts-destination", str(root / "artifacts")],
+                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    yield {"url": f"http://127.0.0.1:{port}", "process": server, "log": log, "store": root / "mlflow.db"}
+    _stop_group(server)
+    log.close()

@@ -33,7 +33,7 @@ class MLflowSweepCallback(Callback):
         if params:
             definition["sweep.params"] = OmegaConf.to_yaml(params)
         start_sweep(_target(config), config.tracking.experiment or config.name,
-                    f"sweep {config.name}", definition, swept)
+                    f"sweep {config.name}", definition, swept, folder=config.hydra.sweep.dir)
 
     def on_multirun_end(self, config, **kwargs):
         if not config.tracking.enabled:

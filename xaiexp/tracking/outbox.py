@@ -8,9 +8,12 @@ sets its environment variables (``MLFLOW_HTTP_REQUEST_*``, see MLflow's
 A call that still cannot reach the server puts the run's ``Outbox`` in "away" mode: metrics,
 tags and the run's final status are appended to ``pending.jsonl`` in its folder (one JSON
 object a line: ``{"metric": [key, value, timestamp, step]}``, ``{"tag": [key, value]}``,
-``{"status": "FINISHED"}``); figures and artifacts are skipped. Before each later send, one
-short GET ``/health`` asks whether the server is back: if so, the file is sent and removed. At
-the end of the run, one line says where whatever could not be sent is kept.
+``{"status": "FINISHED", "end_time": ms}``); figures and artifacts are skipped. Before each later
+send, one short GET ``/health`` asks whether the server is back: if so, the file is sent and
+removed. The run's last call (its status) is tried once, as briefly: a hung server costs one
+retry cycle, never two. At the end of the run, one line says where whatever could not be sent is
+kept. The file is part of the run: whoever next starts on it sends what a dead process left
+(see ``dead_runs``).
 """
 
 import contextlib
@@ -19,6 +22,7 @@ import logging
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import mlflow
@@ -32,8 +36,9 @@ from xaiexp.tracking.health import answers
 # second retry waits 2 s), at most ~1 minute to a hung one.
 HTTP_WAITS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
               "MLFLOW_HTTP_REQUEST_TIMEOUT": "20"}
-HEALTH_TIMEOUT = 2.0  # seconds for GET /health while the server is away
+HEALTH_TIMEOUT = 2  # seconds for GET /health, and for the last call, while the server is away
 BATCH = 1000  # MLflow's most metrics a log_batch call
+OUTBOX_DIR = "tracking_outbox"  # in the run's folder (see outbox_folder)
 PENDING = "pending.jsonl"
 # (words in requests' or urllib3's message, what to tell the user), first match wins
 _REASONS = ((("refused",), "connection refused"), (("timed out", "imeout"), "no answer in time"),
@@ -60,6 +65,61 @@ def unreachable(error):
     return isinstance(error, MlflowException) and str(error).startswith("API request to")
 
 
+def outbox_folder(run_folder) -> Path:
+    """Where the run whose folder is ``run_folder`` keeps what it could not send."""
+    return Path(run_folder) / OUTBOX_DIR
+
+
+def kept_records(path) -> list:
+    """The records of ``path``, in order. A line that is not a whole record is skipped with one
+    line saying so: appends only ever tear the line being written when a process dies."""
+    records = []
+    for number, line in enumerate(Path(path).read_text(errors="replace").splitlines(), 1):
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            if line.strip():
+                print(f"xaiexp: skipped line {number} of {path}: not a whole record (its process "
+                      f"died while writing it)", file=sys.stderr)
+    return records
+
+
+def send_kept(client, run_id, path) -> tuple:
+    """Send what ``path`` keeps for ``run_id`` through ``client`` (metrics, tags, then the final
+    status), then remove the file; returns (how many metrics, the status or None). Sending again
+    after a failure halfway is safe: MLflow's stores drop a metric logged twice with the same
+    timestamp, and tags and statuses are overwritten."""
+    records = kept_records(path)
+    metrics = [Metric(*record["metric"]) for record in records if "metric" in record]
+    tags = [RunTag(*record["tag"]) for record in records if "tag" in record]
+    ends = [record for record in records if "status" in record]
+    for start in range(0, len(metrics), BATCH):
+        client.log_batch(run_id, metrics=metrics[start:start + BATCH])
+    if tags:
+        client.log_batch(run_id, tags=tags)
+    for end in ends:
+        client.set_terminated(run_id, end["status"], end.get("end_time"))
+    Path(path).unlink()
+    return len(metrics), ends[-1]["status"] if ends else None
+
+
+@contextlib.contextmanager
+def one_short_try():
+    """MLflow calls in the block try once and wait ``HEALTH_TIMEOUT`` at most (MLflow reads its
+    ``MLFLOW_HTTP_REQUEST_*`` variables at every call): for a server just found away."""
+    saved = {name: os.environ.get(name) for name in HTTP_WAITS}
+    os.environ.update({"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+                       "MLFLOW_HTTP_REQUEST_TIMEOUT": str(HEALTH_TIMEOUT)})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 class Outbox:
     """What a run sends to a tracking server, kept in ``folder`` while the server is away.
 
@@ -71,7 +131,8 @@ class Outbox:
 
     @classmethod
     def of(cls, run_id, folder=None):
-        """The run's outbox, made on first use; ``folder`` None: a temporary folder."""
+        """The run's outbox, made on first use, keeping what waits in ``folder`` (the first one
+        given; an xaiexp run gives ``<run folder>/tracking_outbox``; None: a temporary folder)."""
         if run_id not in cls._open:
             cls._open[run_id] = cls(run_id)
         box = cls._open[run_id]
@@ -107,24 +168,30 @@ class Outbox:
         if not self.call(lambda: self.client.log_batch(self.run_id, tags=entities)):
             self._keep({"tag": [tag.key, tag.value]} for tag in entities)
 
-    def end(self, status):
+    def end(self, status) -> bool:
         """End the active run with ``status`` (or keep the status, to send later), then say
-        where anything that could not be sent is."""
+        where anything that could not be sent is; whether the server has it all. While the
+        server is away, the end is tried once, briefly, and doubles as the check whether it is
+        back: the run already waited one full retry cycle for it."""
         Outbox._open.pop(self.run_id, None)
-        if self.away:
-            self._back()
+        end_time = int(time.time() * 1000)
         try:
-            mlflow.end_run(status=status)  # takes the run off MLflow's stack, then tells the server
+            with one_short_try() if self.away else contextlib.nullcontext():
+                mlflow.end_run(status=status)  # takes the run off MLflow's stack, then tells the server
         except Exception as error:  # noqa: BLE001 - only an unreachable server is absorbed
             if not unreachable(error):
                 raise
             if not self.away:
                 self._went_away(error)
-            self._keep([{"status": status}])
+            self._keep([{"status": status, "end_time": end_time}])
+        else:
+            if self.away:  # back after all: what waited follows the status
+                self._returned()
         if self.away:
             print(f"xaiexp: the tracking server {self.uri} is still unreachable: what run "
                   f"{self.run_id} could not send is kept in {self.pending} ({self.skipped} "
                   f"figure(s) and artifact(s) skipped)", file=sys.stderr)
+        return not self.away
 
     def fail(self, status, reason):
         """End the run ``status`` (FAILED, KILLED) with ``reason`` as its ``xaiexp.error`` tag,
@@ -164,37 +231,39 @@ class Outbox:
 
     def _back(self):
         """One short GET /health; when the server answers, what was kept is sent first."""
-        if not answers(self.uri, HEALTH_TIMEOUT):
-            return False
-        self.away = False
-        return self._resend()
+        return answers(self.uri, HEALTH_TIMEOUT) and self._returned()
 
-    def _resend(self):
-        """Send the kept records in order; the file goes once all of them are in."""
+    def _returned(self):
+        """The server answers again: send the kept records in order; the file goes once all of
+        them are in. False if it went away meanwhile."""
+        self.away = False
         if not self.pending.exists():
             return True
-        records = [json.loads(line) for line in self.pending.read_text().splitlines() if line]
-        metrics = [Metric(*record["metric"]) for record in records if "metric" in record]
-        tags = [RunTag(*record["tag"]) for record in records if "tag" in record]
-        statuses = [record["status"] for record in records if "status" in record]
         try:
-            for start in range(0, len(metrics), BATCH):
-                self.client.log_batch(self.run_id, metrics=metrics[start:start + BATCH])
-            if tags:
-                self.client.log_batch(self.run_id, tags=tags)
-            for status in statuses:
-                self.client.set_terminated(self.run_id, status)
+            sent, _ = send_kept(self.client, self.run_id, self.pending)
         except Exception as error:  # noqa: BLE001 - away again: the file stays whole
             if not unreachable(error):
                 raise
             self.away = True
             return False
-        self.pending.unlink()
-        print(f"xaiexp: the tracking server {self.uri} is back: {len(metrics)} kept metric(s) "
-              f"sent", file=sys.stderr)
+        print(f"xaiexp: the tracking server {self.uri} is back: {sent} kept metric(s) sent",
+              file=sys.stderr)
         return True
 
     def _keep(self, records):
+        """Append ``records``, on disk before this returns: the trace counts them as sent, and the
+        next checkpoint no longer holds them. A line torn by a process that died while writing
+        it is ended first, so that it stays the only record lost."""
         self.pending.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.pending, "a") as file:
-            file.writelines(json.dumps(record) + "\n" for record in records)
+        with open(self.pending, "ab") as file:
+            if file.tell() and not _ends_a_line(self.pending):
+                file.write(b"\n")
+            file.write("".join(json.dumps(record) + "\n" for record in records).encode())
+            file.flush()
+            os.fsync(file.fileno())
+
+
+def _ends_a_line(path):
+    with open(path, "rb") as file:
+        file.seek(-1, os.SEEK_END)
+        return file.read(1) == b"\n"

@@ -1,16 +1,15 @@
-"""Find the MLflow run that ``resume=<run_id>`` or ``resume=last`` continues, and end the runs
-whose process died without ending them."""
+"""Find the MLflow run that ``resume=<run_id>`` or ``resume=last`` continues."""
 
 import os
 from dataclasses import dataclass
 
 from xaiexp.checkpoint import Checkpoint
+from xaiexp.tracking.dead_runs import OUTPUT_DIR, mark_dead_runs, mark_if_dead
 from xaiexp.tracking.lookup import find_run, logged_config, open_store
 from xaiexp.util.errors import ConfigError
 from xaiexp.util.ownership import RunOwnership
 
 RESUMABLE = ("KILLED", "FAILED")  # and RUNNING, once its owner turns out to be dead
-OUTPUT_DIR = "xaiexp.output_dir"
 
 
 @dataclass(frozen=True)
@@ -18,32 +17,6 @@ class ResumePoint:
     run_id: str
     output_dir: str  # the run's Hydra output folder, holding checkpoint/
     config: dict  # the run's resolved config, as logged at its start
-
-
-def mark_dead_runs(client, experiment_id):
-    """End FAILED every RUNNING run of the experiment whose output folder is here and whose
-    owning process is gone (kill -9, OOM, a crash); a run on another machine is left alone."""
-    for run in client.search_runs([experiment_id], "attributes.status = 'RUNNING'", max_results=200):
-        mark_if_dead(client, run)
-
-
-def mark_if_dead(client, run):
-    """``run``, FAILED with the reason as its ``xaiexp.error`` tag if its owner died."""
-    folder = run.data.tags.get(OUTPUT_DIR)
-    if run.info.status != "RUNNING" or not folder or not os.path.isdir(folder):
-        return run
-    owner = RunOwnership(folder)
-    if owner.is_alive():
-        return run
-    # A job ends its run before it frees the folder: read the status again, now that the folder
-    # is free, or a run that ended since ``run`` was listed would be taken for a dead one.
-    run = client.get_run(run.info.run_id)
-    if run.info.status != "RUNNING":
-        return run
-    client.set_tag(run.info.run_id, "xaiexp.error",
-                   f"its process ({owner.describe()}) died without ending the run")
-    client.set_terminated(run.info.run_id, "FAILED")
-    return client.get_run(run.info.run_id)
 
 
 def _is_resumable(run):
@@ -60,6 +33,7 @@ def find_resume_point(target, experiment, which):
     client = open_store(target, "resume", wanted)  # before find_run: fits() marks the dead
     _, run = find_run(target, experiment, which, "resume",
                       lambda run: _is_resumable(mark_if_dead(client, run)), wanted)
+    mark_dead_runs(client, run.info.experiment_id)  # e.g. the parent of a killed sweep's job
     run = mark_if_dead(client, client.get_run(run.info.run_id))
     output_dir = run.data.tags.get(OUTPUT_DIR)
     if run.info.status == "FINISHED":

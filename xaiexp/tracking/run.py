@@ -1,5 +1,5 @@
 """One MLflow run per job, always ended FINISHED, FAILED or KILLED: by its process, or, if that
-was killed outright, by the next run started in its experiment (see mark_dead_runs)."""
+was killed outright, by the next start on it (see dead_runs)."""
 
 import contextlib
 import time
@@ -7,8 +7,8 @@ import time
 import mlflow
 from mlflow.entities import Metric, Param, RunTag
 
-from xaiexp.tracking.outbox import Outbox, bound_failures
-from xaiexp.tracking.resume import mark_dead_runs
+from xaiexp.tracking.dead_runs import mark_dead_runs, recount_ended_parent
+from xaiexp.tracking.outbox import Outbox, bound_failures, outbox_folder
 from xaiexp.util.errors import ConfigError
 from xaiexp.util.ownership import RunOwnership
 from xaiexp.util.util import safe_name
@@ -43,10 +43,12 @@ def mlflow_run(target, experiment, run_name=None, params=None, tags=None, parent
     ``run_id``, reopen that run instead (resuming it: its params are already logged).
 
     With ``output_dir`` (the run's folder: checkpoint, outputs) this process owns the run while
-    it is active (see RunOwnership), and a new run first ends the experiment's runs whose
+    it is active (see RunOwnership), what it cannot send to a server that went away waits in
+    ``<output_dir>/tracking_outbox``, and a new run first settles the experiment's runs whose
     process died. Params and tags are sent in batches. The run ends FINISHED, KILLED on
     Ctrl-C/SIGTERM (KeyboardInterrupt, SystemExit) or FAILED on any other exception, with the
-    error's type and message as the ``xaiexp.error`` tag.
+    error's type and message as the ``xaiexp.error`` tag. A resumed sweep job that finishes
+    counts its sweep's children again, when that sweep has ended.
     """
     target.ensure_store()
     bound_failures()
@@ -61,7 +63,7 @@ def mlflow_run(target, experiment, run_name=None, params=None, tags=None, parent
             mark_dead_runs(client, experiment)
             run = mlflow.start_run(experiment_id=experiment, run_name=run_name,
                                    parent_run_id=parent_run_id, nested=parent_run_id is not None)
-        with _ended(run):
+        with _ended(run, output_dir, resumed=bool(run_id)):
             client.log_batch(run.info.run_id, params=as_params(params or {}), tags=as_tags(tags))
             yield run
 
@@ -84,10 +86,10 @@ def _owned(output_dir, key):
 
 
 @contextlib.contextmanager
-def _ended(run):
+def _ended(run, output_dir, resumed):
     """End ``run`` FINISHED, KILLED or FAILED by how the block exits (through its Outbox, so
     that a server that went away gets the status when it is back)."""
-    outbox = Outbox.of(run.info.run_id)
+    outbox = Outbox.of(run.info.run_id, output_dir and outbox_folder(output_dir))
     try:
         yield
     except (KeyboardInterrupt, SystemExit) as stop:
@@ -97,7 +99,8 @@ def _ended(run):
         outbox.fail("FAILED", f"{type(error).__name__}: {error}"[:5000])
         raise
     else:
-        outbox.end("FINISHED")
+        if outbox.end("FINISHED") and resumed:
+            recount_ended_parent(outbox.client, run.info.run_id)
 
 
 def _outbox():

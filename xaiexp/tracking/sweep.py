@@ -1,7 +1,9 @@
 """A sweep in MLflow: one parent run, one nested child run per job, the best child summarized.
 
 The parent's id reaches the jobs through ``XAIEXP_PARENT_RUN_ID``: set before the launcher
-starts, it is inherited by in-process jobs and by joblib's worker processes alike.
+starts, it is inherited by in-process jobs and by joblib's worker processes alike. The sweep's
+process owns the parent like a job owns its run (a lock in the sweep's folder, see
+``dead_runs``), so a parent whose sweep was killed outright is ended by the next start.
 """
 
 import math
@@ -10,24 +12,34 @@ import sys
 
 import mlflow
 
+from xaiexp.tracking.dead_runs import OUTPUT_DIR, SWEEP_TAG, children_of, counted, mark_dead_runs, sweep_owner
 from xaiexp.tracking.run import as_params, as_tags, experiment_id
 
 PARENT_RUN_ID = "XAIEXP_PARENT_RUN_ID"
 PARENT_URI = "XAIEXP_PARENT_TRACKING_URI"
 SWEPT_KEYS = "XAIEXP_SWEPT_KEYS"
-SWEEP_TAG = "xaiexp.sweep"  # "true" on a sweep's parent run
+_owners = {}  # parent run id: its RunOwnership, held until close_sweep
 # Tag of a child run below objective.subject_to's floor: it cannot be the sweep's best.
 OBJECTIVE_UNMET = "xaiexp.objective_unmet"
 
 
-def start_sweep(target, experiment, name, definition, swept_keys=()):
-    """Create the store (once, before parallel jobs race to create it) and the parent run.
-    ``swept_keys`` (the keys that vary between jobs) name the child runs."""
+def start_sweep(target, experiment, name, definition, swept_keys=(), folder=None):
+    """Create the store (once, before parallel jobs race to create it) and the parent run, after
+    settling the experiment's dead runs. ``swept_keys`` (the keys that vary between jobs) name
+    the child runs. With ``folder`` (the sweep's), this process owns the parent until
+    ``close_sweep``, as a job owns its run."""
     target.ensure_store()
     client = mlflow.MlflowClient(target.uri)
-    run = client.create_run(experiment_id(client, experiment, target.artifact_root), run_name=name,
-                            tags={SWEEP_TAG: "true"})
+    experiment = experiment_id(client, experiment, target.artifact_root)
+    mark_dead_runs(client, experiment)
+    run = client.create_run(experiment, run_name=name, tags={SWEEP_TAG: "true"})
     client.log_batch(run.info.run_id, params=as_params(definition))
+    if folder:  # the folder tag comes once the lock is held: a parent without it is never judged
+        folder = os.path.abspath(folder)
+        owner = _owners[run.info.run_id] = sweep_owner(folder, run.info.run_id)
+        owner.acquire()  # a lock of its own name: free
+        tags = {OUTPUT_DIR: folder, "xaiexp.owner": owner.describe()}
+        client.log_batch(run.info.run_id, tags=as_tags(tags))
     os.environ[PARENT_RUN_ID] = run.info.run_id
     os.environ[PARENT_URI] = target.uri
     os.environ[SWEPT_KEYS] = ",".join(swept_keys)
@@ -81,14 +93,14 @@ def finish_sweep(metric, direction):
     if parent is None:
         return None
     client = mlflow.MlflowClient(uri)
-    experiment = client.get_run(parent).info.experiment_id
-    children = client.search_runs([experiment], filter_string=f"tags.mlflow.parentRunId = '{parent}'",
-                                  max_results=10000)
+    parent_run = client.get_run(parent)
+    experiment = parent_run.info.experiment_id
+    children = children_of(client, parent_run)
     scored = [c for c in children if is_candidate(c, metric)]
     pick = max if direction == "maximize" else min
     best = pick(scored, key=lambda c: c.data.metrics[metric], default=None)
     finished = sum(c.info.status == "FINISHED" for c in children)
-    tags = {"xaiexp.children": len(children), "xaiexp.failed_children": len(children) - finished}
+    tags = counted(children)
     if best is not None:
         client.log_metric(parent, f"best/{metric}", best.data.metrics[metric])
         tags |= {"xaiexp.best_child_run_id": best.info.run_id, "xaiexp.best_child_name": best.info.run_name}
@@ -113,3 +125,6 @@ def close_sweep(status, reason=None):
     if reason:
         client.set_tag(parent, "xaiexp.error", reason[:5000])
     client.set_terminated(parent, status)
+    owner = _owners.pop(parent, None)  # None: a parent this process did not start
+    if owner:
+        owner.release()
