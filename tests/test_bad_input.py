@@ -36,11 +36,26 @@ def make_files(root):
     with tarfile.open(root / "other.tar.gz", "w:gz") as tar:
         tar.add(root / "text.npz", arcname="something-else/data")
     make_bad_values(root, np.random.default_rng(0))
+    make_linked_folders(root)
     (root / "text.db").write_text("not a database")
     with sqlite3.connect(root / "other_app.db") as db:  # e.g. an MLflow store given to Optuna
         db.execute("CREATE TABLE runs (run_uuid TEXT)")
     db.close()
     return root
+
+
+def make_linked_folders(root):
+    """Image folders whose links make a walk loop: each class links to the data folder (2**40
+    paths for os.walk to follow), or to itself (each image read 41 times)."""
+    from PIL import Image
+
+    for name, links in (("parent_links", {"a/up": "..", "b/up": ".."}), ("self_link", {"a/again": "."})):
+        for label in ("a", "b"):
+            (root / name / label).mkdir(parents=True)
+            for index in range(3):
+                Image.new("RGB", (20, 20), (index * 80, 0, 0)).save(root / name / label / f"{index}.png")
+        for link, target in links.items():
+            (root / name / link).symlink_to(target)
 
 
 def make_bad_values(root, rng):
@@ -170,6 +185,10 @@ CASES = [
     ("npz of 1 image", ["dataset=npz", "dataset.path={data}/1_images.npz"], "1_images.npz"),
     ("npz of 2 images", ["dataset=npz", "dataset.path={data}/2_images.npz"], "2_images.npz"),
     ("npz without a test split", ["dataset=npz", "dataset.path={data}/5_images.npz"], "5_images.npz"),
+    ("folder links to its parent", ["dataset=folder", "dataset.path={data}/parent_links"],
+     "dataset.path: {data}/parent_links/a/up: a link to {data}/parent_links, a folder that holds it"),
+    ("folder links to itself", ["dataset=folder", "dataset.path={data}/self_link"],
+     "dataset.path: {data}/self_link/a/again: a link to {data}/self_link/a, a folder that holds it"),
     ("n_eval 1", ["dataset.n_eval=1"], "dataset.n_eval"),
     ("shapes beyond memory", ["dataset.n_train=2147483647"], "dataset.n_train"),
     ("class_names count", ["dataset.class_names=[a,b]"], "dataset.class_names"),
