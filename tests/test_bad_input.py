@@ -37,6 +37,7 @@ def make_files(root):
         tar.add(root / "text.npz", arcname="something-else/data")
     make_bad_values(root, np.random.default_rng(0))
     make_linked_folders(root)
+    make_torn_journal(root / "torn.journal")
     (root / "text.db").write_text("not a database")
     with sqlite3.connect(root / "other_app.db") as db:  # e.g. an MLflow store given to Optuna
         db.execute("CREATE TABLE runs (run_uuid TEXT)")
@@ -56,6 +57,17 @@ def make_linked_folders(root):
                 Image.new("RGB", (20, 20), (index * 80, 0, 0)).save(root / name / label / f"{index}.png")
         for link, target in links.items():
             (root / name / link).symlink_to(target)
+
+
+def make_torn_journal(path):
+    """An Optuna journal with a line of garbage between its records (Optuna refuses to replay it)."""
+    import optuna
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    optuna.create_study(storage=JournalStorage(JournalFileBackend(str(path))), study_name="s")
+    first = path.read_bytes().splitlines(keepends=True)[0]
+    with open(path, "ab") as file:
+        file.write(b"\x00garbage\n" + first)
 
 
 def make_bad_values(root, rng):
@@ -214,6 +226,23 @@ CASES = [
     ("optuna sqlite of another app", ["-m", "hparams_search=optuna",
                                       "hydra.sweeper.storage=sqlite:///{data}/other_app.db"],
      "hydra.sweeper.storage: {data}/other_app.db is a SQLite database but not Optuna's (it holds runs)"),
+    ("optuna sqlite with a query string", ["-m", "hparams_search=optuna",
+                                            'hydra.sweeper.storage="sqlite:///{data}/other_app.db?timeout=30"'],
+     "hydra.sweeper.storage: {data}/other_app.db is a SQLite database but not Optuna's (it holds runs)"),
+    ("optuna sqlite as a file: URI", ["-m", "hparams_search=optuna",
+                                      'hydra.sweeper.storage="sqlite:///file:{data}/other_app.db?mode=ro&uri=true"'],
+     "hydra.sweeper.storage: {data}/other_app.db is a SQLite database but not Optuna's (it holds runs)"),
+    ("optuna storage is a folder", ["-m", "hparams_search=optuna", "hydra.sweeper.storage={data}/empty"],
+     "hydra.sweeper.storage: {data}/empty is a folder; expected an Optuna journal file"),
+    ("optuna sqlite is a folder", ["-m", "hparams_search=optuna", "hydra.sweeper.storage=sqlite:///{data}/empty"],
+     "hydra.sweeper.storage: {data}/empty is a folder; expected a SQLite database file"),
+    ("optuna journal with garbage after a record", ["-m", "hparams_search=optuna",
+                                                    "hydra.sweeper.storage={data}/torn.journal"],
+     "hydra.sweeper.storage: {data}/torn.journal is not an Optuna journal file (line 2 is no journal record)"),
+    ("optuna journal in /proc", ["-m", "hparams_search=optuna", "hydra.sweeper.storage=/proc/version"],
+     "hydra.sweeper.storage: the folder of /proc/version cannot be written"),
+    ("optuna storage of no database", ["-m", "hparams_search=optuna", "hydra.sweeper.storage=file:///{data}/x"],
+     "hydra.sweeper.storage: unknown database 'file' in file:///{data}/x"),
     ("sweep folder under a file", ["-m", "hydra.sweep.dir={data}/not_a_folder/sweep", "epochs=1,2"],
      "hydra.sweep.dir"),
 ]
@@ -262,3 +291,24 @@ def test_the_cases_are_distinct_and_many():
 def test_debug_is_a_key():
     assert compose_config(["debug=true"]).debug is True
     assert compose_config([]).debug is False
+
+
+def test_an_optuna_storage_url_with_a_query_string_cannot_reach_the_mlflow_store(home):
+    """``?timeout=30`` is no part of the file name: the relative URL names the project's MLflow
+    store, which is refused before Optuna writes its tables into it."""
+    from xaiexp.tracking.store import TrackingTarget
+
+    TrackingTarget.embedded(home).ensure_store()
+    store = home / "outputs" / "mlflow.db"
+    with sqlite3.connect(store) as db:
+        before = sorted(db.execute("select name from sqlite_master where type='table'"))
+    db.close()
+    result = run_cli("-m", "hparams_search=optuna", 'hydra.sweeper.storage="sqlite:///outputs/mlflow.db?timeout=30"',
+                     timeout=60)
+    assert result.returncode == 2, result.stderr[-2000:]
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"xaiexp: error: hydra.sweeper.storage: {store} is a SQLite database but not "
+                           f"Optuna's (it holds "), line
+    with sqlite3.connect(store) as db:
+        assert sorted(db.execute("select name from sqlite_master where type='table'")) == before
+    db.close()

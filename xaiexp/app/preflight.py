@@ -24,6 +24,7 @@ from xaiexp.dataset.data.summary import held_out
 from xaiexp.tracking.store import TrackingTarget
 from xaiexp.util.errors import ConfigError
 from xaiexp.util.project import project_root
+from xaiexp.util.sqlite_url import SQLITE_HEADER, is_sqlite_or_empty, sqlite_path
 
 SERVER_TIMEOUT = 5.0  # seconds for the tracking server to answer GET /health
 SERVER_DEADLINE = 8.0  # seconds for the whole probe, name resolution included: never a hang
@@ -165,10 +166,10 @@ _HOSTED = ("databricks", "databricks-uc", "uc")
 def _check_tracking(uri, root, file_store_allowed):
     """``uri`` None: the embedded SQLite store under ``root``/outputs."""
     if uri is None:
-        store = Path(TrackingTarget.embedded(root).uri.removeprefix("sqlite:///"))
+        store = sqlite_path(TrackingTarget.embedded(root).uri)
         check_writable(store.parent, "tracking.uri", f"the embedded store {store}",
                         "set XAIEXP_HOME to a writable folder, or tracking.uri")
-        require(_sqlite_or_empty(store), "tracking.uri",
+        require(is_sqlite_or_empty(store), "tracking.uri",
                 f"the embedded store {store} is not a SQLite database (move it away)")
         return
     try:
@@ -178,13 +179,13 @@ def _check_tracking(uri, root, file_store_allowed):
     if scheme in ("http", "https"):
         _probe_server(uri)
     elif scheme == "sqlite":
-        require(uri.startswith("sqlite:///"), "tracking.uri",
-               f"expected sqlite:///relative/path.db or sqlite:////absolute/path.db, got {uri}")
-        database = Path(uri.removeprefix("sqlite:///").partition("?")[0]).expanduser()
+        database = sqlite_path(uri)
+        require(database is not None, "tracking.uri",
+                f"expected sqlite:///relative/path.db or sqlite:////absolute/path.db, got {uri}")
         require(not database.is_dir(), "tracking.uri", f"{database} is a folder, not a SQLite file")
         require(not database.exists() or os.access(database, os.W_OK), "tracking.uri",
                f"{database} is not writable")
-        require(_sqlite_or_empty(database), "tracking.uri",
+        require(is_sqlite_or_empty(database), "tracking.uri",
                 f"{database} is not a SQLite database (it does not start with {SQLITE_HEADER!r})")
         check_writable(database.absolute().parent, "tracking.uri", f"the SQLite store {database}")
     elif scheme in ("file", "") or len(scheme) == 1:  # a folder (len 1: a Windows drive letter)
@@ -200,49 +201,98 @@ def _check_tracking(uri, root, file_store_allowed):
                                           f"file:///folder or a database URI")
 
 
+STORAGE_KEY = "hydra.sweeper.storage"
+NEW_STUDY = "give a new file for a new study"
+
+
 def check_study_storage(storage):
-    """``hydra.sweeper.storage``, when it names a file that exists, is one Optuna opens: a
-    journal (one JSON record a line) or an Optuna SQLite database, not, e.g., xaiexp's MLflow
-    store, which Optuna would refuse with a traceback (or write its tables into)."""
+    """``hydra.sweeper.storage`` names a study Optuna can open, one branch per kind of storage
+    (``xaiexp.app.study``): a journal file (one JSON record a line), an Optuna SQLite database
+    (not, e.g., xaiexp's MLflow store, into which Optuna would write its tables), or a database
+    URL of a dialect SQLAlchemy has. A sweep would otherwise stop on Optuna's traceback."""
     from xaiexp.app.study import is_journal, storage_file
 
-    path = storage_file(storage) if storage else None
-    if path is None or not path.is_file() or path.stat().st_size == 0:
+    if storage is None or not str(storage).strip():
         return
-    key, new = "hydra.sweeper.storage", "give a new file for a new study"
+    storage = str(storage).strip()
     if is_journal(storage):
-        with open(path, "rb") as file:
-            first = file.readline()
-        try:
-            record = json.loads(first)
-        except ValueError:
-            record = None
-        require(isinstance(record, dict) and "op_code" in record, key,
-                f"{path} is not an Optuna journal file (its first line is no journal record); {new}")
+        _check_journal(storage_file(storage))
+    elif (path := storage_file(storage)) is not None:
+        _check_optuna_sqlite(path)
+    else:
+        _check_database_url(storage)
+
+
+def _check_storage_file(path, what):
+    """``path`` can hold a study: not a folder or a device, in a writable folder (Optuna keeps a
+    journal's lock file beside it, SQLite its rollback journal)."""
+    require(not path.is_dir(), STORAGE_KEY, f"{path} is a folder; expected {what}")
+    require(not path.exists() or path.is_file(), STORAGE_KEY, f"{path} is not a regular file; expected {what}")
+    check_writable(path.parent, STORAGE_KEY, f"the folder of {path}")
+
+
+def _check_journal(path):
+    _check_storage_file(path, "an Optuna journal file")
+    if path.exists():
+        status = path.stat()
+        _check_journal_records(str(path), status.st_mtime_ns, status.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _check_journal_records(path, mtime, size):
+    """Every line is a journal record: Optuna replays them all (a torn last line it skips, but
+    its next record is appended to that line, which breaks the journal for good). Memoized by
+    the file's time and size: a sweep checks each job's config."""
+    with open(path, "rb") as file:
+        for number, line in enumerate(file, start=1):
+            try:
+                record = json.loads(line)
+            except ValueError:
+                record = None
+            require(isinstance(record, dict) and "op_code" in record, STORAGE_KEY,
+                    f"{path} is not an Optuna journal file (line {number} is no journal record); {NEW_STUDY}")
+
+
+def _check_optuna_sqlite(path):
+    """An absent or empty file, or a SQLite database that holds Optuna's tables and no other's."""
+    from optuna.storages._rdb.models import BaseModel  # Optuna's table definitions
+
+    _check_storage_file(path, "a SQLite database file")
+    require(is_sqlite_or_empty(path), STORAGE_KEY, f"{path} is not a SQLite database; {NEW_STUDY}")
+    if not path.exists() or path.stat().st_size == 0:
         return
-    require(_sqlite_or_empty(path), key, f"{path} is not a SQLite database; {new}")
     try:
         with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
             tables = sorted(name for (name,) in connection.execute(
                 "SELECT name FROM sqlite_master WHERE type='table'"))
     except sqlite3.DatabaseError as error:
-        raise ConfigError(key, f"{path} cannot be read as a SQLite database ({error}); {new}") from None
-    shown = ", ".join(tables[:4]) + (", …" if len(tables) > 4 else "")
-    require(not tables or {"studies", "version_info"} <= set(tables), key,
-            f"{path} is a SQLite database but not Optuna's (it holds {shown}); {new}")
+        raise ConfigError(STORAGE_KEY, f"{path} cannot be read as a SQLite database ({error}); "
+                                       f"{NEW_STUDY}") from None
+    others = [name for name in tables if name not in {*BaseModel.metadata.tables, "alembic_version"}]
+    listed = ", ".join(others[:4]) + (", …" if len(others) > 4 else "")
+    require(not tables or ({"studies", "version_info"} <= set(tables) and not others), STORAGE_KEY,
+            f"{path} is a SQLite database but not Optuna's (it holds {listed or ', '.join(tables)}); "
+            f"{NEW_STUDY}")
 
 
-SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite 3 database file
+def _check_database_url(url):
+    """A URL SQLAlchemy parses, of a dialect it has (Optuna imports the driver when it connects)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+    from xaiexp.app.study import shown
 
-def _sqlite_or_empty(path):
-    """``path`` is absent, empty (SQLite makes a database of it) or a SQLite database."""
+    expected = ("expected a journal file (outputs/optuna.journal), sqlite:///outputs/optuna.db or a "
+                "database URL (postgresql://user@host/db)")
     try:
-        with open(path, "rb") as file:
-            head = file.read(len(SQLITE_HEADER))
-    except OSError:  # absent, or unreadable: the writability checks name that
-        return True
-    return not head or head == SQLITE_HEADER
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(STORAGE_KEY, f"cannot parse {shown(url)} as a database URL; {expected}") from None
+    try:
+        parsed.get_dialect()
+    except NoSuchModuleError:
+        raise ConfigError(STORAGE_KEY, f"unknown database {parsed.drivername!r} in {shown(url)}; "
+                                       f"{expected}") from None
 
 
 def _plugin_scheme(scheme):
@@ -273,8 +323,8 @@ def no_space_left(error, cfg, output_dir):
         return None
     folders = [output_dir]
     uri = TrackingTarget.from_config(cfg.tracking.uri, project_root()).uri
-    if cfg.tracking.enabled and uri.startswith("sqlite:///"):
-        folders.append(os.path.dirname(uri.removeprefix("sqlite:///")))
+    if cfg.tracking.enabled and sqlite_path(uri):
+        folders.append(os.path.dirname(sqlite_path(uri)))
     free, folder = min((shutil.disk_usage(f).free, f) for f in folders if os.path.isdir(f))
     disk = Path(folder).absolute()
     while not disk.is_mount():
