@@ -38,6 +38,7 @@ def make_files(root):
     make_bad_values(root, np.random.default_rng(0))
     make_linked_folders(root)
     make_torn_journal(root / "torn.journal")
+    make_broken_config_dirs(root)
     (root / "text.db").write_text("not a database")
     with sqlite3.connect(root / "other_app.db") as db:  # e.g. an MLflow store given to Optuna
         db.execute("CREATE TABLE runs (run_uuid TEXT)")
@@ -68,6 +69,18 @@ def make_torn_journal(path):
     first = path.read_bytes().splitlines(keepends=True)[0]
     with open(path, "ab") as file:
         file.write(b"\x00garbage\n" + first)
+
+
+def make_broken_config_dirs(root):
+    """--config-dir folders with a file Hydra cannot compose."""
+    files = {"bad_yaml/model/bad.yaml": "_target_: x\n  width: [\n",
+             "not_text/model/latin1.yaml": "width: 1  # caf\xe9\n",
+             "self_loop/experiment/loop.yaml": "# @package _global_\ndefaults:\n  - loop\n",
+             "two_loop/experiment/a.yaml": "# @package _global_\ndefaults:\n  - /experiment/b\n",
+             "two_loop/experiment/b.yaml": "# @package _global_\ndefaults:\n  - /experiment/a\n"}
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(text.encode("latin-1"))
 
 
 def make_bad_values(root, rng):
@@ -243,6 +256,15 @@ CASES = [
      "hydra.sweeper.storage: the folder of /proc/version cannot be written"),
     ("optuna storage of no database", ["-m", "hparams_search=optuna", "hydra.sweeper.storage=file:///{data}/x"],
      "hydra.sweeper.storage: unknown database 'file' in file:///{data}/x"),
+    ("config file of bad YAML", ["--config-dir", "{data}/bad_yaml", "model=bad"],
+     "{data}/bad_yaml/model/bad.yaml, line 2, column 8: not valid YAML: mapping values are not allowed here"),
+    ("config file not UTF-8", ["--config-dir", "{data}/not_text", "model=latin1"],
+     "{data}/not_text/model/latin1.yaml: not UTF-8 text"),
+    ("config including itself", ["--config-dir", "{data}/self_loop", "+experiment=loop"],
+     "{data}/self_loop/experiment/loop.yaml: its defaults list includes itself (experiment/loop -> experiment/loop)"),
+    ("configs including each other", ["--config-dir", "{data}/two_loop", "+experiment=a"],
+     "{data}/two_loop/experiment/b.yaml: its defaults list includes itself "
+     "(experiment/b -> experiment/a -> experiment/b)"),
     ("sweep folder under a file", ["-m", "hydra.sweep.dir={data}/not_a_folder/sweep", "epochs=1,2"],
      "hydra.sweep.dir"),
 ]

@@ -103,7 +103,7 @@ def compose_config(overrides, config_dirs=()):
     _setup()
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3", job_name="xaiexp"):
         check_overrides(overrides)  # Hydra raises a bare ValueError for e.g. dataset=3
-        cfg = compose(config_name="config", overrides=list(overrides), return_hydra_config=True)
+        cfg = _composed(compose, overrides)
     check_study_storage(OmegaConf.select(cfg, "hydra.sweeper.storage", default=None,
                                          throw_on_resolution_failure=False))
     with open_dict(cfg):
@@ -111,6 +111,22 @@ def compose_config(overrides, config_dirs=()):
     validate(cfg)
     check_resources(cfg)
     return cfg
+
+
+def _composed(compose, overrides):
+    """Hydra's ``compose``, a broken config file (bad YAML, a defaults list that includes itself)
+    raised as a ConfigError naming it."""
+    import yaml
+
+    from xaiexp.app.config_files import BAD_FILE_ERRORS, config_file_error
+
+    try:
+        return compose(config_name="config", overrides=list(overrides), return_hydra_config=True)
+    except (yaml.YAMLError, *BAD_FILE_ERRORS) as error:
+        named = config_file_error(error)
+        if named is None:
+            raise
+        raise named from None
 
 
 MAX_CHECKED_JOBS = 64
