@@ -39,6 +39,7 @@ def make_files(root):
     make_linked_folders(root)
     make_torn_journal(root / "torn.journal")
     make_broken_config_dirs(root)
+    make_broken_keras_files(root)
     (root / "text.db").write_text("not a database")
     with sqlite3.connect(root / "other_app.db") as db:  # e.g. an MLflow store given to Optuna
         db.execute("CREATE TABLE runs (run_uuid TEXT)")
@@ -81,6 +82,19 @@ def make_broken_config_dirs(root):
     for name, text in files.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_bytes(text.encode("latin-1"))
+
+
+def make_broken_keras_files(root):
+    """.keras files (zip archives) cut short, and with a flipped byte."""
+    import zipfile
+
+    with zipfile.ZipFile(root / "whole.keras", "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("config.json", '{"class_name": "Functional", "config": {}}' + " " * 4000)
+        archive.writestr("model.weights.h5", bytes(4000))
+    whole = (root / "whole.keras").read_bytes()
+    (root / "truncated.keras").write_bytes(whole[: len(whole) // 2])
+    middle = whole.index(b"Functional")
+    (root / "corrupt.keras").write_bytes(whole[:middle] + b"X" + whole[middle + 1:])
 
 
 def make_bad_values(root, rng):
@@ -265,6 +279,10 @@ CASES = [
     ("configs including each other", ["--config-dir", "{data}/two_loop", "+experiment=a"],
      "{data}/two_loop/experiment/b.yaml: its defaults list includes itself "
      "(experiment/b -> experiment/a -> experiment/b)"),
+    ("saved model truncated", ["model=saved", "model.path={data}/truncated.keras"],
+     "model.path: {data}/truncated.keras is truncated or corrupt: a .keras file is a zip archive"),
+    ("saved model corrupt", ["model=saved", "model.path={data}/corrupt.keras"],
+     "model.path: {data}/corrupt.keras is corrupt: config.json in its zip archive fails its checksum"),
     ("sweep folder under a file", ["-m", "hydra.sweep.dir={data}/not_a_folder/sweep", "epochs=1,2"],
      "hydra.sweep.dir"),
 ]

@@ -4,12 +4,14 @@ import os
 import subprocess
 import sys
 import textwrap
+from types import SimpleNamespace
 
 import mlflow
 import pytest
 
-from conftest import TINY
+from conftest import TINY, run_cli
 from xaiexp.app.cli import COMPOSITION_ERRORS, compose_config, describe
+from xaiexp.util.errors import ConfigError
 
 MODULE = textwrap.dedent('''
     import keras
@@ -72,3 +74,56 @@ def test_own_model_trains_logs_and_is_explained(project, home):
     assert source.data.params["model"] == "tiny"
     assert "test/xai/gradcam_saliency/relevance_mass" in explanation.data.metrics
     assert explanation.data.metrics["test/accuracy"] == source.data.metrics["test/accuracy"]
+
+
+def saved_models(folder):
+    """.keras files that do not fit shapes' 32x32x3 images of 5 classes, and one that does."""
+    import keras
+
+    def save(name, inputs, outputs):
+        keras.Model(inputs, outputs).save(folder / f"{name}.keras")
+        return folder / f"{name}.keras"
+
+    image, extra = keras.Input((28, 28, 1)), keras.Input((4,))
+    flat = keras.layers.Flatten()
+    right = keras.Input((32, 32, 3))
+    any_size = keras.Input((None, None, 3))
+    return {
+        "wrong shape": save("gray28", image, keras.layers.Dense(5)(flat(image))),
+        "two inputs": save("two", [right, extra], keras.layers.Dense(5)(
+            keras.layers.Concatenate()([keras.layers.Flatten()(right), extra]))),
+        "too few outputs": save("three", right, keras.layers.Dense(3)(keras.layers.Flatten()(right))),
+        "any size": save("any", any_size, keras.layers.Dense(5)(keras.layers.GlobalAveragePooling2D()(any_size))),
+    }
+
+
+@pytest.mark.parametrize("case, message", [
+    ("wrong shape", "model.path: {path} takes 28x28x1 inputs, but the dataset's images are 32x32x3"),
+    ("two inputs", "model.path: {path} takes 2 inputs (32x32x3, 4); xaiexp feeds a model one, the dataset's 32x32x3"),
+    ("too few outputs", "model.path: {path} has 3 outputs, too few for the dataset's 5 classes"),
+    ("any size", None),
+])
+def test_a_saved_model_that_does_not_fit_the_data_is_named_right_after_loading(tmp_path, case, message):
+    from xaiexp.app.build import make_model
+
+    path = saved_models(tmp_path)[case]
+    cfg = compose_config(["model=saved", f"model.path={path}"])
+    train = SimpleNamespace(shape=lambda key: (32, 32, 3), label_mapping=dict.fromkeys("abcde"))
+    if message is None:
+        assert make_model(cfg, train).inputs
+        return
+    with pytest.raises(ConfigError) as error:
+        make_model(cfg, train)
+    assert str(error.value).startswith(message.format(path=path))
+
+
+@pytest.mark.slow
+def test_a_saved_model_of_another_shape_stops_the_run_with_one_error_line(tmp_path, home):
+    path = saved_models(tmp_path)["wrong shape"]
+    result = run_cli("model=saved", f"model.path={path}", *TINY)
+    assert result.returncode == 2, result.stderr[-3000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("xaiexp: error:")]
+    assert errors == [result.stderr.strip().splitlines()[-1]], result.stderr[-3000:]
+    assert errors[0] == (f"xaiexp: error: model.path: {path} takes 28x28x1 inputs, but the dataset's images are "
+                         f"32x32x3 (dataset.image_size resizes them)")
+    assert "Traceback" not in result.stderr and not (home / "outputs" / "mlflow.db").exists()

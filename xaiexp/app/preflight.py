@@ -20,6 +20,7 @@ from pathlib import Path
 
 from xaiexp.app.schema import BACKBONES, TARGET_SCHEMAS, SavedModelConfig
 from xaiexp.app.validate import dataset_keys, require, resolved, target_arguments
+from xaiexp.architecture.keras_file import keras_file_problem
 from xaiexp.dataset.data.summary import held_out
 from xaiexp.tracking.store import TrackingTarget
 from xaiexp.util.errors import ConfigError
@@ -47,9 +48,8 @@ def check_resources(cfg):
     """
     model = cfg.model
     if model._target_ == SavedModelConfig._target_:
-        path = Path(os.path.expanduser(model.path))
-        require(path.is_file() and path.suffix == ".keras", "model.path",
-                f"{model.path} is not a .keras file (a model saved with model.save(...))")
+        problem = keras_file_problem(model.path)
+        require(problem is None, "model.path", problem)
     data = cfg.dataset
     summary = dataset_summary(data)
     if summary is not None:
