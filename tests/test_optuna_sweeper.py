@@ -17,7 +17,7 @@ from optuna.trial import TrialState
 
 from xaiexp.app.pruning import PRUNED_TAG, TRIAL_TAG, PruningTrace
 from xaiexp.app.search_space import search_space
-from xaiexp.app.preflight import check_study_storage
+from xaiexp.app.study_storage import check_study_storage
 from xaiexp.app.study import IN_MEMORY, TRIAL_ENV, job_trial, open_storage, shown, storage_file
 from xaiexp.app.sweeper import OptunaSweeper
 from xaiexp.util.errors import ConfigError

@@ -20,8 +20,9 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
-from xaiexp.app.preflight import check_output_dir, check_resources, check_study_storage, no_space_left
+from xaiexp.app.preflight import check_output_dir, check_resources, no_space_left
 from xaiexp.app.schema import Config, register_configs
+from xaiexp.app.study_storage import check_study_storage
 from xaiexp.app.validate import check_overrides, require, schema_at, unknown_key_message, validate
 from xaiexp.util.console import ConsoleLog, status, tensorflow_notices_once
 from xaiexp.util.errors import ConfigError, one_line
