@@ -53,13 +53,18 @@ def is_sqlite_or_empty(path: str | os.PathLike) -> bool:
 
 def _sqlite_database(url):
     """The ``database`` part of a SQLite URL (None for another URL, or none at all)."""
-    if not str(url).strip().lower().startswith("sqlite"):
-        return None  # spares the SQLAlchemy import for every other URL
+    url = str(url).strip()
+    if not url.lower().startswith("sqlite"):
+        return None
+    plain = url.removeprefix("sqlite:///")
+    if plain != url and plain and not any(sign in plain for sign in "?%") and not plain.startswith(
+            ("file:", ":memory:")):
+        return plain  # what SQLAlchemy reads there too; spares its import (~0.4 s) on every run
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
     try:
-        parsed = make_url(str(url).strip())
+        parsed = make_url(url)
     except ArgumentError:
         return None
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
