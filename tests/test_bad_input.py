@@ -37,6 +37,10 @@ def make_files(root):
         tar.add(root / "text.npz", arcname="something-else/data")
     make_bad_values(root, np.random.default_rng(0))
     make_folders(root)
+    make_linked_folders(root)
+    make_torn_journal(root / "torn.journal")
+    make_broken_config_dirs(root)
+    make_broken_keras_files(root)
     (root / "text.db").write_text("not a database")
     with sqlite3.connect(root / "other_app.db") as db:  # e.g. an MLflow store given to Optuna
         db.execute("CREATE TABLE runs (run_uuid TEXT)")
@@ -58,6 +62,56 @@ def make_folders(root):
     (root / "pet_decoys" / "dog" / "2.png").unlink()
     np.savez(root / "one_class.npz", x=np.zeros((8, 20, 20, 3), np.uint8), y=np.full(8, 3),
              class_names=np.array(["a", "b", "c", "d"]))
+
+
+def make_linked_folders(root):
+    """Image folders whose links make a walk loop: each class links to the data folder (2**40
+    paths for os.walk to follow), or to itself (each image read 41 times)."""
+    from PIL import Image
+
+    for name, links in (("parent_links", {"a/up": "..", "b/up": ".."}), ("self_link", {"a/again": "."})):
+        for label in ("a", "b"):
+            (root / name / label).mkdir(parents=True)
+            for index in range(3):
+                Image.new("RGB", (20, 20), (index * 80, 0, 0)).save(root / name / label / f"{index}.png")
+        for link, target in links.items():
+            (root / name / link).symlink_to(target)
+
+
+def make_torn_journal(path):
+    """An Optuna journal with a line of garbage between its records (Optuna refuses to replay it)."""
+    import optuna
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    optuna.create_study(storage=JournalStorage(JournalFileBackend(str(path))), study_name="s")
+    first = path.read_bytes().splitlines(keepends=True)[0]
+    with open(path, "ab") as file:
+        file.write(b"\x00garbage\n" + first)
+
+
+def make_broken_config_dirs(root):
+    """--config-dir folders with a file Hydra cannot compose."""
+    files = {"bad_yaml/model/bad.yaml": "_target_: x\n  width: [\n",
+             "not_text/model/latin1.yaml": "width: 1  # caf\xe9\n",
+             "self_loop/experiment/loop.yaml": "# @package _global_\ndefaults:\n  - loop\n",
+             "two_loop/experiment/a.yaml": "# @package _global_\ndefaults:\n  - /experiment/b\n",
+             "two_loop/experiment/b.yaml": "# @package _global_\ndefaults:\n  - /experiment/a\n"}
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(text.encode("latin-1"))
+
+
+def make_broken_keras_files(root):
+    """.keras files (zip archives) cut short, and with a flipped byte."""
+    import zipfile
+
+    with zipfile.ZipFile(root / "whole.keras", "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("config.json", '{"class_name": "Functional", "config": {}}' + " " * 4000)
+        archive.writestr("model.weights.h5", bytes(4000))
+    whole = (root / "whole.keras").read_bytes()
+    (root / "truncated.keras").write_bytes(whole[: len(whole) // 2])
+    middle = whole.index(b"Functional")
+    (root / "corrupt.keras").write_bytes(whole[:middle] + b"X" + whole[middle + 1:])
 
 
 def make_bad_values(root, rng):
@@ -108,6 +162,10 @@ CASES = [
     ("batch_size negative", ["batch_size=-3"], "batch_size"),
     ("log_steps negative", ["log_steps=-1"], "log_steps"),
     ("samples 0", ["explain.samples=0"], "explain.samples"),
+    ("trace samples negative", ["traces.saliency.samples=-5"], "traces.saliency.samples: must be >= 1, got -5"),
+    ("trace occlusion patch 0", ["traces.saliency.occlusion=[0,4]"], "traces.saliency.occlusion.patch: must be >= 1"),
+    ("trace integrating negative", ["traces.saliency.integrating=[-1]"], "traces.saliency.integrating: must be"),
+    ("trace method unknown", ["traces.saliency.methods=[lime]"], "traces.saliency.methods: unknown 'lime'"),
     ("smoothing negative", ["explain.smoothing=-1"], "explain.smoothing"),
     ("integrating negative", ["explain.integrating=[-1,6]"], "explain.integrating"),
     ("integrating too long", ["explain.integrating=[1,2,3]"], "explain.integrating"),
@@ -198,6 +256,10 @@ CASES = [
      "{data}/pets/dog/2.png: no decoy mask {data}/pet_decoys/dog/2.<"),
     ("frozen random backbone", ["model=mobilenet_v2", "model.weights=null"],
      "model.freeze_backbone: true with model.weights=null freezes a random backbone"),
+    ("folder links to its parent", ["dataset=folder", "dataset.path={data}/parent_links"],
+     "dataset.path: {data}/parent_links/a/up: a link to {data}/parent_links, a folder that holds it"),
+    ("folder links to itself", ["dataset=folder", "dataset.path={data}/self_link"],
+     "dataset.path: {data}/self_link/a/again: a link to {data}/self_link/a, a folder that holds it"),
     ("n_eval 1", ["dataset.n_eval=1"], "dataset.n_eval"),
     ("shapes beyond memory", ["dataset.n_train=2147483647"], "dataset.n_train"),
     ("class_names count", ["dataset.class_names=[a,b]"], "dataset.class_names"),
@@ -223,6 +285,36 @@ CASES = [
     ("optuna sqlite of another app", ["-m", "hparams_search=optuna",
                                       "hydra.sweeper.storage=sqlite:///{data}/other_app.db"],
      "hydra.sweeper.storage: {data}/other_app.db is a SQLite database but not Optuna's (it holds runs)"),
+    ("optuna sqlite with a query string", ["-m", "hparams_search=optuna",
+                                            'hydra.sweeper.storage="sqlite:///{data}/other_app.db?timeout=30"'],
+     "hydra.sweeper.storage: {data}/other_app.db is a SQLite database but not Optuna's (it holds runs)"),
+    ("optuna sqlite as a file: URI", ["-m", "hparams_search=optuna",
+                                      'hydra.sweeper.storage="sqlite:///file:{data}/other_app.db?mode=ro&uri=true"'],
+     "hydra.sweeper.storage: {data}/other_app.db is a SQLite database but not Optuna's (it holds runs)"),
+    ("optuna storage is a folder", ["-m", "hparams_search=optuna", "hydra.sweeper.storage={data}/empty"],
+     "hydra.sweeper.storage: {data}/empty is a folder; expected an Optuna journal file"),
+    ("optuna sqlite is a folder", ["-m", "hparams_search=optuna", "hydra.sweeper.storage=sqlite:///{data}/empty"],
+     "hydra.sweeper.storage: {data}/empty is a folder; expected a SQLite database file"),
+    ("optuna journal with garbage after a record", ["-m", "hparams_search=optuna",
+                                                    "hydra.sweeper.storage={data}/torn.journal"],
+     "hydra.sweeper.storage: {data}/torn.journal is not an Optuna journal file (line 2 is no journal record)"),
+    ("optuna journal in /proc", ["-m", "hparams_search=optuna", "hydra.sweeper.storage=/proc/version"],
+     "hydra.sweeper.storage: the folder of /proc/version cannot be written"),
+    ("optuna storage of no database", ["-m", "hparams_search=optuna", "hydra.sweeper.storage=file:///{data}/x"],
+     "hydra.sweeper.storage: unknown database 'file' in file:///{data}/x"),
+    ("config file of bad YAML", ["--config-dir", "{data}/bad_yaml", "model=bad"],
+     "{data}/bad_yaml/model/bad.yaml, line 2, column 8: not valid YAML: mapping values are not allowed here"),
+    ("config file not UTF-8", ["--config-dir", "{data}/not_text", "model=latin1"],
+     "{data}/not_text/model/latin1.yaml: not UTF-8 text"),
+    ("config including itself", ["--config-dir", "{data}/self_loop", "+experiment=loop"],
+     "{data}/self_loop/experiment/loop.yaml: its defaults list includes itself (experiment/loop -> experiment/loop)"),
+    ("configs including each other", ["--config-dir", "{data}/two_loop", "+experiment=a"],
+     "{data}/two_loop/experiment/b.yaml: its defaults list includes itself "
+     "(experiment/b -> experiment/a -> experiment/b)"),
+    ("saved model truncated", ["model=saved", "model.path={data}/truncated.keras"],
+     "model.path: {data}/truncated.keras is truncated or corrupt: a .keras file is a zip archive"),
+    ("saved model corrupt", ["model=saved", "model.path={data}/corrupt.keras"],
+     "model.path: {data}/corrupt.keras is corrupt: config.json in its zip archive fails its checksum"),
     ("sweep folder under a file", ["-m", "hydra.sweep.dir={data}/not_a_folder/sweep", "epochs=1,2"],
      "hydra.sweep.dir"),
 ]
@@ -271,3 +363,24 @@ def test_the_cases_are_distinct_and_many():
 def test_debug_is_a_key():
     assert compose_config(["debug=true"]).debug is True
     assert compose_config([]).debug is False
+
+
+def test_an_optuna_storage_url_with_a_query_string_cannot_reach_the_mlflow_store(home):
+    """``?timeout=30`` is no part of the file name: the relative URL names the project's MLflow
+    store, which is refused before Optuna writes its tables into it."""
+    from xaiexp.tracking.store import TrackingTarget
+
+    TrackingTarget.embedded(home).ensure_store()
+    store = home / "outputs" / "mlflow.db"
+    with sqlite3.connect(store) as db:
+        before = sorted(db.execute("select name from sqlite_master where type='table'"))
+    db.close()
+    result = run_cli("-m", "hparams_search=optuna", 'hydra.sweeper.storage="sqlite:///outputs/mlflow.db?timeout=30"',
+                     timeout=60)
+    assert result.returncode == 2, result.stderr[-2000:]
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"xaiexp: error: hydra.sweeper.storage: {store} is a SQLite database but not "
+                           f"Optuna's (it holds "), line
+    with sqlite3.connect(store) as db:
+        assert sorted(db.execute("select name from sqlite_master where type='table'")) == before
+    db.close()

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import threading
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -64,7 +65,8 @@ def test_every_group_option_composes(group, option, tmp_path, monkeypatch):
              "saved": [f"model.path={tmp_path / 'model.keras'}"],
              "box": ["decoy.top=-8", "decoy.left=0", "decoy.height=8", "decoy.width=8"],
              "border": ["decoy.width=2"]}
-    (tmp_path / "model.keras").touch()  # only its name is checked before TensorFlow starts
+    with zipfile.ZipFile(tmp_path / "model.keras", "w") as archive:  # a whole zip: all that is checked
+        archive.writestr("config.json", "{}")  # before TensorFlow starts
     if option == "tfds":
         pytest.importorskip("tensorflow_datasets")
         return  # composing needs a prepared dataset: tests/test_tfds_dataset.py

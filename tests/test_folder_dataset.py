@@ -1,6 +1,7 @@
 """Image folders streamed from disk: decoding against Pillow and Keras, checks, Pipeline, training."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -179,6 +180,18 @@ def broken(tmp_path, case):
         save(tmp_path / "single" / "a" / "0.png", noise(rng, 8, 8))
         save(tmp_path / "single" / "a" / "1.png", noise(rng, 8, 8))
         return {"path": tmp_path / "single"}, tmp_path / "single"
+    if case in LINKS:  # (where, to what)
+        where, target = LINKS[case]
+        if case == "hard link":
+            (root / where).hardlink_to(root / target)
+        else:
+            (root / where).symlink_to(target)
+        return args, root / where
+    if case == "eval folder links to train's":
+        (tmp_path / "eval").mkdir()
+        (tmp_path / "eval" / "a").symlink_to(root / "a")
+        save(tmp_path / "eval" / "b" / "0.png", noise(rng, 8, 8))
+        return {**args, "eval_path": tmp_path / "eval"}, tmp_path / "eval" / "a"
     if case == "eval classes differ":
         save(tmp_path / "eval" / "a" / "0.png", noise(rng, 8, 8))
         save(tmp_path / "eval" / "z" / "0.png", noise(rng, 8, 8))
@@ -212,11 +225,16 @@ def blank_masks(root):
     return root
 
 
+# links that would read a folder or an image twice: (the link, relative to the data folder, and
+# what it points at; a symbolic link's target is relative to its own folder)
+LINKS = {"link to its parent folder": ("a/up", ".."), "link to its own folder": ("a/again", "."),
+         "link to the folder above the data": ("b/top", "../.."), "link to a sibling folder": ("b/twin", "../a"),
+         "link to an image of another class": ("b/9.jpg", "../a/0.jpg"), "hard link": ("b/8.jpg", "a/1.jpg")}
 CASES = ["corrupt", "truncated jpeg", "truncated png", "webp named jpg", "empty class", "no classes",
          "one class", "eval classes differ", "image without mask", "mask without image",
          "mask of another size", "masks for train only", "test masks without test_path",
          "image without decoy mask", "decoy mask without image", "decoy mask of another size",
-         "decoy masks for train only"]
+         "decoy masks for train only", *LINKS, "eval folder links to train's"]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -227,6 +245,25 @@ def test_each_problem_is_one_line_naming_the_file(tmp_path, case):
     message = str(error.value)
     assert "\n" not in message and message.startswith(f"{culprit}:"), message
     assert ("decoy" in message) == ("decoy" in case), message
+
+
+def test_links_without_loops_or_second_names_are_followed(tmp_path):
+    """A link to an image elsewhere and one to a folder of other images count once each; the same
+    folder tree read with os.walk gives the same images."""
+    args, _ = broken(tmp_path, "corrupt")
+    (args["path"] / "a" / "bad.png").unlink()
+    rng = np.random.default_rng(4)
+    elsewhere = tmp_path / "elsewhere"
+    save(elsewhere / "one.png", noise(rng, 20, 24))
+    for index in range(2):
+        save(elsewhere / "more" / f"{index}.png", noise(rng, 20, 24))
+    (args["path"] / "a" / "one.png").symlink_to(elsewhere / "one.png")
+    (args["path"] / "b" / "more").symlink_to(elsewhere / "more")
+    train, evaluation = folder.load_data(**args, image_size=16, eval_split=2)
+    paths = sorted([*train.columns["x"], *evaluation.columns["x"]])
+    walked = sorted(os.path.join(parent, name) for parent, _, files in os.walk(args["path"], followlinks=True)
+                    for name in files)
+    assert paths == walked and len(paths) == 3 + 3 + 1 + 2
 
 
 def test_load_data_makes_the_same_checks(tmp_path):

@@ -17,8 +17,10 @@ from optuna.trial import TrialState
 
 from xaiexp.app.pruning import PRUNED_TAG, TRIAL_TAG, PruningTrace
 from xaiexp.app.search_space import search_space
-from xaiexp.app.study import IN_MEMORY, TRIAL_ENV, job_trial, open_storage, shown
+from xaiexp.app.study_storage import check_study_storage
+from xaiexp.app.study import IN_MEMORY, TRIAL_ENV, job_trial, open_storage, shown, storage_file
 from xaiexp.app.sweeper import OptunaSweeper
+from xaiexp.util.errors import ConfigError
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -58,6 +60,56 @@ def test_storages_by_url_under_the_project_root(monkeypatch, tmp_path):
     assert (tmp_path / "outputs" / "optuna.journal").stat().st_size > 0
     assert shown("postgresql://me:secret@db.lan/optuna") == "postgresql://me:***@db.lan/optuna"
     assert shown(None) == "in memory"
+
+
+@pytest.mark.parametrize("url, relative", [
+    ("sqlite:///outputs/optuna.db", "outputs/optuna.db"),
+    ("sqlite:///outputs/optuna.db?timeout=30", "outputs/optuna.db"),
+    ("sqlite+pysqlite:///outputs/optuna.db", "outputs/optuna.db"),
+    ("sqlite:///file:outputs/optuna.db?uri=true", "outputs/optuna.db"),
+    ("sqlite:///outputs/with%20space.db", "outputs/with space.db"),
+    ("sqlite:///{tmp}/absolute.db?timeout=5", "absolute.db"),
+])
+def test_a_sqlite_storage_names_the_file_sqlalchemy_opens(url, relative, tmp_path, monkeypatch):
+    """SQLAlchemy itself, run from the project root, creates the file storage_file names; and
+    open_storage makes Optuna's tables in that file from any working directory."""
+    import sqlalchemy
+
+    monkeypatch.setenv("XAIEXP_HOME", str(tmp_path))
+    url = url.replace("{tmp}", str(tmp_path))  # four slashes: an absolute path
+    (tmp_path / "outputs").mkdir()
+    monkeypatch.chdir(tmp_path)
+    sqlalchemy.create_engine(url).connect().close()
+    created = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert created == [tmp_path / relative] == [storage_file(url)]
+    created[0].unlink()
+    monkeypatch.chdir(tmp_path / "outputs")
+    optuna.create_study(storage=open_storage(url), study_name="s")
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == created
+
+
+def test_in_memory_and_server_storages_name_no_file():
+    for url in ("sqlite://", "sqlite:///:memory:", "postgresql://me@db.lan/optuna"):
+        assert storage_file(url) is None
+
+
+def test_the_journal_check_refuses_what_optuna_cannot_replay(tmp_path, monkeypatch):
+    """A journal with a line of garbage, even a torn last one: Optuna fails on it too (at once,
+    or at its next record, which it appends to the torn line)."""
+    monkeypatch.setenv("XAIEXP_HOME", str(tmp_path))
+    path = tmp_path / "optuna.journal"
+    study = optuna.create_study(storage=open_storage(str(path)), study_name="s")
+    study.optimize(lambda trial: trial.suggest_float("x", 0, 1), n_trials=2)
+    good = path.read_bytes()
+    check_study_storage(str(path))
+    for bad in (good + b"garbage\n" + good.splitlines(keepends=True)[-1], good + b"{\"op_code\": 4, \"wor"):
+        path.write_bytes(bad)
+        line = len(good.splitlines()) + 1
+        with pytest.raises(ConfigError, match=f"line {line} is no journal record"):
+            check_study_storage(str(path))
+        with pytest.raises(Exception):  # noqa: B017 - whichever error Optuna raises
+            optuna.load_study(study_name="s", storage=open_storage(str(path))).optimize(
+                lambda trial: trial.suggest_float("x", 0, 1), n_trials=1)
 
 
 class FunctionLauncher:

@@ -12,8 +12,10 @@ import pytest
 from PIL import Image
 
 import xaiexp
-from conftest import TINY
+from conftest import TINY, run_cli
 from xaiexp.app.cli import COMPOSITION_ERRORS, compose_config, describe
+from xaiexp.dataset import NumpyDataset
+from xaiexp.util.errors import ConfigError
 
 MODULE = textwrap.dedent('''
     import keras
@@ -133,3 +135,60 @@ def test_a_model_that_declares_logits_trains_on_them_and_scores_their_softmax(pr
     scores = {key: value for key, value in metrics.items()
               if key.endswith(("_auc", "relevance_mass", "pointing_game"))}
     assert len(scores) == 2 * 3 * 4 and all(0 <= value <= 1 for value in scores.values()), scores
+
+
+def saved_models(folder):
+    """.keras files that do not fit shapes' 32x32x3 images of 5 classes, and one that does."""
+    import keras
+
+    def save(name, inputs, outputs):
+        keras.Model(inputs, outputs).save(folder / f"{name}.keras")
+        return folder / f"{name}.keras"
+
+    image, extra = keras.Input((28, 28, 1)), keras.Input((4,))
+    flat = keras.layers.Flatten()
+    right = keras.Input((32, 32, 3))
+    any_size = keras.Input((None, None, 3))
+    def head(units):
+        return keras.layers.Dense(units, activation="softmax")
+
+    return {
+        "wrong shape": save("gray28", image, head(5)(flat(image))),
+        "two inputs": save("two", [right, extra], head(5)(
+            keras.layers.Concatenate()([keras.layers.Flatten()(right), extra]))),
+        "too few outputs": save("three", right, head(3)(keras.layers.Flatten()(right))),
+        "any size": save("any", any_size, head(5)(keras.layers.GlobalAveragePooling2D()(any_size))),
+    }
+
+
+@pytest.mark.parametrize("case, message", [
+    ("wrong shape", "model.path: {path} takes 28x28x1 inputs, but the dataset's images are 32x32x3"),
+    ("two inputs", "model.path: {path} takes 2 inputs (32x32x3, 4); xaiexp feeds a model one, the dataset's 32x32x3"),
+    ("too few outputs", "model.path: {path} has 3 outputs, too few for the dataset's 5 classes"),
+    ("any size", None),
+])
+def test_a_saved_model_that_does_not_fit_the_data_is_named_right_after_loading(tmp_path, case, message):
+    from xaiexp.app.build import make_model
+
+    path = saved_models(tmp_path)[case]
+    cfg = compose_config(["model=saved", f"model.path={path}"])
+    train = NumpyDataset({"x": np.zeros((8, 32, 32, 3), np.uint8), "y": np.arange(8) % 5},
+                         label_mapping={name: label for label, name in enumerate("abcde")})
+    if message is None:
+        assert make_model(cfg, train).inputs
+        return
+    with pytest.raises(ConfigError) as error:
+        make_model(cfg, train)
+    assert str(error.value).startswith(message.format(path=path))
+
+
+@pytest.mark.slow
+def test_a_saved_model_of_another_shape_stops_the_run_with_one_error_line(tmp_path, home):
+    path = saved_models(tmp_path)["wrong shape"]
+    result = run_cli("model=saved", f"model.path={path}", *TINY)
+    assert result.returncode == 2, result.stderr[-3000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("xaiexp: error:")]
+    assert errors == [result.stderr.strip().splitlines()[-1]], result.stderr[-3000:]
+    assert errors[0] == (f"xaiexp: error: model.path: {path} takes 28x28x1 inputs, but the dataset's images are "
+                         f"32x32x3 (dataset.image_size resizes them)")
+    assert "Traceback" not in result.stderr and not (home / "outputs" / "mlflow.db").exists()

@@ -3,11 +3,13 @@ real MLflowTrace (driven through its hooks, no training) and sweep bookkeeping."
 
 import csv
 import os
+from pathlib import Path
 
 import matplotlib.image
 import mlflow
 import numpy as np
 import pytest
+from conftest import run_cli
 
 from xaiexp.app.cli import main
 from xaiexp.system import System
@@ -464,3 +466,14 @@ def test_a_real_sweep_is_paired_on_its_shared_scoring_set(home, tmp_path, capsys
         assert cell.endswith(" *") == (float(rows[1][f"xai/{key}_q"]) < 0.05)
         assert float(rows[1][f"xai/{key}"]) == pytest.approx(logged[1][key].mean())
     assert client.get_run(rows[0]["run_id"]).data.tags["xaiexp.test_weights"] in ("best", "final")
+
+
+@pytest.mark.parametrize("under", ["file", "file/deeper", "read-only"])
+def test_an_out_folder_that_cannot_be_made_is_one_line(store, tmp_path, under):
+    (tmp_path / "file").write_text("a file")
+    out = Path("/proc/xaiexp-report") if under == "read-only" else tmp_path / under / "report"  # /proc: not even root
+    result = run_cli("report", "--uri", store["target"].uri, "--out", str(out), timeout=120)
+    assert result.returncode == 2, result.stderr[-2000:]
+    (line,) = result.stderr.strip().splitlines()
+    reason = "cannot make the folder" if under == "read-only" else f"{tmp_path / 'file'} is a file"
+    assert line.startswith("xaiexp: error: --out: ") and reason in line, line

@@ -1,16 +1,29 @@
 """Traces composed from config: a dict of _target_ entries, like Lightning's callbacks."""
 
+from dataclasses import fields
+from enum import Enum
 from pathlib import Path
+from typing import Union, get_args, get_origin, get_type_hints
 
 import mlflow
 import pytest
 
 from conftest import TINY, run_cli
 from xaiexp.app.cli import COMPOSITION_ERRORS, compose_config, describe
+from xaiexp.app.schema import ExplainConfig
+from xaiexp.app.targets import signature
 
-QUICK = ("+traces.quick={_target_:xaiexp.trace.xai.Saliency,model_inputs:x,model_outputs:y_pred,"
-         "class_key:y,outputs:quick,methods:[vanilla,integrated],integrating:[3],samples:2,"
-         "metrics:[relevance_mass]}")
+
+def quick_trace(**changes):
+    """The override that adds a second, cheap Saliency trace ``quick``, with ``changes``."""
+    arguments = {"model_inputs": "x", "model_outputs": "y_pred", "class_key": "y", "outputs": "quick",
+                 "methods": "[vanilla,integrated]", "integrating": "[3]", "samples": 2,
+                 "metrics": "[relevance_mass]", **changes}
+    listed = ",".join(f"{key}:{value}" for key, value in arguments.items() if value is not None)
+    return f"+traces.quick={{_target_:xaiexp.trace.xai.Saliency,{listed}}}"
+
+
+QUICK = quick_trace()
 
 
 def test_the_default_traces_are_written_out_in_order():
@@ -42,6 +55,55 @@ def test_a_bad_trace_entry_is_named_before_tensorflow(override, message):
     with pytest.raises(COMPOSITION_ERRORS) as error:
         compose_config([override])
     assert message in describe(error.value)
+
+
+def refused_values(schema):
+    """(field, a value the field's bounds or choices refuse) for each such field of ``schema``,
+    read from the schema itself, so fields added later are covered too."""
+    for item in fields(schema):
+        hint = get_type_hints(schema)[item.name]
+        if get_origin(hint) is Union:  # Optional[X]
+            hint = next(arg for arg in get_args(hint) if arg is not type(None))
+        bounds = item.metadata
+        if "minimum" in bounds or "above" in bounds:
+            yield item.name, bounds.get("minimum", bounds.get("above")) - 1
+        elif isinstance(hint, type) and issubclass(hint, Enum):
+            yield item.name, "no_such_choice"
+        elif get_args(hint) == (str,):  # a list of registry names: methods, metrics
+            yield item.name, "[no_such_name]"
+
+
+SALIENCY = signature("xaiexp.trace.xai.Saliency").names
+SHORT_FORMS = [(name, value) for name, value in refused_values(ExplainConfig) if name in SALIENCY]
+
+
+def test_every_short_form_with_a_rule_is_covered():
+    assert len(SHORT_FORMS) >= 10 and {"samples", "every", "methods", "output"} <= dict(SHORT_FORMS).keys()
+
+
+@pytest.mark.parametrize("name, value", SHORT_FORMS, ids=[name for name, _ in SHORT_FORMS])
+def test_a_trace_key_is_refused_as_its_explain_short_form_is(name, value):
+    """traces.saliency.samples=-5 was accepted (a run without saliency) while explain.samples=-5
+    was refused; so was any other bounded or chosen argument of a Saliency trace."""
+    messages = []
+    for key in (f"explain.{name}", f"traces.saliency.{name}", f"traces.quick.{name}"):
+        override = quick_trace(**{name: value}) if key.startswith("traces.quick") else f"{key}={value}"
+        with pytest.raises(COMPOSITION_ERRORS) as error:
+            compose_config([override])
+        line = describe(error.value)
+        assert line.startswith(f"{key}: "), line
+        messages.append(line.removeprefix(f"{key}: "))
+    assert messages[0] == messages[1] == messages[2]
+
+
+def test_a_trace_without_methods_is_checked_with_the_methods_it_would_choose():
+    """Saliency without ``methods`` shows the default methods its settings allow (no SmoothGrad
+    with smoothing 0), so that is no conflict; naming SmoothGrad is."""
+    assert compose_config([quick_trace(methods=None, smoothing=0, integrating=0)]).traces.quick.smoothing == 0
+    with pytest.raises(COMPOSITION_ERRORS) as error:
+        compose_config([quick_trace(methods="[smoothgrad]", smoothing=0)])
+    assert describe(error.value) == ("traces.quick.smoothing: must be >= 1 while traces.quick.methods has smoothgrad, "
+                                     "got 0; raise it or remove smoothgrad from traces.quick.methods")
 
 
 def runs(home):

@@ -10,6 +10,7 @@ import time
 
 import pytest
 from browser import _stop_group, free_port
+from conftest import run_cli
 
 from xaiexp.tracking.ui import run_link
 
@@ -50,3 +51,27 @@ def test_ui_on_every_interface_warns_and_accepts_this_machines_name(tmp_path):
         assert status_with_host(port, f"attacker.example:{port}") == 403
     finally:
         _stop_group(server)
+
+
+@pytest.mark.parametrize("args, named", [
+    (["--port", "{busy}"], "--port {busy}: cannot listen on 127.0.0.1:{busy}: Address already in use"),
+    (["--port", "99999"], "argument --port: must be a port number, 1..65535, got '99999'"),
+    (["--host", "192.0.2.1"], "--host 192.0.2.1: not an address of this machine"),  # TEST-NET-1
+    (["--uri", "sqlite:///{tmp}/notes.txt"], "--uri: {tmp}/notes.txt is a file, not a SQLite database"),
+    (["--uri", "sqlite:///{tmp}"], "--uri: {tmp} is a folder, not a SQLite database"),
+], ids=["busy port", "port out of range", "foreign host", "not a database", "a folder"])
+def test_a_ui_that_cannot_start_says_why_in_one_line_at_once(tmp_path, args, named):
+    """Checked before MLflow's server starts: it took ~70 s to report a busy port (then exited 0),
+    hung after a traceback on --port 99999, and gave a traceback for a text file."""
+    (tmp_path / "notes.txt").write_text("not a database")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        fill = lambda text: text.replace("{busy}", str(port)).replace("{tmp}", str(tmp_path))  # noqa: E731
+        start = time.monotonic()
+        result = run_cli("ui", *map(fill, args), timeout=60, env={"XAIEXP_HOME": str(tmp_path / "home")})
+    assert time.monotonic() - start < 10
+    assert result.returncode == 2, result.stderr[-2000:]
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("xaiexp: error: ") and fill(named) in line, line

@@ -67,16 +67,48 @@ def make_pipeline(cfg, batch_size=None, **datasets):
 
 def make_model(cfg, train, strategy=None):
     """``cfg.model`` for ``train``'s images and classes, with ``cfg.optimizer`` attached (in
-    ``strategy``'s scope, for data-parallel training), its outputs checked on a few of
-    ``train``'s images (``model_outputs.check_outputs``)."""
-    classes = len(train.label_mapping)
+    ``strategy``'s scope, for data-parallel training), its inputs checked against the data and
+    its outputs on a few of ``train``'s images (``model_outputs.check_outputs``)."""
+    input_shape, classes = tuple(train.shape("x")), len(train.label_mapping)
     model = build(model_fn=functools.partial(instantiate_group, cfg.model, "model",
-                                             input_shape=tuple(train.shape("x")), classes=classes),
+                                             input_shape=input_shape, classes=classes),
                   optimizer_fn=functools.partial(instantiate_group, cfg.optimizer, "optimizer"),
                   strategy=strategy, precision=plain_value(cfg.precision))
+    check_model_fits(cfg.model, model, input_shape, classes)
     images = make_pipeline(cfg, batch_size=PROBES, train_data=train).get_results()["x"]
     check_outputs(cfg, model, images, classes)
     return model
+
+
+def check_model_fits(node, model, input_shape, classes):
+    """The model takes the dataset's images as its one input and has an output for each class
+    (a saved model, or a user's builder that ignores ``input_shape``, may not): a ConfigError
+    naming both shapes now, not TensorFlow's traceback in the first step."""
+    key, name = ("model.path", node.path) if "path" in node else ("model", node._target_)
+    inputs, outputs = _shapes(model, "inputs"), _shapes(model, "outputs")
+    if inputs and len(inputs) != 1:
+        raise ConfigError(key, f"{name} takes {len(inputs)} inputs ({', '.join(map(_wxh, inputs))}); xaiexp "
+                               f"feeds a model one, the dataset's {_wxh(input_shape)} images")
+    if inputs and not (len(inputs[0]) == len(input_shape)
+                       and all(want in (None, have) for want, have in zip(inputs[0], input_shape))):
+        raise ConfigError(key, f"{name} takes {_wxh(inputs[0])} inputs, but the dataset's images are "
+                               f"{_wxh(input_shape)} (dataset.image_size resizes them)")
+    units = outputs[0][-1] if len(outputs) == 1 and outputs[0] else None
+    if units is not None and units < classes:
+        raise ConfigError(key, f"{name} has {units} outputs, too few for the dataset's {classes} classes")
+
+
+def _shapes(model, which):
+    """The shapes, without the batch axis, of ``model.inputs`` or ``.outputs`` ([] if unknown:
+    a subclassed model has none until called)."""
+    try:
+        return [tuple(tensor.shape[1:]) for tensor in getattr(model, which) or ()]
+    except (AttributeError, ValueError):
+        return []
+
+
+def _wxh(shape):
+    return "x".join("?" if size is None else str(size) for size in shape) or "scalar"
 
 
 def make_network(model, train, from_logits=False):

@@ -22,9 +22,10 @@ from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBase
 
 from xaiexp.app.explain_source import source_config, split_overrides
 from xaiexp.app.paths import absolute_paths
-from xaiexp.app.preflight import check_output_dir, check_resources, check_study_storage, no_space_left
+from xaiexp.app.preflight import check_output_dir, check_resources, no_space_left
 from xaiexp.app.schema import register_configs
 from xaiexp.app.stored import read_stored, trusted_targets
+from xaiexp.app.study_storage import check_study_storage
 from xaiexp.app.validate import check_overrides, require, schema_at, unknown_key_message, validate
 from xaiexp.util.console import ConsoleLog, status, tensorflow_notices_once
 from xaiexp.util.errors import ConfigError, one_line
@@ -106,7 +107,7 @@ def compose_config(overrides, config_dirs=()):
     _setup()
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3", job_name="xaiexp"):
         check_overrides(overrides)  # Hydra raises a bare ValueError for e.g. dataset=3
-        cfg = compose(config_name="config", overrides=list(overrides), return_hydra_config=True)
+        cfg = _composed(compose, overrides)
     check_study_storage(OmegaConf.select(cfg, "hydra.sweeper.storage", default=None,
                                          throw_on_resolution_failure=False))
     with open_dict(cfg):
@@ -114,6 +115,22 @@ def compose_config(overrides, config_dirs=()):
     validate(cfg)
     check_resources(cfg)
     return cfg
+
+
+def _composed(compose, overrides):
+    """Hydra's ``compose``, a broken config file (bad YAML, a defaults list that includes itself)
+    raised as a ConfigError naming it."""
+    import yaml
+
+    from xaiexp.app.config_files import BAD_FILE_ERRORS, config_file_error
+
+    try:
+        return compose(config_name="config", overrides=list(overrides), return_hydra_config=True)
+    except (yaml.YAMLError, *BAD_FILE_ERRORS) as error:
+        named = config_file_error(error)
+        if named is None:
+            raise
+        raise named from None
 
 
 MAX_CHECKED_JOBS = 64

@@ -2,14 +2,11 @@
 TensorFlow is imported and before any MLflow run exists, so a wrong path or a dead server costs
 a second and one line, not a failed run."""
 
-import contextlib
 import errno
 import functools
 import importlib
-import json
 import os
 import shutil
-import sqlite3
 import sys
 import tempfile
 import threading
@@ -22,10 +19,12 @@ from pathlib import Path
 from xaiexp.app.paths import path_arguments
 from xaiexp.app.schema import BACKBONES, TARGET_SCHEMAS, SavedModelConfig
 from xaiexp.app.validate import dataset_keys, require, resolved, target_arguments
+from xaiexp.architecture.keras_file import keras_file_problem
 from xaiexp.dataset.data.summary import held_out
 from xaiexp.tracking.store import TrackingTarget
 from xaiexp.util.errors import ConfigError
 from xaiexp.util.project import project_root
+from xaiexp.util.sqlite_url import SQLITE_HEADER, is_sqlite_or_empty, sqlite_path
 
 SERVER_TIMEOUT = 5.0  # seconds for the tracking server to answer GET /health
 SERVER_DEADLINE = 8.0  # seconds for the whole probe, name resolution included: never a hang
@@ -48,9 +47,8 @@ def check_resources(cfg):
     """
     model = cfg.model
     if model._target_ == SavedModelConfig._target_:
-        path = Path(os.path.expanduser(model.path))
-        require(path.is_file() and path.suffix == ".keras", "model.path",
-                f"{model.path} is not a .keras file (a model saved with model.save(...))")
+        problem = keras_file_problem(model.path)
+        require(problem is None, "model.path", problem)
     data = cfg.dataset
     summary = dataset_summary(data)
     if summary is not None:
@@ -204,10 +202,10 @@ _HOSTED = ("databricks", "databricks-uc", "uc")
 def _check_tracking(uri, root, file_store_allowed):
     """``uri`` None: the embedded SQLite store under ``root``/outputs."""
     if uri is None:
-        store = Path(TrackingTarget.embedded(root).uri.removeprefix("sqlite:///"))
+        store = sqlite_path(TrackingTarget.embedded(root).uri)
         check_writable(store.parent, "tracking.uri", f"the embedded store {store}",
                         "set XAIEXP_HOME to a writable folder, or tracking.uri")
-        require(_sqlite_or_empty(store), "tracking.uri",
+        require(is_sqlite_or_empty(store), "tracking.uri",
                 f"the embedded store {store} is not a SQLite database (move it away)")
         return
     try:
@@ -217,13 +215,13 @@ def _check_tracking(uri, root, file_store_allowed):
     if scheme in ("http", "https"):
         _probe_server(uri)
     elif scheme == "sqlite":
-        require(uri.startswith("sqlite:///"), "tracking.uri",
-               f"expected sqlite:///relative/path.db or sqlite:////absolute/path.db, got {uri}")
-        database = Path(uri.removeprefix("sqlite:///").partition("?")[0]).expanduser()
+        database = sqlite_path(uri)
+        require(database is not None, "tracking.uri",
+                f"expected sqlite:///relative/path.db or sqlite:////absolute/path.db, got {uri}")
         require(not database.is_dir(), "tracking.uri", f"{database} is a folder, not a SQLite file")
         require(not database.exists() or os.access(database, os.W_OK), "tracking.uri",
                f"{database} is not writable")
-        require(_sqlite_or_empty(database), "tracking.uri",
+        require(is_sqlite_or_empty(database), "tracking.uri",
                 f"{database} is not a SQLite database (it does not start with {SQLITE_HEADER!r})")
         check_writable(database.absolute().parent, "tracking.uri", f"the SQLite store {database}")
     elif scheme in ("file", "") or len(scheme) == 1:  # a folder (len 1: a Windows drive letter)
@@ -237,51 +235,6 @@ def _check_tracking(uri, root, file_store_allowed):
         raise ConfigError("tracking.uri", f"unknown scheme {scheme!r} in {uri}; expected "
                                           f"http(s)://host:port, sqlite:///path/mlflow.db, "
                                           f"file:///folder or a database URI")
-
-
-def check_study_storage(storage):
-    """``hydra.sweeper.storage``, when it names a file that exists, is one Optuna opens: a
-    journal (one JSON record a line) or an Optuna SQLite database, not, e.g., xaiexp's MLflow
-    store, which Optuna would refuse with a traceback (or write its tables into)."""
-    from xaiexp.app.study import is_journal, storage_file
-
-    path = storage_file(storage) if storage else None
-    if path is None or not path.is_file() or path.stat().st_size == 0:
-        return
-    key, new = "hydra.sweeper.storage", "give a new file for a new study"
-    if is_journal(storage):
-        with open(path, "rb") as file:
-            first = file.readline()
-        try:
-            record = json.loads(first)
-        except ValueError:
-            record = None
-        require(isinstance(record, dict) and "op_code" in record, key,
-                f"{path} is not an Optuna journal file (its first line is no journal record); {new}")
-        return
-    require(_sqlite_or_empty(path), key, f"{path} is not a SQLite database; {new}")
-    try:
-        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
-            tables = sorted(name for (name,) in connection.execute(
-                "SELECT name FROM sqlite_master WHERE type='table'"))
-    except sqlite3.DatabaseError as error:
-        raise ConfigError(key, f"{path} cannot be read as a SQLite database ({error}); {new}") from None
-    shown = ", ".join(tables[:4]) + (", …" if len(tables) > 4 else "")
-    require(not tables or {"studies", "version_info"} <= set(tables), key,
-            f"{path} is a SQLite database but not Optuna's (it holds {shown}); {new}")
-
-
-SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite 3 database file
-
-
-def _sqlite_or_empty(path):
-    """``path`` is absent, empty (SQLite makes a database of it) or a SQLite database."""
-    try:
-        with open(path, "rb") as file:
-            head = file.read(len(SQLITE_HEADER))
-    except OSError:  # absent, or unreadable: the writability checks name that
-        return True
-    return not head or head == SQLITE_HEADER
 
 
 def _plugin_scheme(scheme):
@@ -312,8 +265,8 @@ def no_space_left(error, cfg, output_dir):
         return None
     folders = [output_dir]
     uri = TrackingTarget.from_config(cfg.tracking.uri, project_root()).uri
-    if cfg.tracking.enabled and uri.startswith("sqlite:///"):
-        folders.append(os.path.dirname(uri.removeprefix("sqlite:///")))
+    if cfg.tracking.enabled and sqlite_path(uri):
+        folders.append(os.path.dirname(sqlite_path(uri)))
     free, folder = min((shutil.disk_usage(f).free, f) for f in folders if os.path.isdir(f))
     disk = Path(folder).absolute()
     while not disk.is_mount():

@@ -270,6 +270,12 @@ class ExplainConfig:
     pointing_tolerance: float = bounded(0.0, minimum=0)
 
 
+# Traces whose arguments a config block sets in short form (conf/traces/saliency.yaml maps
+# explain.* onto traces.saliency): an argument named like a field of the block is checked by that
+# field (type, choices, bounds) and the block's cross-field rules, wherever the trace is set.
+TRACE_SCHEMAS = {"xaiexp.trace.xai.Saliency": ExplainConfig}
+
+
 @dataclass
 class TrackingConfig:
     enabled: bool = True

@@ -16,6 +16,7 @@ from pathlib import Path
 import optuna
 
 from xaiexp.util.project import project_root
+from xaiexp.util.sqlite_url import absolute_sqlite_url, sqlite_path
 
 # A job's Optuna trial id; the sweeper sets it for each job through ``hydra.job.env_set``.
 TRIAL_ENV = "XAIEXP_OPTUNA_TRIAL"
@@ -32,9 +33,9 @@ def open_storage(url: str | None):
         from optuna.storages.journal import JournalFileBackend, JournalStorage
 
         return JournalStorage(JournalFileBackend(str(_under_root(url))))
-    if url.startswith("sqlite:///"):
-        path = _under_root(url)
-        url = f"sqlite:///{path}"
+    if sqlite_path(url):
+        _under_root(url)
+        url = absolute_sqlite_url(url, project_root())
         # writers queue for the file lock instead of failing after SQLite's default 5 s
         return _retry(lambda: optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}}))
     return _retry(lambda: optuna.storages.RDBStorage(url))
@@ -48,9 +49,9 @@ def is_journal(url: str) -> bool:
 def storage_file(url: str) -> Path | None:
     """The file a journal or SQLite storage ``url`` keeps the study in; None for a server's."""
     url = str(url).strip()
-    if not is_journal(url) and not url.startswith("sqlite:///"):
-        return None
-    path = Path(os.path.expanduser(url.removeprefix("sqlite:///")))
+    if not is_journal(url):
+        return sqlite_path(url, project_root())
+    path = Path(os.path.expanduser(url))
     return path if path.is_absolute() else Path(project_root()) / path
 
 

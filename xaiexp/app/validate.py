@@ -6,13 +6,14 @@ import difflib
 import functools
 import math
 from dataclasses import fields, is_dataclass
+from enum import Enum
 from typing import List, Union, get_args, get_origin, get_type_hints
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationResolutionError, OmegaConfBaseException
 
-from xaiexp.app.schema import (RUNNER_ARGUMENTS, TARGET_GROUPS, TARGET_SCHEMAS, Config, DatasetKeys,
-                               ModelKeys, plain_value)
+from xaiexp.app.schema import (RUNNER_ARGUMENTS, TARGET_GROUPS, TARGET_SCHEMAS, TRACE_SCHEMAS, Config,
+                               DatasetKeys, ModelKeys, plain_value)
 from xaiexp.app.targets import TargetNotFound, signature
 from xaiexp.util.errors import ConfigError
 
@@ -235,9 +236,11 @@ def validate(cfg):
         check_target(cfg[group], group)
     if cfg.decoy is not None:
         check_target(cfg.decoy, "decoy")
+    _check_explain(cfg.explain)  # before the traces that take its values
     for name, node in cfg.traces.items():
         if node is not None:
             check_target(node, "traces", f"traces.{name}")
+            _check_short_forms(node, f"traces.{name}")
     if not OmegaConf.is_interpolation(cfg, "name"):  # ${hydra:...} resolves in the job only
         require(cfg.name.strip() != "", "name", "must not be empty (it names the MLflow experiment)")
     _check_experiment_name(cfg)
@@ -252,7 +255,6 @@ def validate(cfg):
         mode, _, logged = metric.partition("/")
         require(mode in ("eval", "test") and logged, key,
                 f"must be eval/<key> or test/<key> (e.g. eval/accuracy), got {metric!r}")
-    _check_explain(cfg.explain)
     _check_cadence(cfg.traces)
 
 
@@ -312,26 +314,63 @@ def _check_dataset(data):
         require(all(s > 0 for s in normalize.std), "dataset.normalize.std", "values must be > 0")
 
 
-def _check_explain(explain):
+def _check_short_forms(node, key):
+    """A trace of TRACE_SCHEMAS: the arguments it is given itself (not through ``${...}``, whose
+    source is checked where it is set) pass the checks of the block's fields of the same name."""
+    schema = TRACE_SCHEMAS.get(node.get("_target_"))
+    if schema is None:
+        return
+    names = {item.name: item for item in fields(schema)}
+    values = {name: value for name, value in resolved(node).items() if name in names and value is not None}
+    if all(OmegaConf.is_interpolation(node, name) for name in values):
+        return
+    hints = get_type_hints(schema)
+    typed = _typed({name: _as_field(value, hints[name]) for name, value in values.items()}, schema, f"{key}.")
+    _check_values(typed, schema, f"{key}.")
+    if "methods" not in values:  # the trace's own choice: the default methods its settings allow
+        from xaiexp.xai.registry import default_methods
+
+        steps, smint_samples = (list(typed.integrating) + [typed.smoothing])[:2]
+        typed.methods = default_methods(typed.smoothing, steps, smint_samples)
+    raw = OmegaConf.to_container(node, resolve=False)
+    _check_explain(typed, lambda name: raw[name][2:-1] if name in node and OmegaConf.is_interpolation(
+        node, name) else f"{key}.{name}")
+
+
+def _as_field(value, hint):
+    """A trace argument in its block's form: a list for a nested block fills its fields in order
+    (``occlusion: [patch, stride]``), a single value for a list is a one-item list, a choice is
+    named by its text (so that a number is refused as the block refuses it)."""
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        return str(value)
+    if is_dataclass(hint) and isinstance(value, list):
+        return dict(zip([item.name for item in fields(hint)], value))
+    if get_origin(hint) in (list, List) and not isinstance(value, list):
+        return [value]
+    return value
+
+
+def _check_explain(explain, key_of=lambda name: f"explain.{name}"):
+    """The explain block's rules across its fields; ``key_of`` names the key a field is set at."""
     from xaiexp.xai.registry import check_settings, method_names, metric_names
 
     integrating = list(explain.integrating)
-    require(len(integrating) in (1, 2) and all(v >= 0 for v in integrating), "explain.integrating",
+    require(len(integrating) in (1, 2) and all(v >= 0 for v in integrating), key_of("integrating"),
             f"must be [steps] or [steps, smint_samples], each >= 0, got {integrating}")
-    for key, allowed in (("explain.methods", method_names()), ("explain.metrics", metric_names())):
-        chosen = [plain_value(name) for name in explain[key.partition(".")[2]]]
+    for field_name, allowed in (("methods", method_names()), ("metrics", metric_names())):
+        chosen = [plain_value(name) for name in explain[field_name]]
         unknown = [name for name in chosen if name not in allowed]
-        require(not unknown, key, f"unknown {unknown[0] if unknown else ''!r}; choose from "
-                                  f"{', '.join(allowed)}")
+        require(not unknown, key_of(field_name), f"unknown {unknown[0] if unknown else ''!r}; choose from "
+                                                 f"{', '.join(allowed)}")
     methods = list(explain.methods)
-    require(methods, "explain.methods", f"must name at least one of {', '.join(method_names())} "
+    require(methods, key_of("methods"), f"must name at least one of {', '.join(method_names())} "
                                         f"(or explain=none)")
     steps, smint_samples = (integrating + [explain.smoothing])[:2]
     problem = check_settings(methods, smoothing=explain.smoothing, steps=steps,
                              smint_samples=smint_samples)
     if problem:
-        key = {"smoothing": "explain.smoothing", "steps": "explain.integrating[0]",
-               "smint_samples": "explain.integrating[1]" if len(integrating) > 1
-               else "explain.smoothing"}[problem.setting]
-        raise ConfigError(key, f"must be >= 1 while explain.methods has {problem.method}, got "
-                               f"{problem.value}; raise it or remove {problem.method} from explain.methods")
+        key = {"smoothing": key_of("smoothing"), "steps": f"{key_of('integrating')}[0]",
+               "smint_samples": f"{key_of('integrating')}[1]" if len(integrating) > 1
+               else key_of("smoothing")}[problem.setting]
+        raise ConfigError(key, f"must be >= 1 while {key_of('methods')} has {problem.method}, got "
+                               f"{problem.value}; raise it or remove {problem.method} from {key_of('methods')}")

@@ -71,6 +71,7 @@ def main(argv):
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one bar per run
     target = TrackingTarget.from_config(args.uri, project_root())
     try:
+        check_out(args.out)
         report = write_report(target, args)
     except ReportError as error:
         print(f"xaiexp: error: {error}", file=sys.stderr)
@@ -78,6 +79,17 @@ def main(argv):
     for note in report.notes:
         print(f"xaiexp: note: {note}", file=sys.stderr)
     print(report.heading, "", report.table.terminal(), *report.legend, "", *report.paths, sep="\n")
+
+
+def check_out(out: str | None) -> None:
+    """``--out`` can become a folder: no file stands on its way (checked before any run is read)."""
+    if out is None:
+        return
+    for folder in (Path(out), *Path(out).parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise ReportError(f"--out: {folder} is a file, so {out} cannot be a folder")
+            return
 
 
 @dataclass(frozen=True)
@@ -107,7 +119,10 @@ def write_report(target, args) -> Report:
     grid, grid_notes = report_grid(client, selection.runs, frame, args)
     out = Path(args.out or Path(project_root(), "outputs", "reports",
                                 f"{safe_name(selection.name)}_{time.strftime('%Y-%m-%d_%H-%M-%S')}"))
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ReportError(f"--out: cannot make the folder {out}: {error.strerror or error}") from None
     order = "highest" if selection.maximize else "lowest"
     heading = f"# {selection.name}: {args.mode} metrics, {order} {selection.objective} first"
     legend = [LEGEND] if any(c.endswith(P_SUFFIX) for c in table.frame.columns) else []

@@ -7,8 +7,10 @@ carries ``?workflowType=machine_learning`` inside the hash route, the one place 
 """
 
 import argparse
+import errno
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -16,7 +18,9 @@ import time
 from xaiexp.tracking.health import answers
 from xaiexp.tracking.store import TrackingTarget
 from xaiexp.util.console import clear_transient, transient
+from xaiexp.util.errors import ConfigError
 from xaiexp.util.project import project_root
+from xaiexp.util.sqlite_url import is_sqlite_or_empty, sqlite_path
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 5000
 TRAINING_VIEW = "?workflowType=machine_learning"
@@ -78,12 +82,67 @@ def wait_until_ready(url, server, timeout=300):
         clear_transient()
 
 
+class UiError(Exception):
+    """Why the UI cannot start, in one line naming the option (checked before MLflow starts)."""
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    def error(self, message):
+        self.exit(2, f"xaiexp: error: {self.prog}: {message}\n")
+
+
+def port_number(text: str) -> int:
+    """``--port``: a TCP port (0, "any free port", would leave the UI's address unknown)."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = None
+    if port is None or not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number, 1..65535, got {text!r}")
+    return port
+
+
+def check_port(host: str, port: int) -> None:
+    """``host:port`` is free to listen on: bound here as uvicorn binds it (SO_REUSEADDR), then
+    let go. MLflow's server, on a taken port, reports it only after starting (~70 s here)."""
+    try:
+        family, kind, protocol, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as error:
+        raise UiError(f"--host {host}: not an address of this machine ({error.strerror})") from None
+    with socket.socket(family, kind, protocol) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            if error.errno == errno.EADDRNOTAVAIL:
+                raise UiError(f"--host {host}: not an address of this machine ({error.strerror})") from None
+            taken = " (another xaiexp ui or MLflow server?); choose another --port" \
+                if error.errno == errno.EADDRINUSE else ""
+            raise UiError(f"--port {port}: cannot listen on {host}:{port}: {error.strerror}{taken}") from None
+
+
+def prepare_store(target: TrackingTarget, given: bool) -> None:
+    """Create or check the store the UI shows (``TrackingTarget.ensure_store``): a file that is no
+    SQLite database, or a store MLflow refuses, is named in one line."""
+    option = "--uri" if given else "the embedded store"
+    path = sqlite_path(target.uri)
+    if path is not None and (path.is_dir() or not is_sqlite_or_empty(path)):
+        raise UiError(f"{option}: {path} is {'a folder' if path.is_dir() else 'a file'}, not a SQLite database")
+    try:
+        target.ensure_store()
+    except ConfigError as error:  # half-migrated, or from another MLflow version
+        raise UiError(f"{option}: {str(error).removeprefix(f'{error.key}: ')}") from None
+    except (OSError, sqlite3.DatabaseError) as error:
+        raise UiError(f"{option}: {target.uri}: {error}") from None
+
+
 def main(argv):
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="xaiexp ui", description="Browse xaiexp runs in the MLflow UI (Ctrl-C stops it).")
     parser.add_argument("--host", default=DEFAULT_HOST,
                         help="interface to bind (default 127.0.0.1: this machine only)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    parser.add_argument("--port", type=port_number, default=DEFAULT_PORT)
     parser.add_argument("--allowed-hosts", default=None,
                         help="Host headers the server accepts (MLflow's --allowed-hosts; default "
                              "with a non-local --host: localhost, private networks and this "
@@ -92,7 +151,12 @@ def main(argv):
                         help="tracking store (default: the embedded store under outputs/)")
     args = parser.parse_args(argv)
     target = TrackingTarget.from_config(args.uri, project_root())
-    target.ensure_store()
+    try:
+        check_port(args.host, args.port)
+        prepare_store(target, given=bool(args.uri))
+    except UiError as error:
+        print(f"xaiexp: error: {error}", file=sys.stderr)
+        sys.exit(2)
     allowed = args.allowed_hosts
     if args.host not in LOOPBACK:
         print(f"xaiexp: warning: --host {args.host} exposes the UI and every run's data and "

@@ -4,11 +4,17 @@ import os
 
 import keras
 
+from xaiexp.architecture.keras_file import keras_file_problem
+
 # Registers xaiexp's own layers (e.g. ImagenetPreprocessing) so that safe mode can rebuild them.
 from xaiexp.architecture.tensorflow import preprocessing  # noqa: F401
 
 
 def load_model(path: str) -> keras.Model:
     """The ``.keras`` model at ``path`` (``~`` expanded), loaded in safe mode (no arbitrary code,
-    e.g. no Lambda layers), uncompiled: xaiexp attaches its own optimizer and loss."""
+    e.g. no Lambda layers), uncompiled: xaiexp attaches its own optimizer and loss. ValueError
+    names a file that is missing, truncated or corrupt."""
+    problem = keras_file_problem(path)
+    if problem:
+        raise ValueError(problem)
     return keras.models.load_model(os.path.expanduser(path), compile=False, safe_mode=True)

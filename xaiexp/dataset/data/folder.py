@@ -9,7 +9,11 @@
 As Keras' ``image_dataset_from_directory`` reads it: the sorted sub-folder names are the classes,
 labels 0, 1, ...; images are the ``.bmp .gif .jpeg .jpg .png`` files found in a class folder and
 its sub-folders (any size, any mode: grayscale and RGBA become RGB); other files and hidden
-entries are ignored. The mask of ``path/cat/a/001.jpg`` is the one file ``masks/cat/a/001.<ext>``
+entries are ignored. Symbolic links are followed, but each folder and each image file is read
+once: a link back up the tree (which would make the walk loop), a second way into a folder, or
+a second name (symbolic or hard link) for an image is refused, naming the link, since a copy
+of an image could be held out for eval while the original trains. The mask of
+``path/cat/a/001.jpg`` is the one file ``masks/cat/a/001.<ext>``
 with any of those extensions (so JPEG photos may have PNG masks), of the image's size; a pixel
 is object where any colour channel is non-zero. Decoy masks (where a shortcut may sit, e.g. a
 watermark) are read the same way.
@@ -104,7 +108,7 @@ def _checked(path, image_size, eval_path, test_path, eval_split, mask_folders):
     with its mask folders of ``mask_folders`` (``_mask_folders``); every file decoded once."""
     size = parse_image_size(image_size)
     images = (path, eval_path, test_path)
-    classes, folders = None, []
+    classes, folders, roots = None, [], []
     for split, folder in enumerate(images):
         if folder is None:
             _refuse_strays(mask_folders, split)
@@ -114,6 +118,8 @@ def _checked(path, image_size, eval_path, test_path, eval_split, mask_folders):
         if split == 0 and (problem := too_few_classes(classes)):
             raise DatasetFormatError(f"{root}: {problem}")
         folders.append(_scan(root, classes, _mask_roots(root, mask_folders, split)))
+        roots.append(root)
+    _check_read_once(roots, folders)
     if eval_path is None:
         _check_split(_root(path), len(folders[0].paths), eval_split)
     stored_size = _decode_all(folders)
@@ -167,13 +173,83 @@ def _classes(root, like=None):
 
 
 def _images(folder, recursive=True):
-    """Image files under ``folder`` by extension (hidden entries skipped), sorted."""
-    found = []
+    """Image files under ``folder`` by extension (hidden entries skipped), sorted; links to
+    folders are followed, a folder reached twice is refused (``_check_new_folder``)."""
+    found, seen = [], {_identity(folder): Path(folder)}
     for parent, dirs, files in os.walk(folder, followlinks=True):
         dirs[:] = [name for name in dirs if recursive and not name.startswith(".")]
+        for name in dirs:
+            _check_new_folder(Path(parent, name), seen, Path(folder))
         found += [Path(parent, name) for name in files
                   if not name.startswith(".") and name.lower().endswith(SUFFIXES)]
     return sorted(found)
+
+
+def _identity(path):
+    """(device, inode): the same for every name of one file or folder; None if unreadable."""
+    try:
+        status = os.stat(path)
+    except OSError:  # a dangling link or no permission: the decoding check names it
+        return None
+    return status.st_dev, status.st_ino
+
+
+def _check_new_folder(path, seen, top):
+    """``path`` (under ``top``) is a folder the walk has not read yet: a link back to a folder
+    above it would make ``os.walk`` go round until paths grow too long (for a link to a parent
+    folder, through exponentially many paths)."""
+    identity = _identity(path)
+    first = seen.setdefault(identity, path) if identity else path
+    if first == path:
+        return
+    if path.is_relative_to(first):
+        link = _link_on(path, first) or path
+        raise DatasetFormatError(f"{link}: a link to {os.path.realpath(link)}, a folder that holds it, "
+                                 f"so the folder walk would loop; remove the link")
+    link = _link_on(path, top)
+    if link is None and (link := _link_on(first, top)):
+        first = path  # the walk met the link first, then the folder it points at
+    link = link or path
+    raise DatasetFormatError(f"{link}: a link to {os.path.realpath(link)}, whose images are already "
+                             f"read as {first}: each would count twice; remove the link")
+
+
+def _link_on(path, top):
+    """The deepest symbolic link among ``path`` and its parents below ``top``, or None: the
+    link through which a walk from ``top`` reached ``path``."""
+    for candidate in (path, *path.parents):
+        if candidate == top:
+            return None
+        if candidate.is_symlink():
+            return candidate
+    return None
+
+
+def _check_read_once(roots, folders):
+    """Each image file of the image folders ``roots`` (their ``folders``) appears once: under a
+    second name, a copy could be held out for eval or test while the original trains."""
+    first = {}
+    for root, folder in zip(roots, folders):
+        for path in map(Path, folder.paths):
+            identity = _identity(path)
+            if identity in first:
+                raise DatasetFormatError(_second_name(first[identity], (root, path)))
+            if identity is not None:
+                first[identity] = (root, path)
+
+
+def _second_name(*named):
+    """One line for one image file read under two names, ``named`` as (root, path): it names
+    the link (a file's, or a folder's on the way), else calls it a hard link."""
+    (root, path), (other_root, other) = named
+    link = _link_on(other, other_root)
+    if link is None and (swapped := _link_on(path, root)):
+        link, path, other = swapped, other, path
+    why = "each image must appear once (a copy could be held out for eval while the original trains)"
+    if link is None:
+        return f"{other}: a hard link to {path}, an image already in the dataset; {why}"
+    what = "a link to" if link == other else f"a link through which {other} is the same file as"
+    return f"{link}: {what} {path}, an image already in the dataset; {why}; remove the link"
 
 
 def _scan(root, classes, mask_roots):
