@@ -28,16 +28,18 @@ QUICK = quick_trace()
 
 def test_the_default_traces_are_written_out_in_order():
     cfg = compose_config([])
-    assert list(cfg.traces) == ["accuracy", "best_model_saver", "lr_scheduler", "saliency", "mlflow"]
+    assert list(cfg.traces) == ["accuracy", "best_model_saver", "lr_scheduler", "saliency", "shortcut",
+                                "mlflow"]
     assert cfg.traces.saliency.samples == cfg.explain.samples == 5  # explain: the short form
     assert compose_config(["explain.samples=8"]).traces.saliency.samples == 8
 
 
 @pytest.mark.parametrize("overrides, entries", [
     (["traces=[default,tensorboard]"], ["accuracy", "best_model_saver", "lr_scheduler", "saliency",
-                                        "mlflow", "tensorboard"]),
-    (["~traces.saliency"], ["accuracy", "best_model_saver", "lr_scheduler", "mlflow"]),
-    ([QUICK], ["accuracy", "best_model_saver", "lr_scheduler", "saliency", "mlflow", "quick"]),
+                                        "shortcut", "mlflow", "tensorboard"]),
+    (["~traces.saliency"], ["accuracy", "best_model_saver", "lr_scheduler", "shortcut", "mlflow"]),
+    ([QUICK], ["accuracy", "best_model_saver", "lr_scheduler", "saliency", "shortcut", "mlflow",
+               "quick"]),
 ])
 def test_entries_are_added_and_removed_from_the_command_line(overrides, entries):
     assert list(compose_config(overrides).traces) == entries
