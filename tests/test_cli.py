@@ -33,7 +33,7 @@ def test_a_run_logs_everything_to_mlflow(home):
     # the calm console: the main values on one line per epoch, every value in the run's log file
     assert re.search(r"^xaiexp-Test: step: 16; epoch: 2; ce: \S+; accuracy: \S+; xai/smint_saliency/relevance_mass: \S+;$",
                      result.stdout, re.M)
-    assert re.search(r"^  smint_saliency +\S+ ±\S+ ", result.stdout, re.M)  # the closing table
+    assert re.search(r"^  smint +~?\S+ \[\S+, \S+\]", result.stdout, re.M)  # the closing table
     assert "xai/saliency/pointing_game" not in result.stdout and "since_best" not in result.stdout
     assert result.stderr.count("TensorFlow with oneDNN") == 1 and "absl::InitializeLog" not in result.stderr
     client, experiment, run = only_run(home)
@@ -88,4 +88,4 @@ def test_the_default_experiment_learns_shapes_in_minutes(home):
     assert total < 180
     console = (result.stdout + result.stderr).splitlines()  # not a terminal: no progress bar
     widths = [len(line) for line in console if str(home) not in line]  # (pytest's long tmp path)
-    assert len(console) <= 40 and max(widths) <= 160, "\n".join(console)
+    assert len(console) <= 45 and max(widths) <= 160, "\n".join(console)

@@ -5,6 +5,7 @@ import re
 import mlflow
 import pytest
 
+from xaiexp.xai.statistics import COMPANIONS
 from conftest import TINY, run_cli
 
 pytestmark = pytest.mark.slow
@@ -31,7 +32,8 @@ def test_explaining_the_last_run_reproduces_its_test_metrics(home, tmp_path):
     assert "config.yaml" in [a.path for a in client.list_artifacts(explained.info.run_id)]
     assert f"#/experiments/{explained.info.experiment_id}/runs/{explained.info.run_id}" in result.stderr
     tested = {k: v for k, v in source.data.metrics.items() if k.startswith("test/")}
-    assert len([k for k in tested if "/xai/" in k]) == 2 * (4 * 4 + 1)  # completeness: IG only; _se
+    scores = [k for k in tested if "/xai/" in k and not k.endswith(COMPANIONS)]
+    assert len(scores) == 4 * 4 + 1 + 2 + 4  # completeness: IG only; the uniform and random floors
     assert explained.data.metrics.keys() >= tested.keys() - {"test/ce"}
     for key in tested.keys() - {"test/ce"}:
         assert explained.data.metrics[key] == pytest.approx(tested[key], rel=1e-4, abs=1e-5), key

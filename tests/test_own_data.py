@@ -1,6 +1,7 @@
 """A user's own image folder, from the command line: streamed, trained on, explained; and its
 flaws named in one line before TensorFlow starts."""
 
+import math
 import mlflow
 import numpy as np
 import pytest
@@ -85,7 +86,8 @@ def test_eval_and_test_folders_are_scored_against_their_own_masks_and_decoy_mask
     metrics = run.data.metrics
     for method in ("saliency", "occlusion_saliency"):
         assert metrics[f"eval/xai/{method}/relevance_mass"] == 1  # eval masks: the whole image
-        assert metrics[f"eval/xai/{method}/decoy_mass"] == 0  # eval decoy masks: nothing
+        assert math.isnan(metrics[f"eval/xai/{method}/decoy_mass"])  # eval decoy masks: nothing
+        assert metrics[f"eval/xai/{method}/decoy_mass_n"] == 0  # (a share of an empty mask)
         assert metrics[f"test/xai/{method}/decoy_mass"] == 1
         assert 0 < metrics[f"test/xai/{method}/relevance_mass"] < 1
 

@@ -17,6 +17,8 @@ def test_the_t_interval_is_scipys_and_leaves_undefined_scores_out():
     assert got.estimate == pytest.approx(0.47)
     assert (got.low, got.high) == pytest.approx((expected.low, expected.high), rel=1e-12)
     assert np.isnan(st.mean_interval([0.3]).low) and st.mean_interval([]).n == 0
+    near_one = st.mean_interval([0.95, 0.99, 1.0, 0.8, 1.0], bounds=st.UNIT)  # would reach 1.05
+    assert near_one.high == 1.0 and near_one.low == st.mean_interval([0.95, 0.99, 1.0, 0.8, 1.0]).low
 
 
 @pytest.mark.parametrize("n", [5, 16, 100])

@@ -39,7 +39,9 @@ def _source(data):
     target = data._target_
     kind = target.split(".")[-2] if target in TARGET_SCHEMAS else target
     where = str(data.get("path") or data.get("name") or "")
-    home = os.path.expanduser("~")
+    here, home = os.getcwd(), os.path.expanduser("~")
+    if where.startswith(here + os.sep):  # as the user named it (the logged config's path is absolute)
+        return kind, os.path.relpath(where, here)
     return kind, "~" + where[len(home):] if where.startswith(home + os.sep) else where
 
 

@@ -29,16 +29,18 @@ def standard_error(scores):
     return float(np.std(scores, ddof=1) / np.sqrt(len(scores))) if len(scores) > 1 else 0.0
 
 
-def summary(scores, floor=None, higher_is_better=True):
-    """What is logged of one metric's per-image ``scores`` beside its mean, by suffix: the
-    standard error, the 95 % interval that fits the score (``statistics.score_interval``), the
-    number of images with a defined score and, given the ``floor``'s scores of the same images,
-    the one-sided p-value that the method beats it (``floors.above_floor``)."""
-    interval = statistics.score_interval(scores)
+def summary(scores, kind, floor=None):
+    """What is logged of one ``kind`` of metric's (``registry.Metric``) per-image ``scores``
+    beside its mean, by suffix: the standard error, the 95 % interval that fits the score
+    (``statistics.score_interval``, within [0, 1] for metrics that cannot leave it), the number
+    of images with a defined score and, given the ``floor``'s scores of the same images, the
+    one-sided p-value that the method beats it (``floors.above_floor``)."""
+    bounds = statistics.UNIT if kind.unit_range else (-np.inf, np.inf)
+    interval = statistics.score_interval(scores, bounds=bounds)
     logged = {"": interval.estimate, "_se": standard_error(scores), "_ci_low": interval.low,
               "_ci_high": interval.high, "_n": interval.n}
     if floor is not None:
-        logged["_floor_p"] = above_floor(scores, floor, higher_is_better)
+        logged["_floor_p"] = above_floor(scores, floor, kind.higher_is_better)
     return logged
 
 
@@ -283,7 +285,7 @@ class Saliency(Trace):
             kind = find_metric(metric)
             floor = None if column in FLOOR_COLUMNS.values() or kind.floor is None else (
                 scored_maps.get((FLOOR_COLUMNS[kind.floor], metric)))
-            for suffix, value in summary(scores, floor, kind.higher_is_better).items():
+            for suffix, value in summary(scores, kind, floor).items():
                 data.write_with_log(f"xai/{name}{suffix}", float(value))
             per_image[name] = scores
         if not per_image:

@@ -112,7 +112,8 @@ def attention(scores, method_keys) -> dict[str, list[Attention]]:
             if (column, decoy) in scores and column not in (UNIFORM, RANDOM):
                 values = scores[(column, decoy)]
                 found.setdefault(key, []).append(Attention(
-                    decoy, statistics.score_interval(values), float(np.nanmean(floor)),
+                    decoy, statistics.score_interval(values, bounds=statistics.UNIT),
+                    float(np.nanmean(floor)),
                     above_floor(values, floor)))
     return found
 
@@ -125,9 +126,10 @@ def judge(evidence: dict, images: str, eval_accuracy: Accuracy | None,
     verdict = Verdict(CANNOT_TELL, "", images, eval_accuracy, test_accuracy, evidence)
     reference = eval_accuracy or test_accuracy
     if reference is not None and reference.above_chance_p >= statistics.ALPHA:
-        verdict.reason = (f"{reference.split} accuracy {reference.value:.3f} is not above chance ({reference.chance:.3f},"
-                          f" the largest class's share; p = {reference.above_chance_p:.2g}): the"
-                          f" maps of a model that learnt nothing explain nothing")
+        verdict.reason = (f"{reference.split} accuracy {reference.value:.3f} on {reference.n} images is "
+                          f"not shown to beat chance ({reference.chance:.3f}, the largest class's "
+                          f"share; p = {reference.above_chance_p:.2g}): its maps may be those of a "
+                          f"model that learnt nothing")
         return verdict
     if not evidence:
         verdict.reason = "no image had a decoy region to score"
