@@ -88,11 +88,12 @@ def pixel_weights_model(weights):
     return model
 
 
-def loop_auc(model, image, map_, start, end, steps):
-    """Reference: pixels taken in decreasing relevance (row-major among equals), ``end``'s value
-    at the first k of them and ``start``'s elsewhere, scored one image at a time."""
+def loop_auc(model, image, map_, start, end, steps, tiebreak, clean):
+    """Reference: pixels taken in decreasing relevance (among equals, in increasing
+    ``tiebreak``), ``end``'s value at the first k of them and ``start``'s elsewhere, scored one
+    image at a time; the trapezoidal area over the ``clean`` image's score."""
     height, width, _ = image.shape
-    order = sorted(range(height * width), key=lambda p: (-map_.flat[p], p))
+    order = sorted(range(height * width), key=lambda p: (-map_.flat[p], tiebreak[p]))
     scores = []
     for k in range(steps + 1):
         count = round(k / steps * height * width)
@@ -100,7 +101,11 @@ def loop_auc(model, image, map_, start, end, steps):
         for p in order[:count]:
             current[p // width, p % width] = end[p // width, p % width]
         scores.append(float(model(current[None], training=False)[0, 0]))
-    return sum((a + b) / 2 for a, b in zip(scores, scores[1:])) / steps
+    area = sum((a + b) / 2 for a, b in zip(scores, scores[1:])) / steps
+    return area / float(model(clean[None], training=False)[0, 0])
+
+
+BLACK = (-2.0, 0.5)  # a black pixel per channel, as a Normalize op would make it
 
 
 @pytest.mark.parametrize("baseline", ["black", "mean", 0.25])
@@ -108,20 +113,46 @@ def test_deletion_and_insertion_agree_with_a_plain_loop(baseline):
     rng = np.random.default_rng(1)
     model = pixel_weights_model(rng.normal(size=(4, 4, 2)))
     images = rng.uniform(size=(3, 4, 4, 2)).astype(np.float32)
-    maps = rng.integers(0, 3, size=(3, 4, 4, 1)).astype(float)  # ties: row-major order
+    maps = rng.integers(0, 3, size=(3, 4, 4, 1)).astype(float)  # ties: a seeded random order
+    maps[0] = 1.0  # a constant map: a random order
     if baseline == "black":
-        references = np.broadcast_to(images.min(axis=(0, 1, 2)), images.shape)
+        references = np.broadcast_to(np.array(BLACK, np.float32), images.shape)
     elif baseline == "mean":
         references = np.stack([np.ones_like(i) * i.mean(axis=(0, 1)) for i in images])
     else:
         references = np.full_like(images, baseline)
     classes = np.zeros(3, int)
+    tiebreak = np.random.default_rng(7).random((3, 16))
     np.testing.assert_allclose(
-        deletion_auc(model, images, maps, classes, steps=4, baseline=baseline),
-        [loop_auc(model, i, m, i, r, 4) for i, m, r in zip(images, maps, references)], rtol=1e-5)
+        deletion_auc(model, images, maps, classes, steps=4, baseline=baseline, black=BLACK, seed=7),
+        [loop_auc(model, i, m, i, r, 4, t, i) for i, m, r, t in zip(images, maps, references,
+                                                                     tiebreak)], rtol=1e-5)
     np.testing.assert_allclose(
-        insertion_auc(model, images, maps, classes, steps=4, baseline=baseline),
-        [loop_auc(model, r, m, r, i, 4) for i, m, r in zip(images, maps, references)], rtol=1e-5)
+        insertion_auc(model, images, maps, classes, steps=4, baseline=baseline, black=BLACK, seed=7),
+        [loop_auc(model, r, m, r, i, 4, t, i) for i, m, r, t in zip(images, maps, references,
+                                                                     tiebreak)], rtol=1e-5)
+
+
+def test_a_plateau_is_deleted_in_random_order_not_from_the_top_rows():
+    """A constant map deleted in row-major order (the old tie rule) scored an object at the top
+    as faithfully explained and the same object at the bottom as not; in random order both
+    score alike. All-zero maps explain nothing: NaN."""
+    top = np.zeros((8, 8), bool)
+    top[:2] = True
+    model = pixel_weights_model(np.where(top, 1.0, 0.0)[..., None] * 3)
+    images = np.ones((40, 8, 8, 1), np.float32)
+    plateau = np.ones((40, 8, 8, 1))
+    flipped = pixel_weights_model(np.where(top[::-1], 1.0, 0.0)[..., None] * 3)
+    at_top, at_bottom = (deletion_auc(m, images, plateau, np.zeros(40, int), baseline=0.0)
+                         for m in (model, flipped))
+    assert abs(at_top.mean() - at_bottom.mean()) < 0.05
+    row_major = np.arange(64, 0, -1, dtype=float).reshape(1, 8, 8, 1).repeat(40, 0)
+    old_top, old_bottom = (deletion_auc(m, images, row_major, np.zeros(40, int), baseline=0.0)
+                           for m in (model, flipped))
+    assert old_bottom.mean() > old_top.mean() + 0.3  # what the row-major rule measured
+    zeros = np.zeros((2, 8, 8, 1))
+    assert np.isnan(deletion_auc(model, images[:2], zeros, np.zeros(2, int))).all()
+    assert np.isnan(insertion_auc(model, images[:2], zeros, np.zeros(2, int))).all()
 
 
 def test_an_unknown_faithfulness_baseline_is_one_line():

@@ -69,6 +69,11 @@ class Saliency(Trace):
             and the uniform baseline; see ``SaliencyNet``.
         deletion_baseline, insertion_baseline: What deleted pixels become and inserted pixels
             start from: "black", "mean", "blur" or a number (``metrics/faithfulness.py``).
+        black: The model-input value of a black pixel, one value or one per channel: what the
+            "black" baseline fills. 0 for images the model sees unnormalized; after a
+            ``Normalize`` op, (0 − mean) / std (the runner passes it).
+        cascading: The randomization metrics also re-initialize the top k weighted layers only,
+            for every k (Adebayo et al.'s cascade), logged as ``<metric>_top<k>``.
         every: Explain every ``every``-th eval epoch (epochs ``every``, 2·``every``, ...), and
             always at the last epoch of fit (``system.total_epochs``, or an epoch a trace stopped
             training after) and in test mode; the probes are still collected in each mode's
@@ -94,7 +99,7 @@ class Saliency(Trace):
                  mask_key=None, decoy_key=None, metrics=DEFAULT_METRICS,
                  output: str = "probability", noise_range: str = "batch",
                  deletion_baseline: str | float = "black", insertion_baseline: str | float = "blur",
-                 every: int = 1, score_samples: int | None = None, heavy_every: int = 1):
+                 black: float | list[float] = 0.0, cascading: bool = False, every: int = 1, score_samples: int | None = None, heavy_every: int = 1):
         super().__init__(inputs=[key for key in (class_key, model_inputs, mask_key, decoy_key)
                                  if key],
                          outputs=outputs, mode=mode)
@@ -115,7 +120,7 @@ class Saliency(Trace):
                                   outputs=outputs, chunk_size=chunk_size, seed=seed, output=output,
                                   noise_range=noise_range)
         self.scorecard = Scorecard(metrics, self.salnet, self.method_set, mask_key, decoy_key,
-                                   deletion_baseline, insertion_baseline)
+                                   deletion_baseline, insertion_baseline, black, cascading)
         if isinstance(samples, dict):
             self.samples = None
             self.probes = {mode: {key: to_number(samples[key]) for key in self.inputs}

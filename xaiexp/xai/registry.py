@@ -27,7 +27,10 @@ METRICS = (
     Metric("pointing_game", needs_masks=True, default=True),
     Metric("deletion_auc", default=True),
     Metric("insertion_auc", default=True),
+    Metric("road_morf"),
+    Metric("road_lerf"),
     Metric("randomization"),
+    Metric("randomization_ssim"),
     Metric("completeness"),
 )
 DEFAULT_METRICS = tuple(metric.name for metric in METRICS if metric.default)

@@ -5,21 +5,26 @@ Metrics score the raw relevance (``method_set.raw_key``), never the display mask
 99th-percentile clip ties the brightest 1 % of pixels, which decided the pointing game by the
 first tied pixel in row-major order and the faithfulness curves' order among them."""
 
-import numpy as np
+import functools
 
-from xaiexp.xai.metrics.faithfulness import check_baseline, deletion_auc, insertion_auc
+import numpy as np
+from scipy.special import softmax
+
+from xaiexp.xai.logits import outputs_logits
+from xaiexp.xai.metrics.faithfulness import Black, check_baseline, deletion_auc, insertion_auc
 from xaiexp.xai.metrics.localization import pointing_game, relevance_mass
-from xaiexp.xai.metrics.randomization import rank_correlation, randomized_clone
+from xaiexp.xai.metrics.randomized_maps import SIMILARITIES, RandomizedMaps
+from xaiexp.xai.metrics.road import road
 from xaiexp.xai.method_set import raw_key
 from xaiexp.xai.registry import mask_metric_names, metric_names
-from xaiexp.xai.saliency import SaliencyNet
 
 METRICS = metric_names()
 # How each metric is scored; which need object masks is the registry's (mask_metric_names).
 MASK_METRICS = {"relevance_mass": relevance_mass, "pointing_game": pointing_game}
 DECOY_METRICS = {"relevance_mass": "decoy_mass", "pointing_game": "decoy_pointing_game"}
-FAITHFULNESS_METRICS = {"deletion_auc": deletion_auc, "insertion_auc": insertion_auc}
-TRAINED_CLASSES = "trained classes"  # batch key: the randomized model explains the same classes
+FAITHFULNESS_METRICS = {"deletion_auc": deletion_auc, "insertion_auc": insertion_auc,
+                        "road_morf": functools.partial(road, order="morf"),
+                        "road_lerf": functools.partial(road, order="lerf")}
 
 
 class Scorecard:
@@ -30,14 +35,20 @@ class Scorecard:
             relevance_mass, pointing_game: against the object masks under ``mask_key``; skipped
                 without it. With ``decoy_key`` (masks of a planted shortcut), each also scores
                 the maps against those masks, as "decoy_mass" and "decoy_pointing_game".
-            deletion_auc, insertion_auc: the predicted class's score as the most relevant pixels
-                go (low is faithful) or come (high is faithful), in 16 steps; the pixels become
-                (or start from) ``deletion_baseline`` and ``insertion_baseline``, named as in
-                ``faithfulness.py``.
-            randomization: Spearman correlation with the maps of a randomly initialized copy of
-                the model, explaining the same classes (low: the map depends on the weights).
-                One fixed copy serves every epoch, so nothing is traced again; it doubles the
-                explaining.
+            deletion_auc, insertion_auc: the predicted class's probability, relative to the
+                clean image's, as the most relevant pixels go (low is faithful) or come (high is
+                faithful), in 16 steps; the pixels become (or start from) ``deletion_baseline``
+                and ``insertion_baseline``, named as in ``faithfulness.py``; ``black`` is the
+                model-input value of a black pixel (per channel).
+            road_morf, road_lerf: ROAD (``road.py``): the share of removals (10 % … 90 % of the
+                pixels, most or least relevant first, noisy linear imputation) after which the
+                model still predicts the class (MoRF: low is faithful; LeRF: high).
+            randomization, randomization_ssim: Spearman correlation and SSIM with the maps of a
+                randomly initialized copy of the model, explaining the same classes, on the
+                pixels the model sees (low: the map depends on the weights). One fixed copy
+                serves every epoch, so nothing is traced again; it doubles the explaining. With
+                ``cascading``, also after re-initializing only the top k weighted layers, as
+                ``<metric>_top<k>`` (``randomized_maps.py``): one more explaining per layer.
             completeness: relative completeness error of one-term integrated methods.
         salnet: The SaliencyNet explaining the model.
         method_set: The MethodSet whose maps are scored.
@@ -45,7 +56,8 @@ class Scorecard:
 
     def __init__(self, metrics, salnet, method_set, mask_key=None, decoy_key=None,
                  deletion_baseline: str | float = "black",
-                 insertion_baseline: str | float = "blur"):
+                 insertion_baseline: str | float = "blur", black: Black = 0.0,
+                 cascading: bool = False):
         unknown = sorted(set(metrics) - set(METRICS))
         if unknown:
             raise ValueError(f"unknown metric(s) {unknown}; choose from {list(METRICS)}")
@@ -54,13 +66,12 @@ class Scorecard:
         self.mask_key, self.decoy_key = mask_key, decoy_key
         self.baselines = {"deletion_auc": check_baseline(deletion_baseline),
                           "insertion_auc": check_baseline(insertion_baseline)}
+        self.black = black
         self.needs_completeness = "completeness" in self.metrics
-        self._randomized = None
-        if "randomization" in self.metrics:
-            self._randomized = SaliencyNet(
-                randomized_clone(salnet.engine.model), salnet.model_inputs, salnet.model_outputs,
-                salnet.outputs, chunk_size=salnet.engine.chunk_size, seed=salnet.seed,
-                target=TRAINED_CLASSES, output=salnet.output, noise_range=salnet.engine.noise_range)
+        self._similarities = [m for m in self.metrics if m in SIMILARITIES]
+        self._randomized = RandomizedMaps(salnet, method_set, cascading) if (
+            self._similarities) else None
+        self._logits = salnet is not None and outputs_logits(salnet.engine.model)
 
     def __call__(self, batch, maps):
         """``{(column, metric): mean score}`` of ``maps`` (``MethodSet.explain`` of ``batch``,
@@ -79,8 +90,9 @@ class Scorecard:
                                 for c in columns}
             elif name in FAITHFULNESS_METRICS:
                 scores[name] = self._faithfulness(name, batch, raw, maps[self.salnet.model_outputs])
-            elif name == "randomization":
-                scores[name] = self._randomization(batch, raw, maps[self.salnet.model_outputs])
+            elif name in SIMILARITIES and name == self._similarities[0]:  # all: the same maps
+                scores.update(self._randomized.scores(batch, raw, maps[self.salnet.model_outputs],
+                                                      self._similarities))
             elif name == "completeness":
                 scores[name] = {c: maps[f"{c} completeness"] for c in columns
                                 if f"{c} completeness" in maps}
@@ -95,19 +107,17 @@ class Scorecard:
         """All columns' curves in one go: the images repeated once per column."""
         images = np.asarray(batch[self.salnet.model_inputs], np.float32)
         columns = list(raw)
+        options = {"baseline": self.baselines[name], "black": self.black} if (
+            name in self.baselines) else {}
         stacked = FAITHFULNESS_METRICS[name](
             self._predict, np.concatenate([images] * len(columns)),
             np.concatenate([raw[c] for c in columns]), np.tile(classes, len(columns)),
-            baseline=self.baselines[name], chunk_size=self.salnet.engine.chunk_size)
+            chunk_size=self.salnet.engine.chunk_size, **options)
         return dict(zip(columns, stacked.reshape(len(columns), len(images))))
 
     def _predict(self, images, training=False):
         """The engine's compiled forward pass (twice as fast as an eager call on a few hundred
-        small images), called as the faithfulness metrics call a Keras model."""
-        return self.salnet.engine.predict(np.asarray(images, np.float32))
-
-    def _randomization(self, batch, raw, classes):
-        probes = {self.salnet.model_inputs: batch[self.salnet.model_inputs],
-                  TRAINED_CLASSES: classes}
-        randomized = self.method_set.explain(self._randomized, probes, columns=list(raw))
-        return {c: rank_correlation(raw[c], randomized[raw_key(c)]) for c in raw}
+        small images), called as the faithfulness metrics call a Keras model; probabilities
+        also from a model whose last layer outputs logits."""
+        outputs = self.salnet.engine.predict(np.asarray(images, np.float32))
+        return softmax(outputs, axis=-1) if self._logits else outputs
