@@ -19,10 +19,10 @@ def home(tmp_path, monkeypatch):
     return tmp_path / "home"
 
 
-def run_cli(*args, timeout=600, env=None):
+def run_cli(*args, timeout=600, env=None, cwd=None):
     """Run the real ``xaiexp`` command (``python -m xaiexp``) and capture its output."""
     return subprocess.run([sys.executable, "-m", "xaiexp", *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})})
+                          timeout=timeout, env={**os.environ, **(env or {})}, cwd=cwd)
 
 
 # Overrides that make the default experiment take seconds: tiny shapes, one short epoch.

@@ -60,7 +60,9 @@ def test_every_group_option_composes(group, option, tmp_path, monkeypatch):
              "folder": [f"dataset.path={tmp_path / 'photos'}", "dataset.image_size=32"],
              "tfds": ["dataset.name=made_up", "tracking=none"],
              "mobilenet_v2": ["model.weights=null"], "resnet50": ["model.weights=null"],
-             "saved": [f"model.path={tmp_path / 'model.keras'}"]}
+             "saved": [f"model.path={tmp_path / 'model.keras'}"],
+             "box": ["decoy.top=-8", "decoy.left=0", "decoy.height=8", "decoy.width=8"],
+             "border": ["decoy.width=2"]}
     (tmp_path / "model.keras").touch()  # only its name is checked before TensorFlow starts
     if option == "tfds":
         pytest.importorskip("tensorflow_datasets")

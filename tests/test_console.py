@@ -54,16 +54,22 @@ def test_the_console_log_copies_lines_and_details_but_not_progress_redraws(tmp_p
 
 
 def test_explanation_table_aligns_methods_and_wraps_wide_metric_sets():
-    logs = {"ce": 0.5, "xai/saliency/relevance_mass": 0.61234, "xai/saliency/relevance_mass_se": 0.0123,
-            "xai/smint_saliency/relevance_mass": 0.7, "xai/smint_saliency/relevance_mass_se": 0.1}
-    assert explanation_table(logs) == ["method          relevance_mass",
-                                       "saliency        0.612 ±0.012",
-                                       "smint_saliency  0.7 ±0.1"]
+    logs = {"ce": 0.5, "xai/saliency/relevance_mass": 0.61234, "xai/saliency/relevance_mass_ci_low": 0.5812,
+            "xai/saliency/relevance_mass_ci_high": 0.6434, "xai/saliency/relevance_mass_n": 100,
+            "xai/saliency/relevance_mass_floor_p": 1e-6, "xai/smint_saliency/relevance_mass": 0.7,
+            "xai/smint_saliency/relevance_mass_n": 100, "xai/smint_saliency/relevance_mass_floor_p": 0.2,
+            "xai/uniform_floor/relevance_mass": 0.35, "xai/uniform_floor/relevance_mass_n": 100}
+    assert explanation_table(logs) == [
+        "explanation scores of 100 test images: mean [95 % CI]; ~: not above its chance floor",
+        "method         relevance_mass",
+        "vanilla        0.612 [0.58, 0.64]",
+        "smint          ~0.7",  # its p-value against the floor is 0.2
+        "uniform floor  0.35"]
     wide = {f"xai/{method}/{metric}_{n}": 0.5 for method in ("a", "b") for metric in ("deletion_auc",)
             for n in range(8)}
     lines = explanation_table(wide)
-    assert max(map(len, lines)) <= 98 and len(lines) == 2 * 3  # two blocks of header + 2 rows
-    assert [line.split()[0] for line in lines] == ["method", "a", "b"] * 2
+    assert max(map(len, lines)) <= 98 and len(lines) == 1 + 2 * 3  # two blocks of header + 2 rows
+    assert [line.split()[0] for line in lines[1:]] == ["method", "a", "b"] * 2
 
 
 @pytest.mark.slow

@@ -6,7 +6,6 @@ import pytest
 
 from conftest import run_cli
 from xaiexp.dataset.data import shapes
-from xaiexp.shortcut import accuracy_gap, describe
 from xaiexp.system import System
 from xaiexp.trace.io import BestModelSaver
 from xaiexp.trace.weights import Weights, explained_weights
@@ -31,38 +30,6 @@ def test_a_trained_lenets_maps_put_their_mass_on_the_shapes(home):
     for method in ("smoothed_saliency", "integrated_saliency"):
         assert metrics[f"test/xai/{method}/relevance_mass"] >= 1.5 * area  # measured 1.8x
         assert metrics[f"test/xai/{method}/pointing_game"] > area  # a random peak's odds
-
-
-def test_the_verdict_pairs_each_decoy_score_with_its_object_score():
-    logs = {"eval": {"accuracy": 0.99, "xai/saliency/decoy_mass": 0.5},
-            "test": {"accuracy": 0.25, "ce": 3.0,
-                     "xai/saliency/relevance_mass": 0.4, "xai/saliency/decoy_mass": 0.2,
-                     "xai/saliency/pointing_game": 0.1, "xai/saliency/decoy_pointing_game": 0.7,
-                     "xai/gradcam_saliency/decoy_mass": 0.3}}
-    assert accuracy_gap(logs) == pytest.approx(0.74)
-    assert describe(logs).splitlines() == [
-        "shortcut check: eval accuracy 0.990 (patch coded as in train) vs test 0.250 (patch "
-        "random): gap 0.740",
-        "  saliency relevance mass: on the patch 0.20, on the object 0.40",
-        "  saliency hottest pixel (pointing game): on the patch 0.70, on the object 0.10",
-        "  gradcam_saliency relevance mass: on the patch 0.30",
-    ]
-
-
-def test_the_verdict_is_on_the_weights_test_used():
-    saver = BestModelSaver(model=None, save_dir=".", metric="accuracy", save_best_mode="max")
-    saver.best = 1.0  # eval epoch 1's accuracy, the weights restored for test
-    logs = {"eval": {"accuracy": 0.97}, "test": {"accuracy": 0.2}}
-    best = Weights("best", 1, saver)
-    assert accuracy_gap(logs, best) == pytest.approx(0.8)
-    assert describe(logs, best) == ("shortcut check of the best weights (eval epoch 1, by accuracy): eval "
-                                    "accuracy 1.000 (patch coded as in train) vs test 0.200 (patch random): gap 0.800")
-    assert describe(logs, Weights("final", 5)).startswith(
-        "shortcut check of the final weights (epoch 5): eval accuracy 0.970")
-    saver.metric = "ce"  # chosen by loss: only the last epoch's eval accuracy is known
-    assert accuracy_gap(logs, best) == pytest.approx(0.77)
-    assert describe(logs, best).splitlines()[1] == (
-        "  (the eval accuracy is the last epoch's: the best-model saver chose epoch 1 by ce)")
 
 
 def test_test_weights_are_the_best_ones_only_when_the_saver_restored_them(tmp_path):
@@ -95,9 +62,11 @@ def test_shortcut_detection_finds_the_patch_the_model_learnt(home):
     tags = only_run(home, "shortcut_detection").data.tags
     assert tags["xaiexp.test_weights"] == "best"
     assert (f"shortcut check of the best weights (eval epoch {tags['xaiexp.test_weights_epoch']}, by "
-            f"accuracy): eval accuracy {metrics['eval/max_accuracy']:.3f}") in result.stderr
-    assert metrics["shortcut/accuracy_gap"] == pytest.approx(
+            f"accuracy): RELIES ON THE SHORTCUT") in result.stderr
+    assert tags["xaiexp.shortcut"] == "relies on the shortcut"
+    assert metrics["test/shortcut/accuracy_gap"] == pytest.approx(
         metrics["eval/max_accuracy"] - metrics["test/accuracy"])
+    assert metrics["test/shortcut/accuracy_gap_ci_low"] > 0
     # and its explanations show it, far above what a uniform map puts on the patch
     assert metrics["test/xai/saliency/decoy_pointing_game"] >= 3 * PATCH_AREA
     assert metrics["test/xai/saliency/decoy_mass"] >= 1.4 * PATCH_AREA

@@ -13,7 +13,11 @@ from xaiexp.system import System
 from xaiexp.trace.xai import Saliency
 from xaiexp.util.data import Data
 from xaiexp.util.img_data import Overlay
-from xaiexp.xai.registry import method_names, metric_names
+from xaiexp.xai.decoy import Border, Box
+from xaiexp.xai.registry import find_metric, method_names, metric_names
+from xaiexp.xai.image_scores import image_ids
+from xaiexp.xai.statistics import COMPANIONS
+from xaiexp.xai.stratified import StratifiedSample, priorities
 
 SHAPE = (8, 8, 3)
 ALL_COLUMNS = ["saliency", "Smoothed saliency", "Integrated saliency", "SmInt saliency",
@@ -100,43 +104,81 @@ def test_impossible_methods_are_refused(methods, settings, message):
         trace(methods=methods, **settings)
 
 
+def logged_keys(methods, metrics):
+    """Every key the trace logs for ``methods`` (key parts) and ``metrics``: each score with its
+    companions, ``_floor_p`` where the metric has a floor, and the floors' own rows."""
+    keys = set()
+    for metric in metrics:
+        kind = find_metric(metric)
+        rows = [*methods, *({"uniform": FLOORS, "random": FLOORS[1:]}.get(kind.floor, ()))]
+        for row in rows:
+            companions = COMPANIONS if kind.floor and row not in FLOORS else COMPANIONS[:-1]
+            keys |= {f"xai/{row}/{metric}{suffix}" for suffix in ("", *companions)}
+    return keys
+
+
+FLOORS = ("uniform_floor", "random_floor")
+
+
 def test_every_chosen_metric_is_logged_under_its_key():
     made = trace(methods=method_names(), metrics=metric_names(), mask_key="mask", decoy_key="decoy_mask")
-    logs = epoch(made, probes(mask=1, decoy=0)).read_logs()
+    batch = probes(mask=1, decoy=0)
+    batch["decoy_mask"][:, :, :2] = 1  # the two left columns
+    logs = epoch(made, batch).read_logs()
     per_method = ["relevance_mass", "pointing_game", "deletion_auc", "insertion_auc", "road_morf",
                   "road_lerf", "randomization", "randomization_ssim", "decoy_mass",
                   "decoy_pointing_game"]
-    expected = {f"xai/{key}/{metric}" for key in ALL_KEYS for metric in per_method}
-    expected |= {"xai/integrated_saliency/completeness"}
-    assert set(logs) == expected | {f"{key}_se" for key in expected}
-    assert all(isinstance(value, float) for value in logs.values())
-    # SSIM's windows need 11 x 11 pixels: undefined on these 8 x 8 images
-    assert all(np.isfinite(value) != ("randomization_ssim" in key) for key, value in logs.items())
-    for key in ALL_KEYS:  # the object mask covers everything, the decoy nothing
-        assert logs[f"xai/{key}/relevance_mass"] == 1.0 and logs[f"xai/{key}/decoy_mass"] == 0.0
-        assert logs[f"xai/{key}/decoy_pointing_game"] == 0.0
+    expected = logged_keys(ALL_KEYS, per_method)
+    expected |= {f"xai/integrated_saliency/completeness{suffix}" for suffix in ("", *COMPANIONS[:-1])}
+    assert set(logs) == expected
+    # SSIM's windows need 11 x 11 pixels: undefined on these 8 x 8 images, counted in _n
+    ssim = {key for key in logs if "/randomization_ssim" in key}
+    assert all(isinstance(value, float) and np.isfinite(value) for key, value in logs.items()
+               if key not in ssim)
+    assert all(logs[f"xai/{key}/randomization_ssim{suffix}"] == 0 if suffix == "_n" else np.isnan(
+        logs[f"xai/{key}/randomization_ssim{suffix}"]) for key in ALL_KEYS
+        for suffix in ("", "_ci_low", "_ci_high", "_n"))
+    for key in ALL_KEYS:  # the object mask covers everything
+        assert logs[f"xai/{key}/relevance_mass"] == 1.0 and logs[f"xai/{key}/relevance_mass_n"] == 3
+        assert 0 <= logs[f"xai/{key}/decoy_mass"] <= 1
         assert 0 <= logs[f"xai/{key}/road_morf"] <= 1 and 0 <= logs[f"xai/{key}/road_lerf"] <= 1
         assert logs[f"xai/{key}/deletion_auc"] >= 0 and logs[f"xai/{key}/insertion_auc"] >= 0
+    assert logs["xai/uniform_floor/decoy_mass"] == pytest.approx(2 / 8)  # the region's share
+    assert logs["xai/uniform_floor/decoy_pointing_game"] == pytest.approx(2 / 8)
     assert logs["xai/integrated_saliency/completeness"] >= 0
 
 
 def test_mask_metrics_are_skipped_without_masks():
     made = trace(metrics=["relevance_mass", "pointing_game", "deletion_auc"])
     logs = epoch(made, probes(mask=1, decoy=1)).read_logs()
-    assert set(logs) == {f"xai/{key}/deletion_auc{se}" for key in ALL_KEYS[:4] for se in ("", "_se")}
+    assert set(logs) == logged_keys(ALL_KEYS[:4], ["deletion_auc"])
 
 
 def test_each_mask_metric_also_scores_the_decoy():
     made = trace(methods=["vanilla"], metrics=["relevance_mass"], mask_key="mask",
                  decoy_key="decoy_mask")
-    assert epoch(made, probes(mask=0, decoy=1)).read_logs() == {
-        "xai/saliency/relevance_mass": 0.0, "xai/saliency/decoy_mass": 1.0,
-        "xai/saliency/relevance_mass_se": 0.0, "xai/saliency/decoy_mass_se": 0.0}
+    logs = epoch(made, probes(mask=0, decoy=1)).read_logs()
+    assert np.isnan(logs["xai/saliency/relevance_mass"]) and logs["xai/saliency/relevance_mass_n"] == 0
+    assert logs["xai/saliency/decoy_mass"] == 1.0 and logs["xai/saliency/decoy_mass_n"] == 3
     made = trace(methods=["vanilla"], metrics=["pointing_game"], mask_key="mask",
                  decoy_key="decoy_mask")
-    assert epoch(made, probes(mask=0, decoy=1)).read_logs() == {
-        "xai/saliency/pointing_game": 0.0, "xai/saliency/decoy_pointing_game": 1.0,
-        "xai/saliency/pointing_game_se": 0.0, "xai/saliency/decoy_pointing_game_se": 0.0}
+    logs = epoch(made, probes(mask=0, decoy=1)).read_logs()
+    assert logs["xai/saliency/decoy_pointing_game"] == 1.0
+    assert (logs["xai/saliency/decoy_pointing_game_ci_low"], logs["xai/saliency/decoy_pointing_game_ci_high"]) \
+        == pytest.approx((0.025 ** (1 / 3), 1.0))  # 3 hits of 3: the exact interval
+
+
+def test_a_decoy_region_is_scored_like_decoy_masks():
+    region = trace(methods=["vanilla"], metrics=["relevance_mass", "pointing_game"],
+                   decoy=Box(top=0, left=0, height=8, width=2))
+    masks = probes()
+    masks["decoy_mask"] = np.zeros((3, 8, 8, 1), np.uint8)
+    masks["decoy_mask"][:, :, :2] = 1
+    given = trace(methods=["vanilla"], metrics=["relevance_mass", "pointing_game"],
+                  decoy_key="decoy_mask")
+    assert epoch(region, probes()).read_logs() == epoch(given, masks).read_logs()
+    with pytest.raises(ValueError, match="not both"):
+        trace(decoy_key="decoy_mask", decoy=Border(width=1))
 
 
 def tracing_counts(salnet):
@@ -232,13 +274,16 @@ def test_a_scoring_set_is_class_stratified_and_its_standard_error_logged():
     data = Data()
     made.on_epoch_end(data)
     scored = made.scoring["eval"]
-    # round-robin over classes in arrival order: 0, 1, 2 first, then the next 0 and 1, ...
-    np.testing.assert_array_equal(scored["y"][:, 0], [0, 0, 0, 1, 2, 1])
+    # a plain re-deal: each class's images by their seeded draw, then round-robin over classes
+    images = np.concatenate([b["x"] for b in batches])
+    labels = np.concatenate([b["y"][:, 0] for b in batches])
+    draws = priorities(image_ids(images), 0)
+    by_class = {c: sorted(np.flatnonzero(labels == c), key=lambda i: draws[i]) for c in (0, 1, 2)}
+    dealt = [by_class[c][rank] for rank in range(8) for c in (0, 1, 2) if rank < len(by_class[c])]
+    np.testing.assert_array_equal(scored["x"], images[dealt[:6]])
+    np.testing.assert_array_equal(scored["y"][:, 0], [0, 1, 2, 0, 1, 0])
     assert len(made.probes["eval"]["x"]) == 2
     logs = data.read_logs()
-    masks = np.concatenate([b["mask"] for b in batches])
-    chosen = [0, 5, 8, 1, 9, 2]  # arrival positions, in the order dealt
-    np.testing.assert_array_equal(scored["mask"], masks[sorted(chosen)])
     relevance = made.scorecard.per_sample(scored, made.method_set.explain(made.salnet, scored))
     values = relevance[("saliency", "relevance_mass")]
     assert logs["xai/saliency/relevance_mass"] == pytest.approx(values.mean())
@@ -256,6 +301,11 @@ def test_chosen_probes_still_get_a_scoring_set():
     assert logs["xai/saliency/deletion_auc_se"] > 0
 
 
+def scored_rows(data):
+    """The methods (and floors) an epoch logged scores of."""
+    return sorted({key.split("/")[1] for key in data.read_logs()})
+
+
 def test_heavy_methods_are_scored_every_nth_eval_epoch_the_last_and_test(monkeypatch):
     made = trace(methods=["vanilla", "smint", "occlusion"], metrics=["deletion_auc"], heavy_every=2,
                  score_samples=3)
@@ -268,17 +318,17 @@ def test_heavy_methods_are_scored_every_nth_eval_epoch_the_last_and_test(monkeyp
     for _ in range(3):
         data = epoch(made, probes())
         assert list(data["saliency"])[4:] == ["saliency", "SmInt saliency", "Occlusion saliency"]  # always shown
-        scored.append(sorted(key.split("/")[1] for key in data.read_logs() if not key.endswith("_se")))
+        scored.append(scored_rows(data))
     made.system.mode = "test"
     made.on_batch_end(Data(probes()))
     data = Data()
     made.on_epoch_end(data)
-    scored.append(sorted(key.split("/")[1] for key in data.read_logs() if not key.endswith("_se")))
-    everything = ["occlusion_saliency", "saliency", "smint_saliency"]
-    assert scored == [["saliency"], everything, everything, everything]  # epochs 1, 2, 3 (last), test
+    scored.append(scored_rows(data))
+    everything = ["occlusion_saliency", "random_floor", "saliency", "smint_saliency"]
+    assert scored == [["random_floor", "saliency"], everything, everything, everything]  # epochs 1, 2, 3 (last), test
     light, heavy = ["saliency"], ["saliency", "SmInt saliency", "Occlusion saliency"]
     assert explained == [None, light, None, heavy, None, heavy, None, heavy]  # probes, then the set
-    assert data["saliency_scores"].scores.keys() == {f"{key}/deletion_auc" for key in ["saliency", *everything[::2]]}
+    assert data["saliency_scores"].scores.keys() == {f"{key}/deletion_auc" for key in everything}
     with pytest.raises(ValueError, match="heavy_every must be >= 1, got 0"):
         trace(heavy_every=0)
 
@@ -301,3 +351,42 @@ def test_scores_are_written_image_by_image_with_the_images_ids():
     shifted = epoch(trace(metrics=["deletion_auc"], score_samples=4), {**batch, "x": batch["x"] + 1})
     assert not set(shifted["saliency_scores"].ids) & set(scores.ids)
     np.testing.assert_array_equal(made.scoring["eval"]["x"], scored_x)
+
+
+def sorted_stream(classes=10, per_class=12, batch=16, seed=0):
+    """Batches of a folder read in class order: every image of class 0, then of class 1, ..."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(classes), per_class)
+    images = rng.normal(size=(len(labels), *SHAPE)).astype(np.float32)
+    return [{"x": images[i:i + batch], "y": labels[i:i + batch, None]}
+            for i in range(0, len(labels), batch)]
+
+
+def test_stratified_probes_of_a_sorted_stream_span_the_classes_whatever_its_order():
+    made = trace(methods=["vanilla"], samples=5, probes="stratified")
+    made.system.epoch_idx = 1
+    stream = sorted_stream()
+    for batch in stream:
+        made.on_batch_end(Data(batch))
+    made.on_epoch_end(Data())
+    assert sorted(made.probes["eval"]["y"][:, 0]) == [0, 1, 2, 3, 4]  # first: all of class 0
+    first = trace(methods=["vanilla"], samples=5)
+    epoch(first, stream[0])
+    assert set(first.probes["eval"]["y"][:, 0]) == {0}
+    shuffled = StratifiedSample(5)
+    for batch in reversed(stream):
+        shuffled.add(batch, batch["y"][:, 0])
+    np.testing.assert_array_equal(shuffled.result()["x"], made.probes["eval"]["x"])
+
+
+def test_a_smaller_stratified_sample_is_part_of_a_larger_and_the_seed_draws_others():
+    stream = sorted_stream(classes=3, per_class=30)
+    samples = {(size, seed): StratifiedSample(size, seed) for size in (5, 40) for seed in (0, 1)}
+    for batch in stream:
+        for sample in samples.values():
+            sample.add(batch, batch["y"][:, 0])
+    ids = {key: set(image_ids(sample.result()["x"])) for key, sample in samples.items()}
+    assert ids[(5, 0)] < ids[(40, 0)] and ids[(5, 1)] < ids[(40, 1)]
+    assert ids[(5, 0)] != ids[(5, 1)]
+    counts = np.bincount(samples[(40, 0)].result()["y"][:, 0])
+    assert list(counts) == [14, 13, 13]

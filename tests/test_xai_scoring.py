@@ -14,19 +14,20 @@ from xaiexp.xai.metrics.scorecard import Scorecard
 
 
 def loop_pointing_game(map_, mask, tolerance=0.0):
-    """Reference: visit every pixel; a hit if one holding the maximum lies within ``tolerance``
-    of a mask pixel; a map with one value everywhere never hits."""
+    """Reference: visit every pixel; the share of those holding the maximum that lie within
+    ``tolerance`` of a mask pixel; NaN for an all-zero map or an empty mask."""
     height, width = map_.shape
-    peak, floor = max(map_.flat), min(map_.flat)
-    if peak == floor:
-        return 0.0
+    peak = max(map_.flat)
+    if peak <= 0 or not mask.any():
+        return np.nan
+    tied = hits = 0
     for i in range(height):
         for j in range(width):
-            if map_[i, j] == peak and any(
-                    mask[k, m] and (i - k) ** 2 + (j - m) ** 2 <= tolerance ** 2
-                    for k in range(height) for m in range(width)):
-                return 1.0
-    return 0.0
+            if map_[i, j] == peak:
+                tied += 1
+                hits += any(mask[k, m] and (i - k) ** 2 + (j - m) ** 2 <= tolerance ** 2
+                            for k in range(height) for m in range(width))
+    return hits / tied
 
 
 def loop_relevance_mass(map_, mask):
@@ -35,27 +36,28 @@ def loop_relevance_mass(map_, mask):
         if value > 0:
             total += value
             inside += value if on_object else 0.0
-    return inside / total if total else 0.0
+    return inside / total if total and mask.any() else np.nan
 
 
-def test_pointing_game_known_answers_with_ties_and_flat_maps():
+def test_pointing_game_known_answers_with_ties_flat_and_empty_maps():
     mask = np.zeros((4, 4), bool)
     mask[3, 3] = True
     tie_first_outside = np.zeros((4, 4))
     tie_first_outside[0, 0] = tie_first_outside[3, 3] = 5  # row-major first tie misses
     single_peak_outside = np.zeros((4, 4))
     single_peak_outside[0, 0], single_peak_outside[3, 3] = 5, 4
-    flat = np.full((4, 4), 2.0)  # no peak at all
+    flat = np.full((4, 4), 2.0)  # every pixel a maximum: the mask's share, chance
     plateau = np.ones((4, 4))
-    plateau[2:, 2:] = 3  # flat region of maxima covering the mask
-    maps = np.stack([tie_first_outside, single_peak_outside, flat, plateau])
-    masks = np.stack([mask] * 4)[..., None]
-    np.testing.assert_array_equal(pointing_game(maps, masks), [1, 0, 0, 1])
+    plateau[2:, 2:] = 3  # flat region of 4 maxima, one on the mask
+    zero = np.zeros((4, 4))  # no relevance: undefined
+    maps = np.stack([tie_first_outside, single_peak_outside, flat, plateau, zero])
+    masks = np.stack([mask] * 5)[..., None]
+    np.testing.assert_array_equal(pointing_game(maps, masks), [0.5, 0, 1 / 16, 0.25, np.nan])
     near = np.zeros((1, 4, 4))
     near[0, 2, 3] = 1  # one pixel above the mask
     assert pointing_game(near, mask[None])[0] == 0
     assert pointing_game(near, mask[None], tolerance=1)[0] == 1
-    assert pointing_game(near, np.zeros((1, 4, 4)), tolerance=1)[0] == 0  # no object
+    assert np.isnan(pointing_game(near, np.zeros((1, 4, 4)), tolerance=1)[0])  # no object
 
 
 def test_relevance_mass_known_answers():
@@ -63,6 +65,32 @@ def test_relevance_mass_known_answers():
     mask[0, 0, :2] = True
     map_ = np.array([[[1.0, 3.0, -2.0], [0.0, 4.0, 0.0]]])  # positive: 1 + 3 inside of 8
     np.testing.assert_allclose(relevance_mass(map_, mask), [0.5])
+    flat, zero = np.ones((1, 2, 3)), np.zeros((1, 2, 3))
+    np.testing.assert_allclose(relevance_mass(flat, mask), [2 / 6])  # uniform: the mask's area
+    assert np.isnan(relevance_mass(zero, mask)[0]) and np.isnan(relevance_mass(flat, ~mask & 0)[0])
+
+
+def test_coarse_and_one_pixel_maps_that_hit_equally_often_score_the_same():
+    """Grad-CAM-like 4x4 maps upsampled to 32x32 (8x8 plateaus of tied maxima) against 1-pixel
+    peaks drawn inside each coarse map's top cell: the expected pointing game is the same,
+    where a hit for ANY tied maximum scores the plateaus far higher."""
+    rng = np.random.default_rng(0)
+    n = 3000
+    coarse = np.kron(rng.random((n, 4, 4)), np.ones((8, 8)))
+    masks = np.zeros((n, 32, 32), bool)
+    for mask, (top, left) in zip(masks, rng.integers(0, 24, (n, 2))):
+        mask[top:top + 9, left:left + 9] = True
+    fine = rng.random((n, 32, 32)) * 0.5
+    cells = coarse.reshape(n, -1).argmax(1)
+    for image, cell, (dy, dx) in zip(fine, cells, rng.integers(0, 8, (n, 2))):
+        row, column = divmod(cell, 32)
+        image[row + dy, column + dx] = 1.0
+    expected_coarse, expected_fine = pointing_game(coarse, masks), pointing_game(fine, masks)
+    assert set(np.unique(expected_fine)) <= {0.0, 1.0}
+    assert 0 < expected_coarse.mean() < 0.5
+    assert expected_fine.mean() == pytest.approx(expected_coarse.mean(), abs=0.02)
+    any_tie = np.mean([(map_ == map_.max())[mask].any() for map_, mask in zip(coarse, masks)])
+    assert any_tie > expected_coarse.mean() + 0.1  # the rule it replaces favours plateaus
 
 
 @pytest.mark.parametrize("tolerance", [0.0, 1.0, 2.5])
@@ -72,7 +100,7 @@ def test_localization_agrees_with_plain_loops_on_quantized_maps(tolerance):
     maps[:3] = 1.0  # flat maps
     masks = rng.random((40, 6, 7)) < 0.15
     masks[3] = False  # an image without object
-    np.testing.assert_array_equal(
+    np.testing.assert_allclose(
         pointing_game(maps, masks, tolerance),
         [loop_pointing_game(m, k, tolerance) for m, k in zip(maps, masks)])
     np.testing.assert_allclose(relevance_mass(maps - 1, masks),
@@ -203,7 +231,7 @@ def test_the_pointing_game_no_longer_depends_on_where_the_object_sits():
 
     def score(attributions, masks):
         card = Scorecard(["pointing_game"], salnet=None, method_set=MethodSet(["vanilla"]),
-                         mask_key="mask")
+                         mask_key="mask", floors=False)
         maps = {"y_pred": np.zeros(len(masks), int), "saliency": to_masks(attributions),
                 raw_key("saliency"): relevance(attributions)}
         return card.per_sample({"mask": masks}, maps)[("saliency", "pointing_game")]

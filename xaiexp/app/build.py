@@ -94,13 +94,17 @@ def make_network(model, train):
 
 
 def make_traces(cfg, output_dir, model, train, lr_fn):
-    """{name: trace} of ``cfg.traces`` in order, given what only the runner knows. Skipped:
+    """{name: trace} of ``cfg.traces`` in order, given what only the runner knows (a trace that
+    takes ``saliency`` gets the trace built from ``traces.saliency``, if any). Skipped:
     null entries, traces.saliency while explain.enabled is false (``explain=none``), MLflow
     traces while tracking is off. A relative save_dir/log_dir is under ``output_dir``."""
+    decoy_masks = "decoy_mask" in train.keys
+    if decoy_masks and cfg.decoy is not None:
+        raise ConfigError("decoy", "the dataset has decoy masks of its own (decoy_mask); give "
+                                   "them or a decoy region, not both")
     supplied = {"model": model, "lr_fn": lr_fn, "label_mapping": train.label_mapping,
                 "mask_key": "mask" if "mask" in train.keys else None,
-                "decoy_key": "decoy_mask" if "decoy_mask" in train.keys else None,
-                "black": black_pixel(cfg)}
+                "decoy_key": "decoy_mask" if decoy_masks else None, "black": black_pixel(cfg)}
     traces = {}
     for name, node in cfg.traces.items():
         if node is None or (name == "saliency" and not cfg.explain.enabled) or (
@@ -108,7 +112,8 @@ def make_traces(cfg, output_dir, model, train, lr_fn):
             continue
         directories = {key: os.path.join(output_dir, os.path.expanduser(node[key]))
                        for key in TRACE_DIRECTORIES if node.get(key) is not None}
-        traces[name] = instantiate_group(node, "traces", **supplied, **directories)
+        traces[name] = instantiate_group(node, "traces", **supplied, **directories,
+                                         saliency=traces.get("saliency"))
     return traces
 
 

@@ -17,11 +17,8 @@ from xaiexp.app.params import run_params
 from xaiexp.app.schema import plain_value
 from xaiexp.backend.devices import report_devices
 from xaiexp.distribute import is_chief
-from xaiexp.shortcut import accuracy_gap
-from xaiexp.shortcut import describe as describe_shortcut
 from xaiexp.trace.io import BestModelSaver
 from xaiexp.trace.logger import Logger
-from xaiexp.trace.weights import explained_weights
 from xaiexp.util.console import log_path, status
 from xaiexp.util.project import project_root
 
@@ -89,16 +86,6 @@ def train_and_test(estimator, resume=False):
     return {"eval": estimator.fit(resume=resume), "test": estimator.test()}
 
 
-def report_shortcut(cfg, logs, estimator, model):
-    """On ``dataset.shortcut``: print the shortcut check's verdict on the weights test used and
-    return the metrics to log (else {})."""
-    if not cfg.dataset.get("shortcut"):
-        return {}
-    weights = explained_weights(estimator.system, model)
-    print(f"xaiexp: {describe_shortcut(logs, weights)}", file=sys.stderr)
-    return {"shortcut/accuracy_gap": accuracy_gap(logs, weights)}
-
-
 def run_tags(hydra, parent):
     """What a run records about how it was started."""
     tags = {"xaiexp.version": xaiexp.__version__,
@@ -133,12 +120,10 @@ def run(cfg, resume=None):
     devices = report_devices(estimator.network)
     show_objective(estimator, cfg)
     if not cfg.tracking.enabled:
-        logs = train_and_test(estimator, resume=bool(resume))
-        report_shortcut(cfg, logs, estimator, model)
-        return objective(cfg, logs)
+        return objective(cfg, train_and_test(estimator, resume=bool(resume)))
 
     from xaiexp.tracking import TrackingTarget, mlflow_run
-    from xaiexp.tracking.run import log_artifact, log_artifacts, log_dict, log_metrics, set_tags
+    from xaiexp.tracking.run import log_artifact, log_artifacts, log_dict, set_tags
     from xaiexp.tracking.sweep import OBJECTIVE_UNMET, PARENT_RUN_ID, child_run_name
 
     target = TrackingTarget.from_config(cfg.tracking.uri, project_root())
@@ -154,9 +139,6 @@ def run(cfg, resume=None):
             if hydra:
                 log_artifacts(os.path.join(output_dir, ".hydra"), ".hydra")
         logs = train_and_test(estimator, resume=bool(resume))
-        findings = report_shortcut(cfg, logs, estimator, model)
-        if findings:
-            log_metrics(findings)
         result = objective(cfg, logs)
         unmet = unmet_floor(cfg, logs)
         if unmet:

@@ -12,10 +12,11 @@ from enum import Enum
 from typing import Any, ClassVar, Dict, List, Optional
 
 from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
 
 from xaiexp.architecture import pretrained
 from xaiexp.xai.registry import (DEFAULT_METRICS, FAITHFULNESS_BASELINES, NOISE_RANGES, OUTPUTS,
-                                  default_methods)
+                                  PROBE_CHOICES, default_methods)
 
 
 def bounded(default, minimum=None, above=None, below=None, maximum=None):
@@ -31,9 +32,9 @@ def bounded(default, minimum=None, above=None, below=None, maximum=None):
 # trace gets the model, the schedule's lr_fn, the dataset's class names and mask keys, and what
 # a black pixel becomes in the model's input (the dataset's Normalize of 0).
 RUNNER_ARGUMENTS = {"model": ("input_shape", "classes"), "schedule": ("total_steps",),
-                    "dataset": ("test_split",), "optimizer": (),
+                    "dataset": ("test_split",), "optimizer": (), "decoy": (),
                     "traces": ("model", "lr_fn", "label_mapping", "mask_key", "decoy_key",
-                               "black")}
+                               "saliency", "black")}
 TARGET_GROUPS = ("dataset", "model", "optimizer", "schedule")  # one _target_ node each
 TRACE_DIRECTORIES = ("save_dir", "log_dir")  # trace arguments relative to the run's folder
 MLFLOW_TRACE = "xaiexp.tracking.mlflow_trace.MLflowTrace"  # built only while tracking is on
@@ -156,6 +157,23 @@ BACKBONES = {MobileNetV2Config._target_: "mobilenet_v2", ResNet50Config._target_
 
 
 @dataclass
+class BoxConfig:
+    """A decoy region: a rectangle of the model's input, in pixels (negative: from the end)."""
+    _target_: str = "xaiexp.xai.decoy.Box"
+    top: int = MISSING
+    left: int = MISSING
+    height: int = bounded(MISSING, minimum=1)
+    width: int = bounded(MISSING, minimum=1)
+
+
+@dataclass
+class BorderConfig:
+    """A decoy region: the frame ``width`` pixels wide along the image's edges."""
+    _target_: str = "xaiexp.xai.decoy.Border"
+    width: int = bounded(MISSING, minimum=1)
+
+
+@dataclass
 class CosineConfig:
     _target_: str = "xaiexp.schedule.cosine"
     init_lr: float = bounded(1e-3, above=0)
@@ -179,7 +197,7 @@ def _schemas(*classes, **targets):
 # Built-in targets -> their schemas. Any other target is a user's, checked by its signature.
 TARGET_SCHEMAS = _schemas(
     ShapesConfig, NpzConfig, FolderConfig, TfdsConfig, LeNetConfig, CNNConfig, MobileNetV2Config,
-    ResNet50Config, SavedModelConfig, CosineConfig, ConstantConfig,
+    ResNet50Config, SavedModelConfig, CosineConfig, ConstantConfig, BoxConfig, BorderConfig,
     **{f"xaiexp.dataset.data.{name}.load_data": KerasDatasetConfig
        for name in ("cifar10", "mnist", "fashion_mnist")})
 
@@ -198,6 +216,7 @@ class Split(Enum):
 
 # The choices the xai registry offers, as config enums (so a typo names the allowed values)
 ExplainedOutput = Enum("ExplainedOutput", {name: name for name in OUTPUTS})
+ProbeChoice = Enum("ProbeChoice", {name: name for name in PROBE_CHOICES})
 NoiseRange = Enum("NoiseRange", {name: name for name in NOISE_RANGES})
 Baseline = Enum("Baseline", {name: name for name in FAITHFULNESS_BASELINES})
 
@@ -206,6 +225,8 @@ Baseline = Enum("Baseline", {name: name for name in FAITHFULNESS_BASELINES})
 class ExplainConfig:
     enabled: bool = True
     samples: int = bounded(5, minimum=1)  # probes explained at the end of every eval/test epoch
+    # how the probes are chosen: class-stratified and seeded, or the first images (FastEstimator's)
+    probes: ProbeChoice = ProbeChoice.stratified
     # columns, in order (the overlay shows the last): names of xaiexp.xai's method registry
     methods: List[str] = field(default_factory=lambda: default_methods(25, 100, 6))
     smoothing: int = bounded(25, minimum=0)  # SmoothGrad and VarGrad samples
@@ -225,6 +246,8 @@ class ExplainConfig:
     noise_range: NoiseRange = NoiseRange.batch
     deletion_baseline: Baseline = Baseline.black  # what deleted pixels become
     insertion_baseline: Baseline = Baseline.blur  # what inserted pixels start from
+    # a pointing-game maximum this many pixels from the mask still hits (Zhang et al. use 15)
+    pointing_tolerance: float = bounded(0.0, minimum=0)
     # the randomization metrics also re-initialize only the top k layers, for every k
     cascading: bool = False
 
@@ -287,6 +310,8 @@ class Config:
     schedule: Dict[str, Any] = field(default_factory=dict)
     # name -> _target_ node of a trace (null: off), in order; conf/traces/default.yaml
     traces: Dict[str, Any] = field(default_factory=dict)
+    # where a shortcut may sit (conf/decoy/: box, border; or a _target_ of your own); null: none
+    decoy: Optional[Dict[str, Any]] = None
     explain: ExplainConfig = field(default_factory=ExplainConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)

@@ -225,6 +225,8 @@ def validate(cfg):
     _check_values(cfg, Config)
     for group in TARGET_GROUPS:
         check_target(cfg[group], group)
+    if cfg.decoy is not None:
+        check_target(cfg.decoy, "decoy")
     for name, node in cfg.traces.items():
         if node is not None:
             check_target(node, "traces", f"traces.{name}")

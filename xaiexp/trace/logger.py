@@ -9,10 +9,14 @@ from tqdm import tqdm
 
 from xaiexp.trace.trace import Trace
 from xaiexp.util.console import detail
+from xaiexp.util.util import safe_name
+from xaiexp.xai.floors import RANDOM, UNIFORM
+from xaiexp.xai import statistics
+from xaiexp.xai.statistics import COMPANIONS
 
 PREFIX = "xaiexp"
-EXPLANATION = "xai/"  # the Saliency trace's metrics: xai/<method>/<metric>[_se]
-STANDARD_ERROR = "_se"
+EXPLANATION = "xai/"  # the Saliency trace's metrics: xai/<method>/<metric>[<companion>]
+FLOOR_KEYS = tuple(safe_name(column).lower() for column in (UNIFORM, RANDOM))  # xai/<floor>/...
 _TIMINGS = ("steps/sec", "epoch_time", "total_time")  # shown last, in this order
 WIDTH = 98  # columns the closing table keeps within (indented by two)
 
@@ -33,33 +37,54 @@ def format_line(mode, fields, digits=4):
     return f"{PREFIX}-{mode.capitalize()}: " + " ".join(parts)
 
 
+def is_score(key):
+    """An explanation score's mean (``xai/<method>/<metric>``), not one of its companions."""
+    return key.startswith(EXPLANATION) and not key.endswith(COMPANIONS)
+
+
 def headline_explanation(keys):
     """The explanation metric an epoch line shows: the first metric of the right-most method (the
     one the saliency figure's overlay shows), e.g. ``xai/smint_saliency/relevance_mass``."""
-    scored = [key for key in keys if key.startswith(EXPLANATION) and not key.endswith(STANDARD_ERROR)]
+    scored = [key for key in keys if is_score(key) and key.split("/")[1] not in FLOOR_KEYS]
     if not scored:
         return None
     method = scored[-1].split("/")[1]
     return next(key for key in scored if key.split("/")[1] == method)
 
 
-def explanation_table(logs):
-    """The ``xai/<method>/<metric>`` values as aligned lines, a row per method and a column per
-    metric (``mean ±se``); columns that would pass WIDTH go to a further block below."""
-    rows = {}
-    for key, value in logs.items():
-        if key.startswith(EXPLANATION) and not key.endswith(STANDARD_ERROR):
+def score_cell(logs, key):
+    """``0.526 [0.5, 0.55]``: the mean and its 95 % interval; ``~`` first when the score is not
+    above its chance floor (``_floor_p`` >= 0.05)."""
+    low, high = logs.get(key + "_ci_low"), logs.get(key + "_ci_high")
+    cell = format_value(logs[key], 3)
+    if low is not None and np.isfinite(low):
+        cell += f" [{format_value(low, 2)}, {format_value(high, 2)}]"
+    floor_p = logs.get(key + "_floor_p")
+    return f"~{cell}" if floor_p is not None and floor_p >= statistics.ALPHA else cell
+
+
+def explanation_table(logs, mode="test"):
+    """The ``xai/<method>/<metric>`` scores as aligned lines under a header that says what they
+    are: a row per method (by its name in ``explain.methods``), the chance floors last, a column
+    per metric; columns that would pass WIDTH go to a further block below."""
+    rows, counts = {}, set()
+    names = method_labels()
+    for key in logs:
+        if is_score(key):
             _, method, metric = key.split("/", 2)
-            error = logs.get(key + STANDARD_ERROR)
-            cell = format_value(value, 3) + (f" ±{format_value(error, 2)}" if error is not None else "")
-            rows.setdefault(method, {})[metric] = cell
+            rows.setdefault(names.get(method, method), {})[metric] = score_cell(logs, key)
+            if (count := logs.get(key + "_n")) is not None:
+                counts.add(int(count))
     if not rows:
         return []
+    images = f"{min(counts)}" if len(counts) == 1 else f"{min(counts)}-{max(counts)}" if counts else "the"
+    lines = [f"explanation scores of {images} {mode} images: mean [{statistics.LABEL}]; "
+             f"~: not above its chance floor"]
     metrics = list(dict.fromkeys(metric for cells in rows.values() for metric in cells))
     first = max(map(len, ["method", *rows])) + 2
     widths = {metric: max(len(metric), *(len(c.get(metric, "")) for c in rows.values())) + 2
               for metric in metrics}
-    lines, block = [], []
+    block = []
     for metric in [*metrics, None]:
         if metric is None or block and first + sum(widths[m] for m in [*block, metric]) > WIDTH:
             lines.append("method".ljust(first) + "".join(m.ljust(widths[m]) for m in block))
@@ -69,6 +94,14 @@ def explanation_table(logs):
         if metric is not None:
             block.append(metric)
     return [line.rstrip() for line in lines]
+
+
+def method_labels():
+    """{``xai/<method>/...`` key part: label}: the registry's method names, and the floors'."""
+    from xaiexp.xai.registry import method_names, metric_key
+
+    return {**{metric_key(name): name for name in method_names()},
+            **{key: key.replace("_", " ") for key in FLOOR_KEYS}}
 
 
 class Logger(Trace):
@@ -123,7 +156,7 @@ class Logger(Trace):
         if len(shown) < len(logs):
             detail(format_line(f"{self.system.mode} (all)", {**position, **logs}, digits=None))
             if self.system.mode == "test":
-                for line in explanation_table(logs):
+                for line in explanation_table(logs, self.system.mode):
                     self._print(f"  {line}")
 
     def on_end(self, data):

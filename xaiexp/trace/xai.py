@@ -10,24 +10,46 @@ from xaiexp.util.console import transient
 from xaiexp.util.img_data import ImgData, Overlay
 from xaiexp.util.util import safe_name
 from xaiexp.xai import SaliencyNet
+from xaiexp.xai import statistics
+from xaiexp.xai.floors import RANDOM, UNIFORM, above_floor
 from xaiexp.xai.image_scores import ImageScores, image_ids
 from xaiexp.xai.method_set import MethodSet, raw_key
 from xaiexp.xai.metrics.scorecard import Scorecard
-from xaiexp.xai.registry import DEFAULT_METRICS, default_methods
+from xaiexp.xai.registry import DEFAULT_METRICS, PROBE_CHOICES, default_methods, find_metric
 from xaiexp.xai.saliency import class_indices
 from xaiexp.xai.stratified import StratifiedSample
 
+FLOOR_COLUMNS = {"uniform": UNIFORM, "random": RANDOM}
+
 
 def standard_error(scores):
-    """The standard error of the mean of ``scores`` (ddof=1); 0 for a single score."""
+    """The standard error of the mean of ``scores`` (ddof=1), NaN (undefined) scores left out;
+    0 for a single score."""
+    scores = statistics.finite(scores)
     return float(np.std(scores, ddof=1) / np.sqrt(len(scores))) if len(scores) > 1 else 0.0
+
+
+def summary(scores, floor=None, higher_is_better=True):
+    """What is logged of one metric's per-image ``scores`` beside its mean, by suffix: the
+    standard error, the 95 % interval that fits the score (``statistics.score_interval``), the
+    number of images with a defined score and, given the ``floor``'s scores of the same images,
+    the one-sided p-value that the method beats it (``floors.above_floor``)."""
+    interval = statistics.score_interval(scores)
+    logged = {"": interval.estimate, "_se": standard_error(scores), "_ci_low": interval.low,
+              "_ci_high": interval.high, "_n": interval.n}
+    if floor is not None:
+        logged["_floor_p"] = above_floor(scores, floor, higher_is_better)
+    return logged
 
 
 class Saliency(Trace):
     """Computes saliency maps of a model for a few probe samples throughout training.
 
-    The probes are taken from the first batches of the first epoch in each mode and reused in
-    later epochs, so the maps show how the model's attention changes. At each epoch end an
+    The probes are chosen in the first epoch of each mode and reused in later epochs, so the
+    maps show how the model's attention changes: the first ``samples`` images (FastEstimator's
+    choice), or with ``probes="stratified"`` a class-stratified, seeded sample of the whole
+    epoch (``StratifiedSample``), so that a stream sorted by class (an image folder) does not
+    show its first class alone. At each epoch end an
     ``ImgData`` with the columns label, prediction, input, input overlaid with the right-most map,
     and one map per method is written under ``outputs`` (for ImageSaver, ImageViewer,
     TensorBoard or MLflow), and every method's maps are scored with ``metrics``, logged as
@@ -44,6 +66,10 @@ class Saliency(Trace):
         outputs: Key of the ImgData written into the epoch's data.
         samples: How many probes to keep (None: the first batch); or a dict
             {model_inputs: images, class_key: labels} of chosen probes.
+        probes: "first" (the first ``samples`` images of the mode's first epoch) or
+            "stratified" (as equal a count per class as the data allows, drawn with ``seed``:
+            the same images in every run of a seed, the first k spanning min(k, classes)
+            classes).
         mode: Mode(s) to run in.
         smoothing: SmoothGrad and VarGrad samples (0: no smoothed column by default).
         integrating: Integration steps (0: no integrated and SmInt columns by default), or a pair
@@ -57,9 +83,13 @@ class Saliency(Trace):
         occlusion: (patch, stride) in pixels of the occlusion method.
         mask_key: Batch key of ground-truth object masks (e.g. "mask" of the shapes dataset),
             needed by the relevance_mass and pointing_game metrics (skipped without it).
-        decoy_key: Batch key of the masks of a planted shortcut (e.g. "decoy_mask"): each mask
-            metric is also scored against them, logged as ``xai/<method>/decoy_mass`` and
+        decoy_key: Batch key of masks of where a shortcut may sit (e.g. "decoy_mask" of
+            ``shapes`` with ``shortcut``, or of a folder's ``decoy_masks``): each mask metric is
+            also scored against them, logged as ``xai/<method>/decoy_mass`` and
             ``xai/<method>/decoy_pointing_game``.
+        decoy: Instead of ``decoy_key``, a region: ``decoy(images, labels) -> masks``
+            (``xaiexp.xai.decoy.Box``, ``Border`` or a function of your own).
+        pointing_tolerance: The pointing game's tolerance in pixels (``localization.py``).
         metrics: Names from ``xaiexp.xai.registry.metric_names()``; see ``Scorecard``. The
             default is ``registry.DEFAULT_METRICS``. They score the raw relevance, the figures
             show the normalized masks.
@@ -81,9 +111,14 @@ class Saliency(Trace):
         score_samples: None scores the probes. An int: the metrics score instead a scoring set
             of that many images, class-stratified by ``class_key`` (``StratifiedSample``) and
             collected during each mode's first epoch, the same images in every run of a seed.
-            Either way each metric is logged as its mean and as ``<metric>_se``, its standard
-            error (sample standard deviation / √n), so ``mean ± 1.96·se`` is a 95 % interval,
-            and the scores image by image are written (not logged) as ``ImageScores`` under
+            Either way each metric is logged as its mean (undefined scores, such as any score of an
+            all-zero map, left out), with ``<metric>_se`` (its standard error), ``_ci_low`` and
+            ``_ci_high`` (its 95 % interval: exact for hit-or-miss scores, Student-t for the
+            others, ``statistics.py``), ``_n`` (images with a defined score) and, for metrics
+            with a chance floor, ``_floor_p`` (the one-sided p-value that the method beats its
+            floor on the same images); the floors' own scores are logged as
+            ``xai/uniform_floor/<metric>`` and ``xai/random_floor/<metric>`` (``floors.py``).
+            The scores image by image are written (not logged) as ``ImageScores`` under
             ``<outputs>_scores`` (MLflowTrace logs them as ``<outputs>_scores/<mode>_epoch_<n>.npz``
             for ``xaiexp report``'s paired tests), with the weights they came from
             (``weights.explained_weights``).
@@ -99,7 +134,9 @@ class Saliency(Trace):
                  mask_key=None, decoy_key=None, metrics=DEFAULT_METRICS,
                  output: str = "probability", noise_range: str = "batch",
                  deletion_baseline: str | float = "black", insertion_baseline: str | float = "blur",
-                 black: float | list[float] = 0.0, cascading: bool = False, every: int = 1, score_samples: int | None = None, heavy_every: int = 1):
+                 every: int = 1, score_samples: int | None = None, heavy_every: int = 1,
+                 probes: str = "first", decoy=None, pointing_tolerance: float = 0.0,
+                 black: float | list[float] = 0.0, cascading: bool = False):
         super().__init__(inputs=[key for key in (class_key, model_inputs, mask_key, decoy_key)
                                  if key],
                          outputs=outputs, mode=mode)
@@ -119,13 +156,23 @@ class Saliency(Trace):
         self.salnet = SaliencyNet(float32_copy(model), model_inputs, model_outputs,
                                   outputs=outputs, chunk_size=chunk_size, seed=seed, output=output,
                                   noise_range=noise_range)
-        self.scorecard = Scorecard(metrics, self.salnet, self.method_set, mask_key, decoy_key,
-                                   deletion_baseline, insertion_baseline, black, cascading)
+        if decoy_key and decoy is not None:
+            raise ValueError("give decoy_key (masks in the data) or decoy (a region), not both")
+        self.decoy_key = decoy_key
+        self.scorecard = Scorecard(metrics, self.salnet, self.method_set, mask_key,
+                                   self._decoy_source(decoy_key, decoy), deletion_baseline,
+                                   insertion_baseline, pointing_tolerance, black=black,
+                                   cascading=cascading)
+        if probes not in PROBE_CHOICES:
+            raise ValueError(f"probes must be one of {list(PROBE_CHOICES)}, got {probes!r}")
+        self.stratified = probes == "stratified"
         if isinstance(samples, dict):
             self.samples = None
             self.probes = {mode: {key: to_number(samples[key]) for key in self.inputs}
                            for mode in self.mode}
         else:
+            if self.stratified and samples is None:
+                raise ValueError("stratified probes need a number of samples")
             self.samples = samples
             self.probes = {}  # mode -> {key: array}, fixed once the mode's first epoch ends
         self._collected = {}  # mode -> list of batch slices, during that first epoch
@@ -133,44 +180,48 @@ class Saliency(Trace):
         if score_samples is not None:
             StratifiedSample(score_samples)  # checks the size
         self.scoring = {}  # mode -> {key: array}: the scoring set, fixed as the probes are
-        self._scoring = {}  # mode -> StratifiedSample, during that first epoch
+        self._samplers = {}  # mode -> {"probes"|"scoring": StratifiedSample}, in that first epoch
 
     def needs_batch(self):
         """Only while this mode's probes or scoring set are being collected (its first epoch)."""
         if self.system is None:
             return True
         mode = self.system.mode
-        return mode not in self.scoring if self.score_samples is not None else (
-            mode not in self.probes)
+        return mode not in self.probes or (self.score_samples is not None
+                                            and mode not in self.scoring)
 
     def on_batch_end(self, data):
         if not self.needs_batch():
             return
         mode = self.system.mode
-        if self.score_samples is not None:
-            batch = {key: to_number(data[key]) for key in self.inputs}
-            classes = class_indices(batch[self.class_key]) if self.class_key else None
-            self._scoring.setdefault(mode, StratifiedSample(self.score_samples)).add(batch, classes)
-        if mode in self.probes:  # chosen probes
+        batch = {key: to_number(data[key]) for key in self.inputs}
+        classes = class_indices(batch[self.class_key]) if self.class_key else None
+        for sampler in self._mode_samplers(mode).values():
+            sampler.add(batch, classes)
+        if mode in self.probes or self.stratified:
             return
         collected = self._collected.setdefault(mode, [])
         have = sum(len(part[self.model_inputs]) for part in collected)
         wanted = self.samples
         if wanted is None:  # the whole first batch, whatever its size
-            wanted = have or len(data[self.model_inputs])
+            wanted = have or len(batch[self.model_inputs])
         if have < wanted:
-            collected.append({key: to_number(data[key])[:wanted - have] for key in self.inputs})
+            collected.append({key: values[:wanted - have] for key, values in batch.items()})
 
     def on_epoch_end(self, data):
         mode = self.system.mode
-        if mode in self._scoring:
-            self.scoring[mode] = self._scoring.pop(mode).result()
+        samplers = self._samplers.pop(mode, {})
+        if "scoring" in samplers:
+            self.scoring[mode] = samplers["scoring"].result()
         if mode not in self.probes:
             collected = self._collected.pop(mode, None)
-            if not collected:
+            if "probes" in samplers:
+                self.probes[mode] = samplers["probes"].result()
+            elif not collected:
                 return
-            self.probes[mode] = {key: np.concatenate([part[key] for part in collected])
-                                 for key in self.inputs}
+            else:
+                self.probes[mode] = {key: np.concatenate([part[key] for part in collected])
+                                     for key in self.inputs}
         if not self._due(self.every):
             return
         transient(f"computing {mode} saliency maps and their metrics…")
@@ -180,6 +231,36 @@ class Saliency(Trace):
         maps = self.method_set.explain(self.salnet, probes, completeness)
         data.write_without_log(self.salnet.outputs, self._paint(probes, maps, data.read_logs()))
         self._score(data, probes, maps)
+
+    def scores_of(self, mode, metrics=None):
+        """``{(column, metric): (n,) scores}`` of ``mode``'s scoring set (else its probes) by the
+        model as it is now, floors included (``Scorecard.per_sample``; ``metrics``: only these):
+        ``ShortcutCheck`` reads the eval images' decoy scores at the weights test used."""
+        images = self.scoring.get(mode) or self.probes.get(mode)
+        if images is None:
+            return {}
+        follow(self.salnet.engine.model, self.model)
+        maps = self.method_set.explain(self.salnet, images)
+        return self.scorecard.per_sample(images, maps, metrics)
+
+    def _mode_samplers(self, mode):
+        """The StratifiedSamples collecting ``mode``'s probes and scoring set (those it needs)."""
+        if mode not in self._samplers:
+            seed = self.salnet.seed or 0
+            wanted = {"probes": self.samples if self.stratified and mode not in self.probes else None,
+                      "scoring": self.score_samples if mode not in self.scoring else None}
+            self._samplers[mode] = {name: StratifiedSample(size, seed, self.model_inputs)
+                                    for name, size in wanted.items() if size is not None}
+        return self._samplers[mode]
+
+    def _decoy_source(self, decoy_key, region):
+        """``batch -> decoy masks``: the data's, under ``decoy_key``, or ``region``'s."""
+        if decoy_key:
+            return lambda batch: batch[decoy_key]
+        if region is None:
+            return None
+        return lambda batch: region(batch[self.model_inputs],
+                                    batch[self.class_key] if self.class_key else None)
 
     def _score(self, data, probes, maps):
         """Log every metric's mean and standard error over the scoring set (else over the
@@ -194,10 +275,14 @@ class Saliency(Trace):
         dropped = {raw_key(column) for column in skipped}
         maps = {key: value for key, value in maps.items() if key not in dropped}
         per_image = {}
-        for (column, metric), scores in self.scorecard.per_sample(scored, maps).items():
+        scored_maps = self.scorecard.per_sample(scored, maps)
+        for (column, metric), scores in scored_maps.items():
             name = f"{safe_name(column).lower()}/{metric}"
-            data.write_with_log(f"xai/{name}", float(np.mean(scores)))
-            data.write_with_log(f"xai/{name}_se", standard_error(scores))
+            kind = find_metric(metric)
+            floor = None if column in FLOOR_COLUMNS.values() or kind.floor is None else (
+                scored_maps.get((FLOOR_COLUMNS[kind.floor], metric)))
+            for suffix, value in summary(scores, floor, kind.higher_is_better).items():
+                data.write_with_log(f"xai/{name}{suffix}", float(value))
             per_image[name] = scores
         if not per_image:
             return

@@ -20,25 +20,34 @@ class Metric(NamedTuple):
     name: str
     needs_masks: bool = False  # scored against object masks; skipped without them
     default: bool = False  # logged unless the user chooses the metrics
+    higher_is_better: bool = True
+    # the chance floor (floors.py) a method's score is tested against: "uniform" (the mask
+    # metrics: its score is the chance level exactly), "random" (metrics that rank pixels), None
+    floor: str | None = None
 
 
 METRICS = (
-    Metric("relevance_mass", needs_masks=True, default=True),
-    Metric("pointing_game", needs_masks=True, default=True),
-    Metric("deletion_auc", default=True),
-    Metric("insertion_auc", default=True),
-    Metric("road_morf"),
-    Metric("road_lerf"),
-    Metric("randomization"),
-    Metric("randomization_ssim"),
-    Metric("completeness"),
+    Metric("relevance_mass", needs_masks=True, default=True, floor="uniform"),
+    Metric("pointing_game", needs_masks=True, default=True, floor="uniform"),
+    Metric("deletion_auc", default=True, higher_is_better=False, floor="random"),
+    Metric("insertion_auc", default=True, floor="random"),
+    Metric("road_morf", higher_is_better=False, floor="random"),
+    Metric("road_lerf", floor="random"),
+    Metric("randomization", higher_is_better=False),
+    Metric("randomization_ssim", higher_is_better=False),
+    Metric("completeness", higher_is_better=False),
 )
 DEFAULT_METRICS = tuple(metric.name for metric in METRICS if metric.default)
+
+# Each mask metric scored against a shortcut's decoy masks is logged under this name.
+DECOY_METRICS = {"relevance_mass": "decoy_mass", "pointing_game": "decoy_pointing_game"}
+DECOY_SCORES = {decoy: metric for metric, decoy in DECOY_METRICS.items()}
 
 # The choices of SaliencyNet's ``output`` and ``noise_range`` and of the deletion and insertion
 # baselines (a number is also allowed there), here so config validation reads them without
 # TensorFlow.
 OUTPUTS = ("probability", "logit")
+PROBE_CHOICES = ("first", "stratified")  # the Saliency trace's ways of choosing its probes
 NOISE_RANGES = ("batch", "image")
 FAITHFULNESS_BASELINES = ("black", "mean", "blur")
 
@@ -85,6 +94,13 @@ def heavy_method_names() -> tuple[str, ...]:
 
 def metric_names() -> tuple[str, ...]:
     return tuple(metric.name for metric in METRICS)
+
+
+def find_metric(name: str) -> Metric:
+    """The metric called ``name``; a decoy score (``decoy_mass``, ``decoy_pointing_game``) is
+    its mask metric's kind."""
+    name = DECOY_SCORES.get(name, name)
+    return next(metric for metric in METRICS if metric.name == name)
 
 
 def mask_metric_names() -> tuple[str, ...]:

@@ -1,40 +1,43 @@
 """Every method's maps of a batch, scored by the chosen metrics: the numbers the Saliency trace
-logs each epoch as ``xai/<method>/<metric>`` (the mean over its probes).
+logs each epoch as ``xai/<method>/<metric>``, with the chance floors beside them
+(``xai/uniform_floor/<metric>``, ``xai/random_floor/<metric>``, see ``floors.py``).
 
 Metrics score the raw relevance (``method_set.raw_key``), never the display masks: the masks'
 99th-percentile clip ties the brightest 1 % of pixels, which decided the pointing game by the
 first tied pixel in row-major order and the faithfulness curves' order among them."""
 
 import functools
+from collections.abc import Callable
 
 import numpy as np
 from scipy.special import softmax
 
+from xaiexp.xai.floors import RANDOM, UNIFORM, floor_maps
+from xaiexp.xai.image_scores import image_ids
 from xaiexp.xai.logits import outputs_logits
 from xaiexp.xai.metrics.faithfulness import Black, check_baseline, deletion_auc, insertion_auc
 from xaiexp.xai.metrics.localization import pointing_game, relevance_mass
 from xaiexp.xai.metrics.randomized_maps import SIMILARITIES, RandomizedMaps
 from xaiexp.xai.metrics.road import road
 from xaiexp.xai.method_set import raw_key
-from xaiexp.xai.registry import mask_metric_names, metric_names
+from xaiexp.xai.registry import DECOY_METRICS, find_metric, mask_metric_names, metric_names
 
 METRICS = metric_names()
-# How each metric is scored; which need object masks is the registry's (mask_metric_names).
-MASK_METRICS = {"relevance_mass": relevance_mass, "pointing_game": pointing_game}
-DECOY_METRICS = {"relevance_mass": "decoy_mass", "pointing_game": "decoy_pointing_game"}
 FAITHFULNESS_METRICS = {"deletion_auc": deletion_auc, "insertion_auc": insertion_auc,
                         "road_morf": functools.partial(road, order="morf"),
                         "road_lerf": functools.partial(road, order="lerf")}
 
 
 class Scorecard:
-    """Scores the maps of ``method_set`` with ``metrics``.
+    """Scores the maps of ``method_set`` with ``metrics``, and the chance floors' maps with those
+    that have a floor (``registry.Metric.floor``: the uniform map for the mask metrics, the
+    random map for those and the ones that rank pixels).
 
     Args:
         metrics: Names from ``registry.metric_names()``.
             relevance_mass, pointing_game: against the object masks under ``mask_key``; skipped
-                without it. With ``decoy_key`` (masks of a planted shortcut), each also scores
-                the maps against those masks, as "decoy_mass" and "decoy_pointing_game".
+                without it. With ``decoy`` (where a shortcut may sit), each also scores the maps
+                against those masks, as "decoy_mass" and "decoy_pointing_game".
             deletion_auc, insertion_auc: the predicted class's probability, relative to the
                 clean image's, as the most relevant pixels go (low is faithful) or come (high is
                 faithful), in 16 steps; the pixels become (or start from) ``deletion_baseline``
@@ -52,18 +55,25 @@ class Scorecard:
             completeness: relative completeness error of one-term integrated methods.
         salnet: The SaliencyNet explaining the model.
         method_set: The MethodSet whose maps are scored.
+        mask_key: Batch key of the object masks.
+        decoy: ``decoy(batch) -> (B, H, W, 1)`` masks of where a shortcut may sit, or None.
+        pointing_tolerance: The pointing game's tolerance, in pixels (``localization.py``).
+        floors: Also score the chance floors' maps.
+        black: The model-input value of a black pixel, per channel (``faithfulness.py``).
+        cascading: Also score the randomization metrics' cascade (see above).
     """
 
-    def __init__(self, metrics, salnet, method_set, mask_key=None, decoy_key=None,
-                 deletion_baseline: str | float = "black",
-                 insertion_baseline: str | float = "blur", black: Black = 0.0,
-                 cascading: bool = False):
+    def __init__(self, metrics, salnet, method_set, mask_key=None,
+                 decoy: Callable | None = None, deletion_baseline: str | float = "black",
+                 insertion_baseline: str | float = "blur", pointing_tolerance: float = 0.0,
+                 floors: bool = True, black: Black = 0.0, cascading: bool = False):
         unknown = sorted(set(metrics) - set(METRICS))
         if unknown:
             raise ValueError(f"unknown metric(s) {unknown}; choose from {list(METRICS)}")
         self.metrics = list(dict.fromkeys(metrics))
         self.salnet, self.method_set = salnet, method_set
-        self.mask_key, self.decoy_key = mask_key, decoy_key
+        self.mask_key, self.decoy = mask_key, decoy
+        self.pointing_tolerance, self.floors = pointing_tolerance, floors
         self.baselines = {"deletion_auc": check_baseline(deletion_baseline),
                           "insertion_auc": check_baseline(insertion_baseline)}
         self.black = black
@@ -75,33 +85,54 @@ class Scorecard:
 
     def __call__(self, batch, maps):
         """``{(column, metric): mean score}`` of ``maps`` (``MethodSet.explain`` of ``batch``,
-        with completeness when chosen), column by column."""
-        return {key: float(np.mean(scores)) for key, scores in self.per_sample(batch, maps).items()}
+        with completeness when chosen), column by column, NaN (undefined) scores left out."""
+        return {key: float(np.nanmean(scores)) if np.isfinite(scores).any() else np.nan
+                for key, scores in self.per_sample(batch, maps).items()}
 
-    def per_sample(self, batch, maps):
+    def per_sample(self, batch, maps, metrics=None):
         """``{(column, metric): (B,) scores}``, as ``__call__`` but one score per image; the
-        columns are those ``maps`` holds (``MethodSet.explain(..., columns=...)``)."""
+        columns are those ``maps`` holds (``MethodSet.explain(..., columns=...)``), then the
+        floors'. ``metrics``: only these of the metrics (None: all)."""
         columns = [c for c in self.method_set.columns if raw_key(c) in maps]
         raw = {c: maps[raw_key(c)] for c in columns}
+        if self.floors:
+            images = batch[self.salnet.model_inputs]
+            raw |= floor_maps(images, image_ids(images), self.salnet.seed or 0)
         scores = {}  # metric -> {column: (B,) scores}
-        for name in self.metrics:
+        chosen = [name for name in self.metrics if metrics is None or name in metrics]
+        for name in chosen:
             if name in mask_metric_names() and self.mask_key:
-                scores[name] = {c: MASK_METRICS[name](raw[c], batch[self.mask_key])
-                                for c in columns}
+                scores[name] = self._localize(name, raw, batch[self.mask_key])
             elif name in FAITHFULNESS_METRICS:
-                scores[name] = self._faithfulness(name, batch, raw, maps[self.salnet.model_outputs])
+                scores[name] = self._faithfulness(name, batch, self._floored(raw, name),
+                                                  maps[self.salnet.model_outputs])
             elif name in SIMILARITIES and name == self._similarities[0]:  # all: the same maps
-                scores.update(self._randomized.scores(batch, raw, maps[self.salnet.model_outputs],
-                                                      self._similarities))
+                scores.update(self._randomized.scores(
+                    batch, {c: raw[c] for c in columns}, maps[self.salnet.model_outputs],
+                    self._similarities))
             elif name == "completeness":
                 scores[name] = {c: maps[f"{c} completeness"] for c in columns
                                 if f"{c} completeness" in maps}
-        if self.decoy_key:
-            for name in (m for m in self.metrics if m in mask_metric_names()):
-                scores[DECOY_METRICS[name]] = {c: MASK_METRICS[name](raw[c], batch[self.decoy_key])
-                                               for c in columns}
-        return {(c, name): np.asarray(by_column[c], np.float64) for c in columns
+        if self.decoy:
+            decoys = self.decoy(batch)
+            for name in (m for m in chosen if m in mask_metric_names()):
+                scores[DECOY_METRICS[name]] = self._localize(name, raw, decoys)
+        return {(c, name): np.asarray(by_column[c], np.float64) for c in raw
                 for name, by_column in scores.items() if c in by_column}
+
+    def _floored(self, raw, metric):
+        """``raw`` without the floors that ``metric`` has none of (a uniform map ties every
+        pixel, so it cannot rank them)."""
+        floor = find_metric(metric).floor
+        left_out = {UNIFORM, RANDOM} if floor is None else {UNIFORM} if floor == "random" else set()
+        return {column: maps for column, maps in raw.items() if column not in left_out}
+
+    def _localize(self, metric, raw, masks):
+        """{column: (B,) ``metric`` scores} of every map that ``metric`` scores, against ``masks``."""
+        score = functools.partial(pointing_game, tolerance=self.pointing_tolerance) if (
+            metric == "pointing_game") else relevance_mass
+        return {column: score(relevance, masks)
+                for column, relevance in self._floored(raw, metric).items()}
 
     def _faithfulness(self, name, batch, raw, classes):
         """All columns' curves in one go: the images repeated once per column."""
