@@ -439,9 +439,9 @@ def test_a_hit_or_miss_score_gets_exact_mcnemar_and_an_exact_interval(store, tmp
     best = np.r_[np.ones(20), np.zeros(20)]
     other = best.copy()
     other[:9], other[20:22] = 0, 1  # 9 hits lost, 2 gained
-    for name, hits in (("best", best), ("other", other)):
-        log_scored(target, "hits", name, 0.9 if name == "best" else 0.8, ids, {"saliency": hits},
-                   figures=False, metric="pointing_game")
+    for name, accuracy, hits in (("best", 0.9, best), ("other", 0.8, other), ("all", 0.7, np.ones(40))):
+        log_scored(target, "hits", name, accuracy, ids, {"saliency": hits}, figures=False,
+                   metric="pointing_game")
     main(["report", "--uri", target.uri, "--out", str(tmp_path), "--experiment", "hits"])
     printed = capsys.readouterr()
     row = read_csv(tmp_path / "report.csv")[1]
@@ -455,6 +455,7 @@ def test_a_hit_or_miss_score_gets_exact_mcnemar_and_an_exact_interval(store, tmp
     assert (float(row["xai/saliency/pointing_game_ci_low"]),
             float(row["xai/saliency/pointing_game_ci_high"])) == pytest.approx((low, high), rel=1e-9)
     assert "(exact McNemar test: pointing_game)" in printed.out
+    assert markdown_rows(tmp_path / "report.md")[3][-2] == "1 [0.91, 1] *"  # 40 of 40: [0.025^(1/40), 1]
 
 
 def test_without_the_best_runs_scores_nothing_is_paired():

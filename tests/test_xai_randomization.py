@@ -45,6 +45,8 @@ def test_spearman_and_ssim_agree_with_scipy_and_scikit_image():
     first = rng.gamma(1.0, 1.0, size=(5, 24, 24, 3))
     second = np.abs(first + rng.normal(0, 1.0, size=first.shape))
     first[:, :, :2] = second[:, :, :2] = 0  # two columns no map reaches
+    first[1] = np.round(first[1])  # plateaus: ties averaged, as scipy does
+    second[2, 4:12, 4:12] = 7.0
     visible = visible_pixels(first, second)
     assert (~visible).sum() == 48
     collapsed = [np.abs(maps).sum(-1) for maps in (first, second)]

@@ -245,3 +245,37 @@ def test_the_pointing_game_no_longer_depends_on_where_the_object_sits():
         return masks.reshape(len(masks), -1)[np.arange(len(masks)), flat].mean()
 
     assert first_tie_of_display(attributions, masks) > first_tie_of_display(*rolled) + 0.2
+
+
+@pytest.mark.parametrize("overrides, black", [
+    ([], [-0.485 / 0.229, -0.456 / 0.224, -0.406 / 0.225]),  # shapes: ImageNet statistics
+    (["dataset.normalize.mean=[0.5]", "dataset.normalize.std=[0.25]"], [-2.0]),
+    (["dataset.normalize=null"], 0.0),  # a model that normalizes itself sees pixels
+])
+def test_the_black_baseline_is_pixel_zero_through_the_datasets_normalize(overrides, black):
+    from xaiexp.app.build import black_pixel, load_datasets, make_model, make_traces
+    from xaiexp.app.cli import compose_config
+
+    cfg = compose_config(["dataset.n_train=8", "dataset.n_eval=8", *overrides])
+    assert black_pixel(cfg) == pytest.approx(black, rel=1e-6)
+    train, _, _ = load_datasets(cfg)
+    traces = make_traces(cfg, "unused", make_model(cfg, train), train, lambda step: 1e-3)
+    assert traces["saliency"].scorecard.black == pytest.approx(black, rel=1e-6)
+
+
+def test_a_model_ending_in_logits_is_scored_on_their_softmax():
+    """A user's model with a linear last layer: the relative curves divide by a probability,
+    not by a logit that may be negative."""
+    probabilities = tiny_model()
+    logits = keras.Sequential([keras.Input((8, 8, 3)), *probabilities.layers[:-1],
+                               keras.layers.Dense(3)])
+    logits.layers[-1].set_weights(probabilities.layers[-1].get_weights())
+    batch = {"x": np.random.default_rng(0).normal(size=(6, 8, 8, 3)).astype(np.float32)}
+    method_set = MethodSet(["vanilla"])
+    scores = [Scorecard(["deletion_auc"], SaliencyNet(model, "x", "y_pred", seed=0), method_set,
+                        floors=False).per_sample(batch, method_set.explain(
+                            SaliencyNet(probabilities, "x", "y_pred", seed=0), batch))
+              for model in (probabilities, logits)]
+    assert np.isfinite(scores[0]["saliency", "deletion_auc"]).all()
+    np.testing.assert_allclose(scores[1]["saliency", "deletion_auc"],
+                               scores[0]["saliency", "deletion_auc"], rtol=1e-4)
