@@ -112,7 +112,8 @@ def benjamini_hochberg(p_values):
 
 def adjusted_in(row):
     """A report.csv row's p-values (``<score>_p``) and its adjusted ones (``<score>_q``)."""
-    keys = [key.removesuffix("_p") for key, value in row.items() if key.endswith("_p") and value]
+    keys = [key.removesuffix("_p") for key, value in row.items()
+            if key.endswith("_p") and not key.endswith("_floor_p") and value]
     return [float(row[f"{key}_p"]) for key in keys], [float(row[f"{key}_q"]) for key in keys]
 
 

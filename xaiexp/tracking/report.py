@@ -114,7 +114,7 @@ def write_report(target, args) -> Report:
     order = "highest" if selection.maximize else "lowest"
     heading = f"# {selection.name}: {args.mode} metrics, {order} {selection.objective} first"
     legend = [INTERVALS] if any(c.endswith(LOW) for c in table.frame.columns) else []
-    if any(c.endswith(P_SUFFIX) for c in table.frame.columns):
+    if any(pairing and pairing.tests for pairing in pairings[1:]):
         legend.append(marks_legend(pairings))
     picture = "\n![saliency grid](saliency_grid.png)\n" if grid is not None else ""
     (out / "report.md").write_text("\n\n".join([heading, table.markdown(), *legend]) + picture)
