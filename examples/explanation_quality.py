@@ -9,21 +9,26 @@ codes the class in train and eval alike. Then:
 
 1. Localization and faithfulness (plain model, eval probes): per method, relevance mass and
    pointing game against the object mask, deletion AUC (pixels blacked out, most relevant
-   first) and insertion AUC (pixels restored onto a blurred copy), each as mean ± 1.96 standard
-   errors over the probes (a 95 % interval); a uniform-random map is the floor.
+   first) and insertion AUC (pixels restored onto a blurred copy), both relative to the clean
+   image's score, and ROAD (pixels removed by noisy linear imputation, most or least relevant
+   first: the share of removals the prediction survives), each as its mean and 95 % interval
+   (``statistics.score_interval``: exact for 0/1 scores, Student-t for the others); a constant
+   map and a uniform random map are the floors.
 
 Every score is of the raw relevance (|attributions| summed over channels), not of the display
 masks; ``--output`` chooses what the gradient methods and Grad-CAM explain (``SaliencyNet``).
-2. Sanity check (Adebayo et al., 2018): Spearman correlation of each method's maps with the maps
-   of the same model once its top layer, then all its layers, are re-initialized. The input
-   image itself ignores the weights: it stays at 1, the failing score.
+2. Sanity check (Adebayo et al., 2018): Spearman correlation and SSIM of each method's maps with
+   the maps of the same model once its top layer, then all its layers, are re-initialized, on
+   the pixels the model can see. The input image itself ignores the weights: it stays at 1,
+   the failing score; two independent random maps are the floor (0).
 3. Shortcut check, with a control: the shortcut eval split is halved into eval (patch coded)
    and test (patches repainted with random classes' patterns), as ``experiment=
    shortcut_detection`` does. On the same test images, the shortcut model's maps are compared
    with those of the plain model, which never saw a patch: what lands on the patch by chance.
 
-Everything is seeded: a rerun prints the same numbers (on the same machine). About 45 s on two
-CPU cores; ``--epochs 1 --probes 8 --train-size 500`` is a smoke test.
+Everything is seeded: a rerun prints the same numbers (on the same machine). A few minutes on
+two busy CPU cores (ROAD's imputations are most of it); ``--epochs 1 --probes 8 --train-size
+500`` is a smoke test.
 """
 
 import argparse
@@ -40,13 +45,17 @@ from xaiexp.xai import (SaliencyNet, gradient_x_input, integrated_gradients, smo
 from xaiexp.xai.masks import relevance
 from xaiexp.xai.metrics import (cascading_randomization, deletion_auc, insertion_auc,
                                 pointing_game, relevance_mass)
+from xaiexp.xai.metrics.randomization import rank_correlation
+from xaiexp.xai.metrics.road import road
+from xaiexp.xai.metrics.ssim import structural_similarity
+from xaiexp.xai.statistics import score_interval, shown
 
 SEED = 0
 GRADIENT_METHODS = {"Vanilla gradient": vanilla_gradient(), "SmoothGrad (25)": smooth_grad(25),
                     "Integrated Gradients (100)": integrated_gradients(100),
                     "Gradient x Input": gradient_x_input()}
 VARGRAD, GRADCAM, OCCLUSION = "VarGrad (25)", "Grad-CAM", "Occlusion (4, stride 2)"
-RANDOM_FLOOR = "uniform random (floor)"
+CONSTANT_FLOOR, RANDOM_FLOOR = "constant map (floor)", "uniform random map (floor)"
 SANITY_PROBES = 20  # the cascade explains every probe once per randomized layer
 
 
@@ -92,6 +101,7 @@ def explain(model, images, output, classes=None, gradients_only=False):
                                                      raw=True)["saliency"]
     maps = {method: relevance(attributions) for method, attributions in maps.items()}
     if not gradients_only:
+        maps[CONSTANT_FLOOR] = np.ones_like(maps[GRADCAM])
         maps[RANDOM_FLOOR] = np.random.default_rng(SEED).uniform(size=maps[GRADCAM].shape)
     return maps
 
@@ -109,8 +119,12 @@ def print_table(title, header, rows, notes=()):
 
 
 def interval(scores):
-    """"mean ± 1.96·se": a 95 % interval of the mean of ``scores``."""
-    return f"{scores.mean():.3f} ± {1.96 * scores.std(ddof=1) / np.sqrt(len(scores)):.3f}"
+    """"mean [low, high]": the mean of ``scores`` and its 95 % interval, as ``xaiexp report``
+    shows them; with the count of undefined (NaN) scores, if any."""
+    estimate = score_interval(scores)
+    undefined = int(np.isnan(scores).sum())
+    text = shown(*estimate[:3])
+    return f"{text} ({undefined} NaN)" if undefined else text
 
 
 def localization_and_faithfulness(model, probes, output):
@@ -118,21 +132,24 @@ def localization_and_faithfulness(model, probes, output):
     images, masks = probes["x"], probes["mask"]
     rows = [(name, *map(interval, (relevance_mass(maps, masks), pointing_game(maps, masks),
                                    deletion_auc(model, images, maps),
-                                   insertion_auc(model, images, maps))))
+                                   insertion_auc(model, images, maps),
+                                   road(model, images, maps, order="morf"),
+                                   road(model, images, maps, order="lerf"))))
             for name, maps in explain(model, images, output).items()]
     print_table(f"Table 1: localization and faithfulness (plain model, {len(images)} eval probes, "
                 f"{output})",
                 ["method", "relevance mass ↑", "pointing game ↑", "deletion AUC ↓",
-                 "insertion AUC ↑"], rows,
+                 "insertion AUC ↑", "ROAD MoRF ↓", "ROAD LeRF ↑"], rows,
                 [f"object mask area fraction (a uniform map's relevance mass): {masks.mean():.3f}",
                  "deletion blacks pixels out, insertion restores them onto a blurred copy "
-                 "(16 steps, most relevant first)"])
+                 "(16 steps, most relevant first; areas relative to the clean image's score); "
+                 "ROAD imputes 10 %, 20 %, ..., 90 % of the pixels"])
 
 
 def sanity_check(model, images, output):
     """Table 2: maps of a model losing its weights must change. Every method's maps (and the
-    input itself) are stacked along the batch axis, so one cascade serves all; the trained
-    model's classes are explained throughout."""
+    input itself) are stacked along the batch axis, so one cascade serves all; each method is
+    compared on its own visible pixels. The trained model's classes are explained throughout."""
     classes = model.predict(images, verbose=0).argmax(-1)
     names = [*GRADIENT_METHODS, VARGRAD, GRADCAM, "input image (ignores the weights)"]
 
@@ -140,24 +157,37 @@ def sanity_check(model, images, output):
         maps = explain(cascaded_model, images, output, classes, gradients_only=True)
         return np.concatenate([*maps.values(), images.sum(-1, keepdims=True)])
 
+    measures = {"Spearman": rank_correlation, "SSIM": structural_similarity}
+
+    def per_method(trained, randomized, visible):  # (measures, maps): each method on its own pixels
+        return np.stack([np.concatenate([measure(t, r) for t, r in zip(
+            np.split(trained, len(names)), np.split(randomized, len(names)))])
+            for measure in measures.values()])
+
     keras.utils.set_random_seed(SEED)  # the re-initialized weights
-    cascade = list(cascading_randomization(model, stacked_maps).items())
+    cascade = list(cascading_randomization(model, stacked_maps, per_method).items())
     (top_layer, after_top), (_, after_all) = cascade[0], cascade[-1]
-    after_top, after_all = (c.reshape(len(names), len(images)).mean(1)
-                            for c in (after_top, after_all))
+    floors = np.random.default_rng(SEED).random((2, *images.shape[:3], 1))
+    columns, rows = [], [[name] for name in [*names, "two random maps (floor)"]]
+    for index, (label, measure) in enumerate(measures.items()):
+        columns += [f"{label}, top layer ({top_layer})", f"{label}, all {len(cascade)} layers"]
+        for row, top, every in zip(rows, *(c[index].reshape(len(names), len(images)) for c in (
+                after_top, after_all))):
+            row += [interval(top), interval(every)]
+        rows[-1] += [interval(measure(*floors))] * 2
     print_table(f"Table 2: sanity check (plain model, {len(images)} eval probes)",
-                ["method", f"top layer ({top_layer}) randomized",
-                 f"all {len(cascade)} layers randomized"], zip(names, after_top, after_all),
-                ["mean Spearman correlation with the trained model's maps (1: the map ignores "
-                 "the weights)"])
+                ["method", *columns], rows,
+                ["similarity with the trained model's maps on the pixels some map reaches (1: "
+                 "the map ignores the weights)"])
 
 
 def shortcut_check(models, splits, probes, output):
     """Table 3: the shortcut model's maps against the control's on the same test images."""
     test = {key: values[:probes] for key, values in splits["test"].items()}
     decoy, objects = test["decoy_mask"], test["mask"]
-    scores = [{method: (relevance_mass(maps, decoy).mean(), pointing_game(maps, decoy).mean(),
-                        relevance_mass(maps, objects).mean())
+    scores = [{method: tuple(np.nanmean(score) for score in (  # NaN: all-zero maps, left out
+                   relevance_mass(maps, decoy), pointing_game(maps, decoy),
+                   relevance_mass(maps, objects)))
                for method, maps in explain(model, test["x"], output).items()}
               for model in models.values()]
     shortcut, control = scores

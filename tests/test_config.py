@@ -118,7 +118,8 @@ def test_seed_experiment_is_the_tutorial():
     ("explain.methods=[vanilla,lime]", "explain.methods: unknown 'lime'; choose from "
                                        "vanilla, smoothgrad, integrated, smint, gradient_x_input, vargrad, gradcam, occlusion"),
     ("explain.metrics=[accuracy]", "explain.metrics: unknown 'accuracy'; choose from "
-                                   "relevance_mass, pointing_game, deletion_auc, insertion_auc, randomization, completeness"),
+                                   "relevance_mass, pointing_game, deletion_auc, insertion_auc, road_morf, road_lerf, "
+                                   "randomization, randomization_ssim, completeness"),
     ("explain.methods=[]", "explain.methods: must name at least one of vanilla, smoothgrad"),
     ("explain.smoothing=0", "explain.smoothing: must be >= 1 while explain.methods has smoothgrad, got 0; "
                             "raise it or remove smoothgrad from explain.methods"),

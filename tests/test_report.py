@@ -114,7 +114,8 @@ def benjamini_hochberg(p_values):
 
 def adjusted_in(row):
     """A report.csv row's p-values (``<score>_p``) and its adjusted ones (``<score>_q``)."""
-    keys = [key.removesuffix("_p") for key, value in row.items() if key.endswith("_p") and value]
+    keys = [key.removesuffix("_p") for key, value in row.items()
+            if key.endswith("_p") and not key.endswith("_floor_p") and value]
     return [float(row[f"{key}_p"]) for key in keys], [float(row[f"{key}_q"]) for key in keys]
 
 
@@ -292,7 +293,7 @@ def test_a_child_below_the_objectives_floor_is_not_the_best_and_ranks_last(tmp_p
     assert [run.info.run_name for run in ranked] == ["good", "fair", "focused but wrong"]
 
 
-def test_scores_with_a_standard_error_show_a_95_percent_interval(tmp_path):
+def test_scores_show_their_logged_95_percent_interval_as_the_console_does(tmp_path):
     import pandas as pd
 
     from xaiexp.tracking.report_table import methods_table, runs_table
@@ -300,21 +301,29 @@ def test_scores_with_a_standard_error_show_a_95_percent_interval(tmp_path):
     frame = pd.DataFrame([{"run_id": "1", "status": "FINISHED", "tags.mlflow.runName": "a",
                            "metrics.eval/accuracy": 0.93, "metrics.eval/xai/saliency/relevance_mass": 0.41234,
                            "metrics.eval/xai/saliency/relevance_mass_se": 0.02,
-                           "metrics.eval/xai/saliency/pointing_game": 0.5}])
+                           "metrics.eval/xai/saliency/relevance_mass_ci_low": 0.3712,
+                           "metrics.eval/xai/saliency/relevance_mass_ci_high": 0.4534,
+                           "metrics.eval/xai/saliency/relevance_mass_n": 40,
+                           "metrics.eval/xai/saliency/pointing_game": 0.5,
+                           "metrics.eval/xai/saliency/pointing_game_se": 0.1}])  # an older run: no interval
     by_method = methods_table(frame, "eval/accuracy", "eval")
     assert [line.replace(" ", "") for line in by_method.markdown().splitlines()[::2]] == [
         "|run|run_id|accuracy|method|relevance_mass|pointing_game|",
-        "|a|1|0.93|saliency|0.412±0.039|0.5|"]
+        "|a|1|0.93|saliency|0.412[0.37,0.45]|0.5|"]
     by_method.write_csv(tmp_path / "methods.csv")
-    assert read_csv(tmp_path / "methods.csv")[0]["relevance_mass_se"] == "0.02"
+    written = read_csv(tmp_path / "methods.csv")[0]
+    assert (written["relevance_mass_se"], written["relevance_mass_ci_low"], written["relevance_mass_n"]) == (
+        "0.02", "0.3712", "40")
     assert runs_table(frame, "eval/accuracy", "eval").markdown().splitlines()[2].replace(" ", "").endswith(
-        "|0.93|0.412±0.039|0.5|")
+        "|0.93|0.412[0.37,0.45]|0.5|")
 
 
-def log_scored(target, experiment, name, accuracy, ids, masses, params=None, figures=True):
-    """A finished run whose test epoch logs, through MLflowTrace, per-image relevance masses
+def log_scored(target, experiment, name, accuracy, ids, masses, params=None, figures=True,
+               metric="relevance_mass"):
+    """A finished run whose test epoch logs, through MLflowTrace, per-image ``metric`` scores
     (``masses``: {method: (n,) scores} of images ``ids``, None: no per-image scores) with their
-    means and standard errors, as the Saliency trace does; best-model weights of epoch 1."""
+    means and standard errors, as the Saliency trace did before it logged intervals;
+    best-model weights of epoch 1."""
     from xaiexp.xai.image_scores import ImageScores
 
     system = System(log_steps=0, mode="test", epoch_idx=2, global_step=20)
@@ -325,11 +334,11 @@ def log_scored(target, experiment, name, accuracy, ids, masses, params=None, fig
         data = Data()
         data.write_with_log("accuracy", accuracy)
         for method, scores in (masses or {}).items():
-            data.write_with_log(f"xai/{method}/relevance_mass", float(np.mean(scores)))
-            data.write_with_log(f"xai/{method}/relevance_mass_se", np.std(scores, ddof=1) / np.sqrt(len(scores)))
+            data.write_with_log(f"xai/{method}/{metric}", float(np.mean(scores)))
+            data.write_with_log(f"xai/{method}/{metric}_se", np.std(scores, ddof=1) / np.sqrt(len(scores)))
         if masses is not None:
             data.write_without_log("saliency_scores", ImageScores(
-                np.asarray(ids), {f"{m}/relevance_mass": np.asarray(v) for m, v in masses.items()}, "best", 1))
+                np.asarray(ids), {f"{m}/{metric}": np.asarray(v) for m, v in masses.items()}, "best", 1))
         if figures:
             data.write_without_log("saliency", figure(seed=0))
         trace.on_epoch_end(data)
@@ -364,10 +373,22 @@ def paired(store):
     return target, runs
 
 
+def sign_flip_reference(first, second):
+    """scipy's permutation test of the paired differences, each one's sign flipped at random."""
+    from scipy.stats import permutation_test
+
+    differences = np.asarray(second) - np.asarray(first)
+    return permutation_test((differences, np.zeros_like(differences)),
+                            lambda a, b, axis: np.mean(a - b, axis=axis), vectorized=True,
+                            permutation_type="samples", n_resamples=9999,
+                            rng=np.random.default_rng(0)).pvalue
+
+
 def test_paired_tests_mark_what_differs_from_the_best_run(paired, tmp_path, capsys):
-    """The p-values are scipy's paired t-test on the logged arrays, paired by image id here with
-    a plain dict (the report pairs them with pandas)."""
-    from scipy.stats import ttest_rel
+    """The p-values are scipy's permutation test on the logged arrays, paired by image id here
+    with a plain dict (the report pairs them with pandas); the intervals the runs did not log
+    are the t-intervals of their logged per-image scores."""
+    from scipy.stats import ttest_1samp
 
     target, runs = paired
     main(["report", "--uri", target.uri, "--out", str(tmp_path), "--experiment", "paired"])
@@ -377,9 +398,14 @@ def test_paired_tests_mark_what_differs_from_the_best_run(paired, tmp_path, caps
     logged = {name: load_last_epoch(client, runs[name], "saliency_scores", "test") for name in ("best", "shifted")}
     by_id = [dict(zip(logged[name]["image_id"], logged[name]["saliency/relevance_mass"])) for name in logged]
     shared = sorted(set(by_id[0]) & set(by_id[1]))
-    expected = ttest_rel([by_id[1][i] for i in shared], [by_id[0][i] for i in shared]).pvalue
+    expected = sign_flip_reference([by_id[0][i] for i in shared], [by_id[1][i] for i in shared])
     assert float(rows["shifted"]["xai/saliency/relevance_mass_p"]) == pytest.approx(expected, rel=1e-12)
-    assert expected < 0.05 and float(rows["same"]["xai/saliency/relevance_mass_p"]) == pytest.approx(1.0)
+    assert expected < 0.05 and float(rows["same"]["xai/saliency/relevance_mass_p"]) > 0.5  # the same mean
+    interval = ttest_1samp(logged["shifted"]["saliency/relevance_mass"], 0).confidence_interval()
+    assert (float(rows["shifted"]["xai/saliency/relevance_mass_ci_low"]),
+            float(rows["shifted"]["xai/saliency/relevance_mass_ci_high"])) == pytest.approx(
+        (interval.low, interval.high), rel=1e-12)
+    assert float(rows["shifted"]["xai/saliency/relevance_mass_n"]) == 40
     assert [rows[name]["shared"] for name in runs] == ["40", "40", "40", "0", ""]
     family = [adjusted_in(rows[name]) for name in ("same", "shifted")]  # all the report's tests
     p_values, q_values = (sum((row[i] for row in family), []) for i in (0, 1))
@@ -390,8 +416,12 @@ def test_paired_tests_mark_what_differs_from_the_best_run(paired, tmp_path, caps
     assert header[-3:] == ["xai/smoothed_saliency/relevance_mass", "xai/saliency/relevance_mass", "shared"]
     assert cells["shifted"][-2].endswith(" *") and not cells["same"][-2].endswith("*")
     assert not cells["shifted"][-3].endswith("*")  # the same smoothed scores: p = 1
-    assert "*: differs from the first run's (paired t-test on the shared images, p < 0.05" in (
-        tmp_path / "report.md").read_text()
+    text = (tmp_path / "report.md").read_text()
+    assert ("*: differs from the first run's on the shared images, p < 0.05 adjusted for all the report's tests\n"
+            "   by Benjamini-Hochberg (paired sign-flip permutation test: relevance_mass); CSV:") in text
+    assert "each score: mean [95 % CI] (exact Clopper-Pearson for 0/1 scores, Student-t for the others)" in text
+    low, high = (float(rows["shifted"][f"xai/saliency/relevance_mass{end}"]) for end in ("_ci_low", "_ci_high"))
+    assert cells["shifted"][-2] == f"{float(rows['shifted']['xai/saliency/relevance_mass']):.3g} [{low:.2g}, {high:.2g}] *"
     assert "*: differs from the first run's" in printed.out and max(map(len, printed.out.splitlines()[:-2])) <= 100
     assert ("xaiexp: note: run 'other seed' scored none of the best run's images (another seed or dataset?): "
             "its scores cannot be compared image by image") in printed.err
@@ -399,6 +429,36 @@ def test_paired_tests_mark_what_differs_from_the_best_run(paired, tmp_path, caps
     assert "xaiexp: note: run 'no maps' ran with explain=none: no saliency maps; left out of the grid" in printed.err
     assert client.get_run(runs["best"]).data.tags["xaiexp.test_weights"] == "best"
     assert client.get_run(runs["best"]).data.tags["xaiexp.test_weights_epoch"] == "1"
+
+
+def test_a_hit_or_miss_score_gets_exact_mcnemar_and_an_exact_interval(store, tmp_path, capsys):
+    """40 pointing-game hits and misses, 2 images gained against 9 lost: a t-test on the 0/1
+    differences says p = 0.03; McNemar's exact test, from statsmodels, 0.065: not marked."""
+    from scipy.stats import ttest_rel
+    from statsmodels.stats.contingency_tables import mcnemar
+    from statsmodels.stats.proportion import proportion_confint
+
+    target, ids = store["target"], [f"{i:016x}" for i in range(40)]
+    best = np.r_[np.ones(20), np.zeros(20)]
+    other = best.copy()
+    other[:9], other[20:22] = 0, 1  # 9 hits lost, 2 gained
+    for name, accuracy, hits in (("best", 0.9, best), ("other", 0.8, other), ("all", 0.7, np.ones(40))):
+        log_scored(target, "hits", name, accuracy, ids, {"saliency": hits}, figures=False,
+                   metric="pointing_game")
+    main(["report", "--uri", target.uri, "--out", str(tmp_path), "--experiment", "hits"])
+    printed = capsys.readouterr()
+    row = read_csv(tmp_path / "report.csv")[1]
+    table = [[float(((best == a) & (other == b)).sum()) for b in (1, 0)] for a in (1, 0)]
+    assert table[0][1] == 9 and table[1][0] == 2
+    expected = mcnemar(table, exact=True).pvalue
+    assert float(row["xai/saliency/pointing_game_p"]) == pytest.approx(expected, rel=1e-12)
+    assert expected == pytest.approx(0.0654, abs=1e-4) and ttest_rel(other, best).pvalue < 0.05
+    assert not markdown_rows(tmp_path / "report.md")[2][-2].endswith("*")
+    low, high = proportion_confint(13, 40, method="beta")  # Clopper-Pearson of 13 hits in 40
+    assert (float(row["xai/saliency/pointing_game_ci_low"]),
+            float(row["xai/saliency/pointing_game_ci_high"])) == pytest.approx((low, high), rel=1e-9)
+    assert "(exact McNemar test: pointing_game)" in printed.out
+    assert markdown_rows(tmp_path / "report.md")[3][-2] == "1 [0.91, 1] *"  # 40 of 40: [0.025^(1/40), 1]
 
 
 def test_without_the_best_runs_scores_nothing_is_paired():
@@ -443,8 +503,6 @@ def test_a_real_sweep_is_paired_on_its_shared_scoring_set(home, tmp_path, capsys
     """Two tiny runs differing only in the learning rate score the same 24 test images; the
     report's p-values are scipy's on the arrays they logged, and a score is marked exactly when
     its p-value, adjusted for the report's other tests, is below 0.05."""
-    from scipy.stats import ttest_rel
-
     from conftest import TINY, run_cli
 
     result = run_cli("-m", *TINY, "epochs=1", "name=pairs", "explain.score_samples=24", "explain.methods=[vanilla,smoothgrad]",
@@ -460,7 +518,7 @@ def test_a_real_sweep_is_paired_on_its_shared_scoring_set(home, tmp_path, capsys
     p_values, q_values = adjusted_in(rows[1])
     assert q_values == pytest.approx(benjamini_hochberg(p_values), rel=1e-9)
     for key in ("saliency/relevance_mass", "smoothed_saliency/deletion_auc"):
-        expected = ttest_rel(logged[1][key], logged[0][key]).pvalue
+        expected = sign_flip_reference(logged[0][key], logged[1][key])
         assert float(rows[1][f"xai/{key}_p"]) == pytest.approx(expected, rel=1e-9)
         cell = cells[2][cells[0].index(f"xai/{key}")]
         assert cell.endswith(" *") == (float(rows[1][f"xai/{key}_q"]) < 0.05)

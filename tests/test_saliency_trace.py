@@ -125,16 +125,24 @@ def test_every_chosen_metric_is_logged_under_its_key():
     batch = probes(mask=1, decoy=0)
     batch["decoy_mask"][:, :, :2] = 1  # the two left columns
     logs = epoch(made, batch).read_logs()
-    per_method = ["relevance_mass", "pointing_game", "deletion_auc", "insertion_auc",
-                  "randomization", "decoy_mass", "decoy_pointing_game"]
+    per_method = ["relevance_mass", "pointing_game", "deletion_auc", "insertion_auc", "road_morf",
+                  "road_lerf", "randomization", "randomization_ssim", "decoy_mass",
+                  "decoy_pointing_game"]
     expected = logged_keys(ALL_KEYS, per_method)
     expected |= {f"xai/integrated_saliency/completeness{suffix}" for suffix in ("", *COMPANIONS[:-1])}
     assert set(logs) == expected
-    assert all(isinstance(value, float) and np.isfinite(value) for value in logs.values())
+    # SSIM's windows need 11 x 11 pixels: undefined on these 8 x 8 images, counted in _n
+    ssim = {key for key in logs if "/randomization_ssim" in key}
+    assert all(isinstance(value, float) and np.isfinite(value) for key, value in logs.items()
+               if key not in ssim)
+    assert all(logs[f"xai/{key}/randomization_ssim{suffix}"] == 0 if suffix == "_n" else np.isnan(
+        logs[f"xai/{key}/randomization_ssim{suffix}"]) for key in ALL_KEYS
+        for suffix in ("", "_ci_low", "_ci_high", "_n"))
     for key in ALL_KEYS:  # the object mask covers everything
         assert logs[f"xai/{key}/relevance_mass"] == 1.0 and logs[f"xai/{key}/relevance_mass_n"] == 3
         assert 0 <= logs[f"xai/{key}/decoy_mass"] <= 1
-        assert 0 <= logs[f"xai/{key}/deletion_auc"] <= 1 and 0 <= logs[f"xai/{key}/insertion_auc"] <= 1
+        assert 0 <= logs[f"xai/{key}/road_morf"] <= 1 and 0 <= logs[f"xai/{key}/road_lerf"] <= 1
+        assert logs[f"xai/{key}/deletion_auc"] >= 0 and logs[f"xai/{key}/insertion_auc"] >= 0
     assert logs["xai/uniform_floor/decoy_mass"] == pytest.approx(2 / 8)  # the region's share
     assert logs["xai/uniform_floor/decoy_pointing_game"] == pytest.approx(2 / 8)
     assert logs["xai/integrated_saliency/completeness"] >= 0
@@ -181,7 +189,7 @@ def tracing_counts(salnet):
 def test_randomization_falls_below_identical_weights_without_retracing():
     model = small_cnn()
     made = trace(model, methods=["vanilla"], metrics=["randomization"])
-    randomized = made.scorecard._randomized
+    randomized, _ = made.scorecard._randomized.steps[-1]  # the fully randomized model
     batch = probes(size=6)
     fresh = epoch(made, batch).read_logs()["xai/saliency/randomization"]
     counts = tracing_counts(randomized), tracing_counts(made.salnet)

@@ -78,9 +78,14 @@ def test_deletion_and_insertion_rank_a_perfect_ordering_above_a_random_one():
     random = np.random.default_rng(0).uniform(size=x.shape)
     classes = np.zeros(5, int)
     perfect_deletion = deletion_auc(model, x, perfect, classes, steps=16, baseline=0.0)
-    # 4 pixels per step: sigmoid(4), sigmoid(0), then sigmoid(-4) for the remaining 15 steps.
+    # 4 pixels per step: sigmoid(4), sigmoid(0), then sigmoid(-4) for the remaining 15 steps,
+    # relative to the clean image's sigmoid(4).
     sigmoid = 1 / (1 + np.exp(-np.array([4.0, 0.0] + [-4.0] * 15)))
-    np.testing.assert_allclose(perfect_deletion, np.trapezoid(sigmoid, dx=1 / 16), rtol=1e-5)
+    np.testing.assert_allclose(perfect_deletion, np.trapezoid(sigmoid, dx=1 / 16) / sigmoid[0],
+                               rtol=1e-5)
+    np.testing.assert_allclose(deletion_auc(model, x, perfect, classes, baseline=0.0,
+                                            relative=False), np.trapezoid(sigmoid, dx=1 / 16),
+                               rtol=1e-5)
     assert (perfect_deletion < deletion_auc(model, x, random, classes, baseline=0.0) - 0.2).all()
     perfect_insertion = insertion_auc(model, x, perfect, steps=16, baseline=0.0)
     assert (perfect_insertion > insertion_auc(model, x, random, steps=16, baseline=0.0) + 0.2).all()

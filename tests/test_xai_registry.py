@@ -33,7 +33,8 @@ def test_reading_the_registry_imports_no_tensorflow():
 def test_names_come_in_column_order():
     assert method_names() == BUILT_IN
     assert metric_names() == ("relevance_mass", "pointing_game", "deletion_auc", "insertion_auc",
-                              "randomization", "completeness")
+                              "road_morf", "road_lerf", "randomization", "randomization_ssim",
+                              "completeness")
     assert DEFAULT_METRICS == ("relevance_mass", "pointing_game", "deletion_auc", "insertion_auc")
     assert mask_metric_names() == ("relevance_mass", "pointing_game")
     titles = [method.title.format("saliency") for method in find_methods(BUILT_IN).values()]

@@ -116,11 +116,12 @@ def pixel_weights_model(weights):
     return model
 
 
-def loop_auc(model, image, map_, start, end, steps):
-    """Reference: pixels taken in decreasing relevance (row-major among equals), ``end``'s value
-    at the first k of them and ``start``'s elsewhere, scored one image at a time."""
+def loop_auc(model, image, map_, start, end, steps, tiebreak, clean):
+    """Reference: pixels taken in decreasing relevance (among equals, in increasing
+    ``tiebreak``), ``end``'s value at the first k of them and ``start``'s elsewhere, scored one
+    image at a time; the trapezoidal area over the ``clean`` image's score."""
     height, width, _ = image.shape
-    order = sorted(range(height * width), key=lambda p: (-map_.flat[p], p))
+    order = sorted(range(height * width), key=lambda p: (-map_.flat[p], tiebreak[p]))
     scores = []
     for k in range(steps + 1):
         count = round(k / steps * height * width)
@@ -128,7 +129,11 @@ def loop_auc(model, image, map_, start, end, steps):
         for p in order[:count]:
             current[p // width, p % width] = end[p // width, p % width]
         scores.append(float(model(current[None], training=False)[0, 0]))
-    return sum((a + b) / 2 for a, b in zip(scores, scores[1:])) / steps
+    area = sum((a + b) / 2 for a, b in zip(scores, scores[1:])) / steps
+    return area / float(model(clean[None], training=False)[0, 0])
+
+
+BLACK = (-2.0, 0.5)  # a black pixel per channel, as a Normalize op would make it
 
 
 @pytest.mark.parametrize("baseline", ["black", "mean", 0.25])
@@ -136,20 +141,46 @@ def test_deletion_and_insertion_agree_with_a_plain_loop(baseline):
     rng = np.random.default_rng(1)
     model = pixel_weights_model(rng.normal(size=(4, 4, 2)))
     images = rng.uniform(size=(3, 4, 4, 2)).astype(np.float32)
-    maps = rng.integers(0, 3, size=(3, 4, 4, 1)).astype(float)  # ties: row-major order
+    maps = rng.integers(0, 3, size=(3, 4, 4, 1)).astype(float)  # ties: a seeded random order
+    maps[0] = 1.0  # a constant map: a random order
     if baseline == "black":
-        references = np.broadcast_to(images.min(axis=(0, 1, 2)), images.shape)
+        references = np.broadcast_to(np.array(BLACK, np.float32), images.shape)
     elif baseline == "mean":
         references = np.stack([np.ones_like(i) * i.mean(axis=(0, 1)) for i in images])
     else:
         references = np.full_like(images, baseline)
     classes = np.zeros(3, int)
+    tiebreak = np.random.default_rng(7).random((3, 16))
     np.testing.assert_allclose(
-        deletion_auc(model, images, maps, classes, steps=4, baseline=baseline),
-        [loop_auc(model, i, m, i, r, 4) for i, m, r in zip(images, maps, references)], rtol=1e-5)
+        deletion_auc(model, images, maps, classes, steps=4, baseline=baseline, black=BLACK, seed=7),
+        [loop_auc(model, i, m, i, r, 4, t, i) for i, m, r, t in zip(images, maps, references,
+                                                                     tiebreak)], rtol=1e-5)
     np.testing.assert_allclose(
-        insertion_auc(model, images, maps, classes, steps=4, baseline=baseline),
-        [loop_auc(model, r, m, r, i, 4) for i, m, r in zip(images, maps, references)], rtol=1e-5)
+        insertion_auc(model, images, maps, classes, steps=4, baseline=baseline, black=BLACK, seed=7),
+        [loop_auc(model, r, m, r, i, 4, t, i) for i, m, r, t in zip(images, maps, references,
+                                                                     tiebreak)], rtol=1e-5)
+
+
+def test_a_plateau_is_deleted_in_random_order_not_from_the_top_rows():
+    """A constant map deleted in row-major order (the old tie rule) scored an object at the top
+    as faithfully explained and the same object at the bottom as not; in random order both
+    score alike. All-zero maps explain nothing: NaN."""
+    top = np.zeros((8, 8), bool)
+    top[:2] = True
+    model = pixel_weights_model(np.where(top, 1.0, 0.0)[..., None] * 3)
+    images = np.ones((40, 8, 8, 1), np.float32)
+    plateau = np.ones((40, 8, 8, 1))
+    flipped = pixel_weights_model(np.where(top[::-1], 1.0, 0.0)[..., None] * 3)
+    at_top, at_bottom = (deletion_auc(m, images, plateau, np.zeros(40, int), baseline=0.0)
+                         for m in (model, flipped))
+    assert abs(at_top.mean() - at_bottom.mean()) < 0.05
+    row_major = np.arange(64, 0, -1, dtype=float).reshape(1, 8, 8, 1).repeat(40, 0)
+    old_top, old_bottom = (deletion_auc(m, images, row_major, np.zeros(40, int), baseline=0.0)
+                           for m in (model, flipped))
+    assert old_bottom.mean() > old_top.mean() + 0.3  # what the row-major rule measured
+    zeros = np.zeros((2, 8, 8, 1))
+    assert np.isnan(deletion_auc(model, images[:2], zeros, np.zeros(2, int))).all()
+    assert np.isnan(insertion_auc(model, images[:2], zeros, np.zeros(2, int))).all()
 
 
 def test_an_unknown_faithfulness_baseline_is_one_line():
@@ -217,19 +248,46 @@ def test_the_pointing_game_no_longer_depends_on_where_the_object_sits():
 
 
 def test_a_score_outside_its_range_is_an_error_never_a_logged_number():
-    """The last line of defence: a model whose outputs are logits, read as probabilities, gives
-    "AUCs" far above 1; read as logits (their softmax), they are in [0, 1]."""
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(),
-                              keras.layers.Dense(3, bias_initializer=keras.initializers.Constant(20.0))])
-    batch = {"x": np.random.default_rng(0).uniform(0, 1, (4, 8, 8, 3)).astype(np.float32)}
+    """The last line of defence: a relevance share outside [0, 1] (here, made by hand) stops the
+    run with a line naming the column, the metric and what to check."""
+    from xaiexp.xai.metrics.scorecard import _check_range
+
+    _check_range("saliency", "relevance_mass", np.array([0.2, np.nan, 1.0 + 1e-7]))  # round-off
+    _check_range("saliency", "insertion_auc", np.array([1.3]))  # relative to f(x): may pass 1
+    with pytest.raises(ValueError, match=r"^saliency decoy_mass = 1\.5 is outside \[0, 1\]"):
+        _check_range("saliency", "decoy_mass", np.array([0.5, 1.5]))
+
+
+@pytest.mark.parametrize("overrides, black", [
+    ([], [-0.485 / 0.229, -0.456 / 0.224, -0.406 / 0.225]),  # shapes: ImageNet statistics
+    (["dataset.normalize.mean=[0.5]", "dataset.normalize.std=[0.25]"], [-2.0]),
+    (["dataset.normalize=null"], 0.0),  # a model that normalizes itself sees pixels
+])
+def test_the_black_baseline_is_pixel_zero_through_the_datasets_normalize(overrides, black):
+    from xaiexp.app.build import black_pixel, load_datasets, make_model, make_traces
+    from xaiexp.app.cli import compose_config
+
+    cfg = compose_config(["dataset.n_train=8", "dataset.n_eval=8", *overrides])
+    assert black_pixel(cfg) == pytest.approx(black, rel=1e-6)
+    train, _, _ = load_datasets(cfg)
+    traces = make_traces(cfg, "unused", make_model(cfg, train), train, lambda step: 1e-3)
+    assert traces["saliency"].scorecard.black == pytest.approx(black, rel=1e-6)
+
+
+def test_a_model_ending_in_logits_is_scored_on_their_softmax():
+    """A user's model with a linear last layer, 8x8 images: the relative curves divide by a
+    probability, not by a logit that may be negative; ROAD reads the same predictions."""
+    probabilities = tiny_model()
+    logits = keras.Sequential([keras.Input((8, 8, 3)), *probabilities.layers[:-1],
+                               keras.layers.Dense(3)])
+    logits.layers[-1].set_weights(probabilities.layers[-1].get_weights())
+    batch = {"x": np.random.default_rng(0).normal(size=(6, 8, 8, 3)).astype(np.float32)}
     method_set = MethodSet(["vanilla"])
-    for from_logits in (False, True):
-        salnet = SaliencyNet(model, "x", "y_pred", from_logits=from_logits)
-        card = Scorecard(["deletion_auc", "insertion_auc"], salnet, method_set)
-        maps = method_set.explain(salnet, batch)
-        if from_logits:
-            assert all(0 <= score <= 1 for score in card(batch, maps).values())
-        else:
-            with pytest.raises(ValueError, match=r"^saliency deletion_auc = 2\d\.?\d* is outside \[0, 1\]"):
-                card(batch, maps)
+    maps = method_set.explain(SaliencyNet(probabilities, "x", "y_pred", seed=0), batch)
+    scores = [Scorecard(["deletion_auc", "road_morf"], SaliencyNet(model, "x", "y_pred", seed=0),
+                        method_set, floors=False).per_sample(batch, maps)
+              for model in (probabilities, logits)]
+    assert np.isfinite(scores[0]["saliency", "deletion_auc"]).all()
+    for metric in ("deletion_auc", "road_morf"):
+        np.testing.assert_allclose(scores[1]["saliency", metric], scores[0]["saliency", metric],
+                                   rtol=1e-4)

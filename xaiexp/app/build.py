@@ -10,6 +10,7 @@ import functools
 import os
 
 import keras
+import numpy as np
 from hydra.utils import get_object, instantiate
 
 from xaiexp.app.data_line import describe_data
@@ -55,14 +56,30 @@ def load_datasets(cfg):
     return train, evaluation, test
 
 
+def normalize_op(cfg):
+    """The dataset's Normalize op, or None when it has none."""
+    normalize = dataset_keys(cfg.dataset).normalize
+    return None if normalize is None else Normalize(
+        inputs="x", outputs="x", mean=tuple(normalize.mean), std=tuple(normalize.std),
+        max_pixel_value=normalize.max_pixel_value)
+
+
 def make_pipeline(cfg, batch_size=None, **datasets):
     """A Pipeline of ``datasets`` (train_data, eval_data, test_data) with the dataset's Normalize,
     in batches of ``batch_size`` (default: the config's)."""
-    normalize = dataset_keys(cfg.dataset).normalize
-    ops = [] if normalize is None else [
-        Normalize(inputs="x", outputs="x", mean=tuple(normalize.mean), std=tuple(normalize.std),
-                  max_pixel_value=normalize.max_pixel_value)]
+    normalize = normalize_op(cfg)
+    ops = [] if normalize is None else [normalize]
     return Pipeline(**datasets, batch_size=batch_size or cfg.batch_size, seed=cfg.seed, ops=ops)
+
+
+def black_pixel(cfg):
+    """A black pixel (0 in every channel) as the model sees it: the dataset's Normalize of it,
+    one value per channel (0.0 without Normalize). The faithfulness metrics' "black" baseline."""
+    normalize = normalize_op(cfg)
+    if normalize is None:
+        return 0.0
+    channels = max(normalize.mean.size, normalize.std.size)
+    return normalize.forward(np.zeros(channels, np.float32), None).tolist()
 
 
 def make_model(cfg, train, strategy=None):
@@ -132,7 +149,7 @@ def make_traces(cfg, output_dir, model, train, lr_fn):
     supplied = {"model": model, "lr_fn": lr_fn, "label_mapping": train.label_mapping,
                 "mask_key": "mask" if "mask" in train.keys else None,
                 "decoy_key": "decoy_mask" if decoy_masks else None,
-                "from_logits": model_keys(cfg.model).logits}
+                "from_logits": model_keys(cfg.model).logits, "black": black_pixel(cfg)}
     traces = {}
     for name, node in cfg.traces.items():
         if node is None or (name == "saliency" and not cfg.explain.enabled) or (

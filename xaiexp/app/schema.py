@@ -29,12 +29,13 @@ def bounded(default, minimum=None, above=None, below=None, maximum=None):
 # What the runner passes to a group's target besides the YAML's arguments, when the target
 # accepts them: a model is built for the dataset's images and classes, a schedule for the run's
 # length, a dataset loader may hold out the test split itself (shapes does, to alter it), a
-# trace gets the model, the schedule's lr_fn, the dataset's class names and mask keys, and
-# whether the model outputs logits (model.logits).
+# trace gets the model, the schedule's lr_fn, the dataset's class names and mask keys, whether
+# the model outputs logits (model.logits) and what a black pixel becomes in the model's input
+# (the dataset's Normalize of 0).
 RUNNER_ARGUMENTS = {"model": ("input_shape", "classes"), "schedule": ("total_steps",),
                     "dataset": ("test_split",), "optimizer": (), "decoy": (),
                     "traces": ("model", "lr_fn", "label_mapping", "mask_key", "decoy_key",
-                               "from_logits", "saliency")}
+                               "from_logits", "saliency", "black")}
 TARGET_GROUPS = ("dataset", "model", "optimizer", "schedule")  # one _target_ node each
 TRACE_DIRECTORIES = ("save_dir", "log_dir")  # trace arguments relative to the run's folder
 MLFLOW_TRACE = "xaiexp.tracking.mlflow_trace.MLflowTrace"  # built only while tracking is on
@@ -268,6 +269,8 @@ class ExplainConfig:
     insertion_baseline: Baseline = Baseline.blur  # what inserted pixels start from
     # a pointing-game maximum this many pixels from the mask still hits (Zhang et al. use 15)
     pointing_tolerance: float = bounded(0.0, minimum=0)
+    # the randomization metrics also re-initialize only the top k layers, for every k
+    cascading: bool = False
 
 
 # Traces whose arguments a config block sets in short form (conf/traces/saliency.yaml maps

@@ -102,6 +102,11 @@ class Saliency(Trace):
             and the uniform baseline; see ``SaliencyNet``.
         deletion_baseline, insertion_baseline: What deleted pixels become and inserted pixels
             start from: "black", "mean", "blur" or a number (``metrics/faithfulness.py``).
+        black: The model-input value of a black pixel, one value or one per channel: what the
+            "black" baseline fills. 0 for images the model sees unnormalized; after a
+            ``Normalize`` op, (0 − mean) / std (the runner passes it).
+        cascading: The randomization metrics also re-initialize the top k weighted layers only,
+            for every k (Adebayo et al.'s cascade), logged as ``<metric>_top<k>``.
         every: Explain every ``every``-th eval epoch (epochs ``every``, 2·``every``, ...), and
             always at the last epoch of fit (``system.total_epochs``, or an epoch a trace stopped
             training after) and in test mode; the probes are still collected in each mode's
@@ -138,7 +143,8 @@ class Saliency(Trace):
                  deletion_baseline: str | float = "black", insertion_baseline: str | float = "blur",
                  every: int = 1, score_samples: int | None = None, heavy_every: int = 1,
                  probes: str = "first", decoy=None, pointing_tolerance: float = 0.0,
-                 score_every: int | None = 1, from_logits: bool = False):
+                 score_every: int | None = 1, from_logits: bool | None = None,
+                 black: float | list[float] = 0.0, cascading: bool = False):
         super().__init__(inputs=[key for key in (class_key, model_inputs, mask_key, decoy_key)
                                  if key],
                          outputs=outputs, mode=mode)
@@ -165,7 +171,8 @@ class Saliency(Trace):
         self.decoy_key = decoy_key
         self.scorecard = Scorecard(metrics, self.salnet, self.method_set, mask_key,
                                    self._decoy_source(decoy_key, decoy), deletion_baseline,
-                                   insertion_baseline, pointing_tolerance)
+                                   insertion_baseline, pointing_tolerance, black=black,
+                                   cascading=cascading)
         if probes not in PROBE_CHOICES:
             raise ValueError(f"probes must be one of {list(PROBE_CHOICES)}, got {probes!r}")
         self.stratified = probes == "stratified"

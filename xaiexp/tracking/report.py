@@ -5,6 +5,7 @@ paired tests on the images the runs both scored say which score differences are 
 import argparse
 import os
 import sys
+import textwrap
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,11 +16,13 @@ from xaiexp.util.project import project_root
 from xaiexp.tracking.figure_arrays import load_last_epoch
 from xaiexp.tracking.report_pairs import ALPHA, adjusted, compare
 from xaiexp.tracking.report_runs import ReportError, runs_frame, select_runs
-from xaiexp.tracking.report_table import (P_SUFFIX, Q_SUFFIX, SHARED, SIGNIFICANT, Table, methods_table,
-                                          runs_table)
+from xaiexp.tracking.report_table import (LOW, P_SUFFIX, Q_SUFFIX, SHARED, SIGNIFICANT, Table, methods_table,
+                                          runs_table, with_intervals)
 from xaiexp.tracking.saliency_grid import saliency_grid
 from xaiexp.tracking.store import TrackingTarget
 from xaiexp.util.util import safe_name
+from xaiexp.xai.image_scores import IMAGE_ID
+from xaiexp.xai.statistics import LABEL
 
 EXIT_NOTHING_TO_REPORT = 2
 TABLES = {"runs": runs_table, "methods": methods_table}
@@ -34,10 +37,10 @@ def default_experiment():
 def argument_parser():
     parser = argparse.ArgumentParser(
         prog="xaiexp report",
-        description="Compare runs: prints the table and writes report.md (a Markdown table, 3 "
-                    "significant digits, * where a paired t-test on the images both runs scored "
-                    "separates a score from the best run's), report.csv (the same rows, full "
-                    "precision, with standard errors and p-values) and saliency_grid.png (one row "
+        description="Compare runs: prints the table and writes report.md (a Markdown table, each "
+                    "score as its mean and 95 % CI, * where a paired test on the images both runs "
+                    "scored separates it from the best run's), report.csv (the same rows, full "
+                    "precision, with intervals and p-values) and saliency_grid.png (one row "
                     "per run: label, prediction, the input image and one column per saliency "
                     "method) for an experiment's runs or a sweep's child runs, best first by the "
                     "sweep's objective (else by accuracy).")
@@ -108,10 +111,10 @@ def write_report(target, args) -> Report:
     from mlflow import MlflowClient  # here, not at the top: `xaiexp report --help` skips mlflow
 
     client = MlflowClient(target.uri)
-    frame = runs_frame(selection.runs)
     key = safe_name(args.figure)
     scores = [load_last_epoch(client, run.info.run_id, f"{key}_scores", args.mode)
               for run in selection.runs]
+    frame = with_intervals(runs_frame(selection.runs), [_without_ids(s) for s in scores], args.mode)
     pairings = adjusted([compare(scores[0], other) for other in scores])
     table = TABLES[args.by](frame, selection.objective, args.mode, key, pairings)
     notes = pairing_notes([run.info.run_name or run.info.run_id for run in selection.runs],
@@ -125,7 +128,9 @@ def write_report(target, args) -> Report:
         raise ReportError(f"--out: cannot make the folder {out}: {error.strerror or error}") from None
     order = "highest" if selection.maximize else "lowest"
     heading = f"# {selection.name}: {args.mode} metrics, {order} {selection.objective} first"
-    legend = [LEGEND] if any(c.endswith(P_SUFFIX) for c in table.frame.columns) else []
+    legend = [INTERVALS] if any(c.endswith(LOW) for c in table.frame.columns) else []
+    if any(pairing and pairing.tests for pairing in pairings[1:]):
+        legend.append(marks_legend(pairings))
     picture = "\n![saliency grid](saliency_grid.png)\n" if grid is not None else ""
     (out / "report.md").write_text("\n\n".join([heading, table.markdown(), *legend]) + picture)
     table.write_csv(out / "report.csv")
@@ -136,9 +141,26 @@ def write_report(target, args) -> Report:
     return Report(heading, table, legend, notes + grid_notes, paths)
 
 
-LEGEND = (f"{SIGNIFICANT}: differs from the first run's (paired t-test on the {SHARED} images, "
-          f"p < {ALPHA} adjusted\n   for all the report's tests by Benjamini-Hochberg; "
-          f"CSV: <score>{P_SUFFIX}, adjusted <score>{Q_SUFFIX})")
+INTERVALS = (f"each score: mean [{LABEL}] (exact Clopper-Pearson for 0/1 scores, Student-t for "
+             f"the others)")
+
+
+def marks_legend(pairings) -> str:
+    """What ``*`` means: the tests the report ran, each with the metrics it tested."""
+    metrics = {}
+    for pairing in pairings[1:]:
+        for key, test in (pairing.tests if pairing else {}).items():
+            metrics.setdefault(test, {})[key.partition("/")[2]] = None
+    used = "; ".join(f"{test}: {', '.join(names)}" for test, names in metrics.items())
+    return textwrap.fill(
+        f"{SIGNIFICANT}: differs from the first run's on the {SHARED} images, p < {ALPHA} adjusted "
+        f"for all the report's tests by Benjamini-Hochberg ({used}); CSV: <score>{P_SUFFIX}, "
+        f"adjusted <score>{Q_SUFFIX}", width=100, subsequent_indent="   ", break_on_hyphens=False)
+
+
+def _without_ids(scores):
+    """A run's logged per-image scores by ``<method>/<metric>``, the image ids left out."""
+    return None if scores is None else {k: v for k, v in scores.items() if k != IMAGE_ID}
 
 
 def pairing_notes(names, scored, pairings):

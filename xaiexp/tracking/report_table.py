@@ -1,11 +1,13 @@
 """The comparison table of a report, built on ``mlflow.search_runs``' DataFrame: one row per run,
 or per (run, saliency method), with the params that tell the runs apart, accuracy and the
 explanation-quality scores, methods and metrics in the configured order (``explain.methods``,
-``explain.metrics``). Shown (Markdown, terminal) at 3 significant digits, each score with its
-95 % interval ``mean ± 1.96·se`` where the Saliency trace logged its standard error
-``<metric>_se``, and ``*`` where it differs from the best run's in a paired test, its p-value
-adjusted for the report's other tests (``report_pairs``); the CSV keeps full precision and the
-``_se``, ``_p`` and adjusted ``_q`` columns."""
+``explain.metrics``). Shown (Markdown, terminal) as the console shows them, ``0.526 [0.5, 0.55]``:
+each score's mean and its 95 % interval (``statistics.score_interval``: exact for 0/1 scores,
+Student-t for the others) as the Saliency trace logged it (``<metric>_ci_low``, ``_ci_high``),
+else from the run's per-image scores; and ``*`` where it differs from the best run's in a paired
+test, its p-value adjusted for the report's other tests (``report_pairs``). The CSV keeps full
+precision and the companions the trace logged (``_se``, ``_ci_low``, ``_ci_high``, ``_n``,
+``_floor_p``) with the ``_p`` and adjusted ``_q`` columns."""
 
 import ast
 from dataclasses import dataclass
@@ -14,11 +16,12 @@ import pandas as pd
 
 from xaiexp.tracking.report_pairs import ALPHA
 from xaiexp.xai.registry import metric_key, metric_names, registered_methods
+from xaiexp.xai.statistics import COMPANIONS, score_interval, shown
 
 SE_SUFFIX = "_se"  # the Saliency trace's standard error of xai/<method>/<metric>
+LOW, HIGH, COUNT = "_ci_low", "_ci_high", "_n"  # ... its 95 % interval, and how many images
 P_SUFFIX = "_p"  # the paired test's p-value against the best run
 Q_SUFFIX = "_q"  # that p-value adjusted for the report's other tests (report_pairs.adjusted)
-Z_95 = 1.96  # a normal 95 % interval's half-width, in standard errors
 SIGNIFICANT = "*"
 SHARED = "shared"  # column: images a run scored in common with the best run
 
@@ -90,7 +93,7 @@ def score_keys(frame, mode, outputs="saliency"):
     order (else the registry's); keys neither names come last, sorted."""
     prefix = f"metrics.{mode}/xai/"
     found = [c.removeprefix(prefix) for c in frame.columns if c.startswith(prefix)
-             and c.count("/") == 3 and not c.endswith(SE_SUFFIX)]
+             and c.count("/") == 3 and not c.endswith(COMPANIONS)]
     methods = _configured(frame, "explain.methods") or list(registered_methods())
     method_rank = {metric_key(m, outputs): i for i, m in enumerate(methods) if m in registered_methods()}
     metric_rank = {m: i for i, m in enumerate(_configured(frame, "explain.metrics") + list(metric_names()))}
@@ -130,12 +133,32 @@ def _metric(frame, name):
     return frame.get(f"metrics.{name}", pd.Series(float("nan"), index=frame.index))
 
 
+def with_intervals(frame, scores, mode):
+    """``frame`` with every ``<mode>/xai/<key>`` interval the runs did not log (runs from before
+    the Saliency trace logged ``_ci_low``, ``_ci_high`` and ``_n``) computed from their per-image
+    ``scores`` (one {key: (n,) scores} or None per row), as the trace computes it."""
+    frame = frame.copy()
+    for row, run_scores in zip(frame.index, scores):
+        for key, values in (run_scores or {}).items():
+            name = f"metrics.{mode}/xai/{key}"
+            logged = frame.at[row, name + LOW] if name + LOW in frame else float("nan")
+            if name not in frame or not pd.isna(logged):
+                continue
+            interval = score_interval(values)
+            for suffix, value in ((LOW, interval.low), (HIGH, interval.high), (COUNT, interval.n)):
+                if name + suffix not in frame:
+                    frame[name + suffix] = float("nan")
+                frame.loc[row, name + suffix] = value
+    return frame
+
+
 def _add_score(table, column, frame, name, key, pairings):
-    """``column``, its ``_se`` (if logged), ``_p`` and ``_q`` (against the first run, if
-    paired)."""
+    """``column``, its companions (those logged: ``_se``, the interval, ...), ``_p`` and ``_q``
+    (against the first run, if paired)."""
     table[column] = _metric(frame, name)
-    if f"metrics.{name}{SE_SUFFIX}" in frame:
-        table[f"{column}{SE_SUFFIX}"] = _metric(frame, f"{name}{SE_SUFFIX}")
+    for suffix in COMPANIONS:
+        if f"metrics.{name}{suffix}" in frame:
+            table[f"{column}{suffix}"] = _metric(frame, f"{name}{suffix}")
     if pairings and any(p is not None and p.shared for p in pairings[1:]):
         paired = [pairings[row] for row in table["_row"]]
         table[f"{column}{P_SUFFIX}"] = [p.p_values.get(key) if p else None for p in paired]
@@ -150,19 +173,22 @@ def _finish(table, pairings):
     table = table.drop(columns="_row").reset_index(drop=True)
     missing = [None] * len(table)
     cells = pd.DataFrame({column: [_cell(*values) for values in zip(
-        table[column], table.get(f"{column}{SE_SUFFIX}", missing),
+        table[column], table.get(f"{column}{LOW}", missing), table.get(f"{column}{HIGH}", missing),
         table.get(f"{column}{Q_SUFFIX}", missing))]
-        for column in table.columns if not column.endswith((SE_SUFFIX, P_SUFFIX, Q_SUFFIX))})
+        for column in table.columns if not column.endswith((*COMPANIONS, P_SUFFIX, Q_SUFFIX))})
     return Table(table, cells)
 
 
-def _cell(value, error=None, q_value=None):
-    """"0.412 ± 0.039 *": the value, its 95 % interval, and the mark of a significant difference."""
+def _cell(value, low=None, high=None, q_value=None):
+    """"0.412 [0.37, 0.45] *": the value, its 95 % interval, and the mark of a significant
+    difference."""
     if value is None or pd.isna(value):
         return ""
-    text = f"{value:.3g}" if isinstance(value, float) else str(value)
-    if error is not None and not pd.isna(error):
-        text += f" ± {Z_95 * error:.2g}"
+    if isinstance(value, float):
+        bounds = [float("nan") if bound is None or pd.isna(bound) else bound for bound in (low, high)]
+        text = shown(value, *bounds)
+    else:
+        text = str(value)
     if q_value is not None and not pd.isna(q_value) and q_value < ALPHA:
         text += f" {SIGNIFICANT}"
     return text

@@ -46,12 +46,10 @@ def explained_model(model, output="probability"):
     final layer has no activation already outputs logits and is returned as it is."""
     if output not in OUTPUTS:
         raise ValueError(f"output must be one of {list(OUTPUTS)}, got {output!r}")
-    if output == "probability":
+    if output == "probability" or outputs_logits(model):
         return model
     final = model.layers[-1]
     activation = getattr(final, "activation", None)
-    if isinstance(final, keras.layers.Dense) and activation is keras.activations.linear:
-        return model
     inputs, features = _final_input(model)
     if isinstance(final, keras.layers.Softmax) or (
             isinstance(final, keras.layers.Activation) and activation is keras.activations.softmax):
@@ -64,6 +62,14 @@ def explained_model(model, output="probability"):
                          f"{type(final).__name__} {final.name!r}")
     return keras.Model(inputs[0] if len(inputs) == 1 else inputs, logits,
                        name=f"{model.name}_logits")
+
+
+def outputs_logits(model) -> bool:
+    """Whether ``model`` ends in a Dense layer without activation: its outputs are logits, not
+    probabilities."""
+    final = model.layers[-1]
+    return isinstance(final, keras.layers.Dense) and (
+        getattr(final, "activation", None) is keras.activations.linear)
 
 
 def _final_input(model):

@@ -20,3 +20,10 @@ def perturbed_scores(predict, images, classes, perturb, variants, chunk_size=102
         chosen = np.asarray(classes[part]).reshape(-1, 1, 1)
         scores.append(np.take_along_axis(outputs, chosen, axis=2)[..., 0])
     return np.concatenate(scores)
+
+
+def predicted_classes(predict, images, chunk_size=1024):
+    """(B,) the class ``predict`` scores highest for each of ``images``, at most ``chunk_size``
+    a call."""
+    return np.concatenate([np.asarray(predict(images[i:i + chunk_size])).argmax(axis=-1)
+                           for i in range(0, len(images), chunk_size)])

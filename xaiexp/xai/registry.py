@@ -30,9 +30,13 @@ class Metric(NamedTuple):
 METRICS = (
     Metric("relevance_mass", needs_masks=True, default=True, floor="uniform", unit_range=True),
     Metric("pointing_game", needs_masks=True, default=True, floor="uniform", unit_range=True),
-    Metric("deletion_auc", default=True, higher_is_better=False, floor="random", unit_range=True),
-    Metric("insertion_auc", default=True, floor="random", unit_range=True),
+    # deletion and insertion are relative to the clean image's score: insertion may pass 1
+    Metric("deletion_auc", default=True, higher_is_better=False, floor="random"),
+    Metric("insertion_auc", default=True, floor="random"),
+    Metric("road_morf", higher_is_better=False, floor="random", unit_range=True),
+    Metric("road_lerf", floor="random", unit_range=True),
     Metric("randomization", higher_is_better=False),
+    Metric("randomization_ssim", higher_is_better=False),
     Metric("completeness", higher_is_better=False),
 )
 DEFAULT_METRICS = tuple(metric.name for metric in METRICS if metric.default)

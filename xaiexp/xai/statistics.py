@@ -23,6 +23,8 @@ LABEL = "95 % CI"  # how the console and the report name the intervals below
 # What the Saliency trace logs beside each score's mean, by key suffix: standard error, the
 # interval's bounds, the number of defined scores, and the p-value against its chance floor.
 COMPANIONS = ("_se", "_ci_low", "_ci_high", "_n", "_floor_p")
+MCNEMAR = "exact McNemar test"  # the paired test of 0/1 scores (``paired_test``)
+SIGN_FLIP = "paired sign-flip permutation test"  # ... and of any other scores
 
 
 class Interval(NamedTuple):
@@ -129,6 +131,48 @@ def sign_flip_p(differences, alternative: str = "greater", resamples: int = 9999
         permutation_type="samples", alternative=alternative, n_resamples=resamples,
         rng=np.random.default_rng(seed))
     return float(result.pvalue)
+
+
+class PairedTest(NamedTuple):
+    """A paired test's two-sided p-value, which test it was, and the ``n`` pairs it used."""
+
+    p: float
+    test: str
+    n: int
+
+
+def mcnemar_p(first, second) -> float:
+    """Two-sided exact McNemar p-value of paired 0/1 scores: only the discordant pairs (a hit
+    in one, a miss in the other) carry information, and without a difference each is equally
+    likely either way — a binomial test of their split (2 against 9: p = 0.065)."""
+    first, second = np.asarray(first), np.asarray(second)
+    gained, lost = int(np.sum((first == 0) & (second == 1))), int(np.sum((first == 1) & (second == 0)))
+    if gained + lost == 0:
+        return 1.0
+    return float(stats.binomtest(gained, gained + lost).pvalue)
+
+
+def paired_test(first, second) -> PairedTest:
+    """The test of two score sets of the same images (in the same order) that fits them: exact
+    McNemar when every score is 0 or 1, else the two-sided sign-flip permutation test of the
+    differences (which holds at small n). Pairs with an undefined (NaN) score are left out; p is
+    NaN below 2 pairs."""
+    first, second = np.asarray(first, np.float64), np.asarray(second, np.float64)
+    both = ~(np.isnan(first) | np.isnan(second))
+    first, second = first[both], second[both]
+    binary = is_binary(np.concatenate([first, second]))
+    test = MCNEMAR if binary else SIGN_FLIP
+    if len(first) < 2:
+        return PairedTest(np.nan, test, len(first))
+    p = mcnemar_p(first, second) if binary else sign_flip_p(second - first, "two-sided")
+    return PairedTest(p, test, len(first))
+
+
+def shown(estimate: float, low: float = np.nan, high: float = np.nan) -> str:
+    """``0.526 [0.5, 0.55]``: an estimate (3 significant digits) and its interval (2), as the
+    console and the report print a score; the estimate alone without bounds."""
+    text = f"{estimate:.3g}"
+    return text if np.isnan(low) or np.isnan(high) else f"{text} [{low:.2g}, {high:.2g}]"
 
 
 def _mean_difference(a, b, axis):

@@ -13,16 +13,17 @@ import numpy as np
 
 from xaiexp.xai.floors import RANDOM, UNIFORM, floor_maps
 from xaiexp.xai.image_scores import image_ids
-from xaiexp.xai.metrics.faithfulness import check_baseline, deletion_auc, insertion_auc
+from xaiexp.xai.metrics.faithfulness import Black, check_baseline, deletion_auc, insertion_auc
 from xaiexp.xai.metrics.localization import pointing_game, relevance_mass
-from xaiexp.xai.metrics.randomization import rank_correlation, randomized_clone
+from xaiexp.xai.metrics.randomized_maps import SIMILARITIES, RandomizedMaps
+from xaiexp.xai.metrics.road import road
 from xaiexp.xai.method_set import raw_key
 from xaiexp.xai.registry import DECOY_METRICS, find_metric, mask_metric_names, metric_names
-from xaiexp.xai.saliency import SaliencyNet
 
 METRICS = metric_names()
-FAITHFULNESS_METRICS = {"deletion_auc": deletion_auc, "insertion_auc": insertion_auc}
-TRAINED_CLASSES = "trained classes"  # batch key: the randomized model explains the same classes
+FAITHFULNESS_METRICS = {"deletion_auc": deletion_auc, "insertion_auc": insertion_auc,
+                        "road_morf": functools.partial(road, order="morf"),
+                        "road_lerf": functools.partial(road, order="lerf")}
 RANGE_TOLERANCE = 1e-5  # float32 round-off of a probability or a share
 
 
@@ -36,14 +37,20 @@ class Scorecard:
             relevance_mass, pointing_game: against the object masks under ``mask_key``; skipped
                 without it. With ``decoy`` (where a shortcut may sit), each also scores the maps
                 against those masks, as "decoy_mass" and "decoy_pointing_game".
-            deletion_auc, insertion_auc: the predicted class's score as the most relevant pixels
-                go (low is faithful) or come (high is faithful), in 16 steps; the pixels become
-                (or start from) ``deletion_baseline`` and ``insertion_baseline``, named as in
-                ``faithfulness.py``.
-            randomization: Spearman correlation with the maps of a randomly initialized copy of
-                the model, explaining the same classes (low: the map depends on the weights).
-                One fixed copy serves every epoch, so nothing is traced again; it doubles the
-                explaining.
+            deletion_auc, insertion_auc: the predicted class's probability, relative to the
+                clean image's, as the most relevant pixels go (low is faithful) or come (high is
+                faithful), in 16 steps; the pixels become (or start from) ``deletion_baseline``
+                and ``insertion_baseline``, named as in ``faithfulness.py``; ``black`` is the
+                model-input value of a black pixel (per channel).
+            road_morf, road_lerf: ROAD (``road.py``): the share of removals (10 % … 90 % of the
+                pixels, most or least relevant first, noisy linear imputation) after which the
+                model still predicts the class (MoRF: low is faithful; LeRF: high).
+            randomization, randomization_ssim: Spearman correlation and SSIM with the maps of a
+                randomly initialized copy of the model, explaining the same classes, on the
+                pixels the model sees (low: the map depends on the weights). One fixed copy
+                serves every epoch, so nothing is traced again; it doubles the explaining. With
+                ``cascading``, also after re-initializing only the top k weighted layers, as
+                ``<metric>_top<k>`` (``randomized_maps.py``): one more explaining per layer.
             completeness: relative completeness error of one-term integrated methods.
         salnet: The SaliencyNet explaining the model.
         method_set: The MethodSet whose maps are scored.
@@ -51,12 +58,14 @@ class Scorecard:
         decoy: ``decoy(batch) -> (B, H, W, 1)`` masks of where a shortcut may sit, or None.
         pointing_tolerance: The pointing game's tolerance, in pixels (``localization.py``).
         floors: Also score the chance floors' maps.
+        black: The model-input value of a black pixel, per channel (``faithfulness.py``).
+        cascading: Also score the randomization metrics' cascade (see above).
     """
 
     def __init__(self, metrics, salnet, method_set, mask_key=None,
                  decoy: Callable | None = None, deletion_baseline: str | float = "black",
                  insertion_baseline: str | float = "blur", pointing_tolerance: float = 0.0,
-                 floors: bool = True):
+                 floors: bool = True, black: Black = 0.0, cascading: bool = False):
         unknown = sorted(set(metrics) - set(METRICS))
         if unknown:
             raise ValueError(f"unknown metric(s) {unknown}; choose from {list(METRICS)}")
@@ -66,13 +75,11 @@ class Scorecard:
         self.pointing_tolerance, self.floors = pointing_tolerance, floors
         self.baselines = {"deletion_auc": check_baseline(deletion_baseline),
                           "insertion_auc": check_baseline(insertion_baseline)}
+        self.black = black
         self.needs_completeness = "completeness" in self.metrics
-        self._randomized = None
-        if "randomization" in self.metrics:
-            self._randomized = SaliencyNet(
-                randomized_clone(salnet.engine.model), salnet.model_inputs, salnet.model_outputs,
-                salnet.outputs, chunk_size=salnet.engine.chunk_size, seed=salnet.seed,
-                target=TRAINED_CLASSES, output=salnet.output, noise_range=salnet.engine.noise_range)
+        self._similarities = [m for m in self.metrics if m in SIMILARITIES]
+        self._randomized = RandomizedMaps(salnet, method_set, cascading) if (
+            self._similarities) else None
 
     def __call__(self, batch, maps):
         """``{(column, metric): mean score}`` of ``maps`` (``MethodSet.explain`` of ``batch``,
@@ -97,9 +104,10 @@ class Scorecard:
             elif name in FAITHFULNESS_METRICS:
                 scores[name] = self._faithfulness(name, batch, self._floored(raw, name),
                                                   maps[self.salnet.model_outputs])
-            elif name == "randomization":
-                scores[name] = self._randomization(batch, {c: raw[c] for c in columns},
-                                                   maps[self.salnet.model_outputs])
+            elif name in SIMILARITIES and name == self._similarities[0]:  # all: the same maps
+                scores.update(self._randomized.scores(
+                    batch, {c: raw[c] for c in columns}, maps[self.salnet.model_outputs],
+                    self._similarities))
             elif name == "completeness":
                 scores[name] = {c: maps[f"{c} completeness"] for c in columns
                                 if f"{c} completeness" in maps}
@@ -131,10 +139,12 @@ class Scorecard:
         """All columns' curves in one go: the images repeated once per column."""
         images = np.asarray(batch[self.salnet.model_inputs], np.float32)
         columns = list(raw)
+        options = {"baseline": self.baselines[name], "black": self.black} if (
+            name in self.baselines) else {}
         stacked = FAITHFULNESS_METRICS[name](
             self._predict, np.concatenate([images] * len(columns)),
             np.concatenate([raw[c] for c in columns]), np.tile(classes, len(columns)),
-            baseline=self.baselines[name], chunk_size=self.salnet.engine.chunk_size)
+            chunk_size=self.salnet.engine.chunk_size, **options)
         return dict(zip(columns, stacked.reshape(len(columns), len(images))))
 
     def _predict(self, images, training=False):
@@ -142,16 +152,11 @@ class Scorecard:
         small images), called as the faithfulness metrics call a Keras model."""
         return self.salnet.engine.predict(np.asarray(images, np.float32))
 
-    def _randomization(self, batch, raw, classes):
-        probes = {self.salnet.model_inputs: batch[self.salnet.model_inputs],
-                  TRAINED_CLASSES: classes}
-        randomized = self.method_set.explain(self._randomized, probes, columns=list(raw))
-        return {c: rank_correlation(raw[c], randomized[raw_key(c)]) for c in raw}
-
 
 def _check_range(column, name, scores):
-    """The last line of defence: a score of a [0, 1] metric outside [0, 1] (an area under the
-    "probability" curve of a model without a softmax, say) is an error, never a logged number."""
+    """The last line of defence: a score of a [0, 1] metric outside [0, 1] (a share of
+    relevance or a ROAD rate computed from a model's wrong outputs, say) is an error, never a
+    logged number."""
     outside = (scores < -RANGE_TOLERANCE) | (scores > 1 + RANGE_TOLERANCE)  # NaN: neither
     if find_metric(name).unit_range and outside.any():
         raise ValueError(f"{column} {name} = {scores[outside][0]:.4g} is outside [0, 1], its range: "
