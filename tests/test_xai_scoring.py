@@ -275,8 +275,9 @@ def test_the_black_baseline_is_pixel_zero_through_the_datasets_normalize(overrid
 
 
 def test_a_model_ending_in_logits_is_scored_on_their_softmax():
-    """A user's model with a linear last layer, 8x8 images: the relative curves divide by a
-    probability, not by a logit that may be negative; ROAD reads the same predictions."""
+    """A user's model with a linear last layer (``from_logits``), 8x8 images: the relative curves
+    divide by a probability, not by a logit that may be negative; ROAD reads the same
+    predictions."""
     probabilities = tiny_model()
     logits = keras.Sequential([keras.Input((8, 8, 3)), *probabilities.layers[:-1],
                                keras.layers.Dense(3)])
@@ -284,7 +285,8 @@ def test_a_model_ending_in_logits_is_scored_on_their_softmax():
     batch = {"x": np.random.default_rng(0).normal(size=(6, 8, 8, 3)).astype(np.float32)}
     method_set = MethodSet(["vanilla"])
     maps = method_set.explain(SaliencyNet(probabilities, "x", "y_pred", seed=0), batch)
-    scores = [Scorecard(["deletion_auc", "road_morf"], SaliencyNet(model, "x", "y_pred", seed=0),
+    scores = [Scorecard(["deletion_auc", "road_morf"], SaliencyNet(model, "x", "y_pred", seed=0,
+                                                                   from_logits=model is logits),
                         method_set, floors=False).per_sample(batch, maps)
               for model in (probabilities, logits)]
     assert np.isfinite(scores[0]["saliency", "deletion_auc"]).all()

@@ -143,7 +143,7 @@ class Saliency(Trace):
                  deletion_baseline: str | float = "black", insertion_baseline: str | float = "blur",
                  every: int = 1, score_samples: int | None = None, heavy_every: int = 1,
                  probes: str = "first", decoy=None, pointing_tolerance: float = 0.0,
-                 score_every: int | None = 1, from_logits: bool | None = None,
+                 score_every: int | None = 1, from_logits: bool = False,
                  black: float | list[float] = 0.0, cascading: bool = False):
         super().__init__(inputs=[key for key in (class_key, model_inputs, mask_key, decoy_key)
                                  if key],

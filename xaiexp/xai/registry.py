@@ -44,6 +44,7 @@ DEFAULT_METRICS = tuple(metric.name for metric in METRICS if metric.default)
 # Each mask metric scored against a shortcut's decoy masks is logged under this name.
 DECOY_METRICS = {"relevance_mass": "decoy_mass", "pointing_game": "decoy_pointing_game"}
 DECOY_SCORES = {decoy: metric for metric, decoy in DECOY_METRICS.items()}
+CASCADE_STEP = "_top"  # randomization_top2: the randomization metric, the top 2 layers re-initialized
 
 # The choices of SaliencyNet's ``output`` and ``noise_range`` and of the deletion and insertion
 # baselines (a number is also allowed there), here so config validation reads them without
@@ -98,10 +99,18 @@ def metric_names() -> tuple[str, ...]:
     return tuple(metric.name for metric in METRICS)
 
 
+def cascade_key(metric: str, layers: int) -> str:
+    """The metric's name after the top ``layers`` weighted layers are re-initialized (a cascade
+    step short of the full randomization, which is ``metric`` itself)."""
+    return f"{metric}{CASCADE_STEP}{layers}"
+
+
 def find_metric(name: str) -> Metric:
     """The metric called ``name``; a decoy score (``decoy_mass``, ``decoy_pointing_game``) is
-    its mask metric's kind."""
+    its mask metric's kind, a cascade step (``cascade_key``) its randomization metric's."""
     name = DECOY_SCORES.get(name, name)
+    if CASCADE_STEP in name:
+        name = name.rpartition(CASCADE_STEP)[0]
     return next(metric for metric in METRICS if metric.name == name)
 
 

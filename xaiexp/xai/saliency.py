@@ -7,7 +7,7 @@ import numpy as np
 from xaiexp.backend.to_number import to_number
 from xaiexp.xai.engine import Attributions, GradientEngine
 from xaiexp.xai.grad_cam import GradCam
-from xaiexp.xai.logits import explained_model, outputs_logits, probabilities
+from xaiexp.xai.logits import explained_model, probabilities
 from xaiexp.xai.masks import to_masks
 from xaiexp.xai.method import Method
 from xaiexp.xai.methods.gradient_x_input import gradient_x_input
@@ -61,15 +61,12 @@ class SaliencyNet:
             own, so an image's map does not depend on the other images).
         from_logits: ``model`` outputs logits (no final softmax): the probability explained,
             occluded and scored is their softmax (``logits.probabilities``), and "logit" explains
-            the model's output itself. None: whether its last layer is a Dense layer without
-            activation (``logits.outputs_logits``).
+            the model's output itself.
     """
 
     def __init__(self, model, model_inputs, model_outputs, outputs="saliency", chunk_size=1024,
                  seed=None, target="predicted", baseline="uniform", output="probability",
-                 noise_range="batch", from_logits=None):
-        if from_logits is None:  # not said: a final Dense without activation outputs logits
-            from_logits = outputs_logits(model)
+                 noise_range="batch", from_logits=False):
         model = probabilities(model) if from_logits else model
         self.model_inputs = model_inputs
         self.model_outputs = model_outputs

@@ -10,16 +10,11 @@ import keras
 from xaiexp.xai.method_set import raw_key
 from xaiexp.xai.metrics.randomization import randomized_clone, rank_correlation, visible_pixels
 from xaiexp.xai.metrics.ssim import structural_similarity
+from xaiexp.xai.registry import cascade_key
 from xaiexp.xai.saliency import SaliencyNet
 
 SIMILARITIES = {"randomization": rank_correlation, "randomization_ssim": structural_similarity}
 TRAINED_CLASSES = "trained classes"  # batch key: the randomized models explain the same classes
-
-
-def cascade_key(metric: str, layers: int) -> str:
-    """The metric's name after the top ``layers`` weighted layers are re-initialized (a cascade
-    step short of the full randomization, which is ``metric`` itself)."""
-    return f"{metric}_top{layers}"
 
 
 class RandomizedMaps:
