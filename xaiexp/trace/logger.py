@@ -55,10 +55,8 @@ def headline_explanation(keys):
 def score_cell(logs, key):
     """``0.526 [0.5, 0.55]``: the mean and its 95 % interval; ``~`` first when the score is not
     above its chance floor (``_floor_p`` >= 0.05)."""
-    low, high = logs.get(key + "_ci_low"), logs.get(key + "_ci_high")
-    cell = format_value(logs[key], 3)
-    if low is not None and np.isfinite(low):
-        cell += f" [{format_value(low, 2)}, {format_value(high, 2)}]"
+    cell = statistics.shown(float(logs[key]), float(logs.get(key + "_ci_low", np.nan)),
+                            float(logs.get(key + "_ci_high", np.nan)))
     floor_p = logs.get(key + "_floor_p")
     return f"~{cell}" if floor_p is not None and floor_p >= statistics.ALPHA else cell
 

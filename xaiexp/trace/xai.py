@@ -24,9 +24,9 @@ FLOOR_COLUMNS = {"uniform": UNIFORM, "random": RANDOM}
 
 def standard_error(scores):
     """The standard error of the mean of ``scores`` (ddof=1), NaN (undefined) scores left out;
-    0 for a single score."""
+    NaN below two scores."""
     scores = statistics.finite(scores)
-    return float(np.std(scores, ddof=1) / np.sqrt(len(scores))) if len(scores) > 1 else 0.0
+    return float(np.std(scores, ddof=1) / np.sqrt(len(scores))) if len(scores) > 1 else np.nan
 
 
 def summary(scores, kind, floor=None):
