@@ -21,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
 from xaiexp.app.preflight import check_output_dir, check_resources, check_study_storage, no_space_left
+from xaiexp.app.remote_checks import check_launcher, check_study_database
 from xaiexp.app.schema import Config, register_configs
 from xaiexp.app.validate import check_overrides, require, schema_at, unknown_key_message, validate
 from xaiexp.util.console import ConsoleLog, status, tensorflow_notices_once
@@ -104,8 +105,10 @@ def compose_config(overrides, config_dirs=()):
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3", job_name="xaiexp"):
         check_overrides(overrides)  # Hydra raises a bare ValueError for e.g. dataset=3
         cfg = compose(config_name="config", overrides=list(overrides), return_hydra_config=True)
-    check_study_storage(OmegaConf.select(cfg, "hydra.sweeper.storage", default=None,
-                                         throw_on_resolution_failure=False))
+    storage = OmegaConf.select(cfg, "hydra.sweeper.storage", default=None, throw_on_resolution_failure=False)
+    check_study_storage(storage)
+    check_study_database(storage)
+    check_launcher(OmegaConf.select(cfg, "hydra.launcher", default=None, throw_on_resolution_failure=False))
     with open_dict(cfg):
         cfg.pop("hydra")  # the job's config, as Hydra hands it to the job
     validate(cfg)

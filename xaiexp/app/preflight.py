@@ -18,6 +18,7 @@ import urllib.request
 from pathlib import Path
 
 
+from xaiexp.app.remote_checks import check_server_store
 from xaiexp.app.schema import BACKBONES, TARGET_SCHEMAS, SavedModelConfig
 from xaiexp.app.validate import dataset_keys, require, resolved, target_arguments
 from xaiexp.dataset.data.summary import held_out
@@ -177,6 +178,7 @@ def _check_tracking(uri, root, file_store_allowed):
         raise ConfigError("tracking.uri", f"cannot parse {uri!r}: {error}") from None
     if scheme in ("http", "https"):
         _probe_server(uri)
+        check_server_store(uri)
     elif scheme == "sqlite":
         require(uri.startswith("sqlite:///"), "tracking.uri",
                f"expected sqlite:///relative/path.db or sqlite:////absolute/path.db, got {uri}")
