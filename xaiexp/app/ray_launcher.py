@@ -74,14 +74,13 @@ class RayLauncher(Launcher):
 
     def collect(self, number, config, reference):
         """The job's JobReturn; a job lost with its node or worker is a FAILED one (its MLflow run
-        ended FAILED too), not the end of the sweep."""
+        ended FAILED too), which the sweeper logs and counts, not the end of the sweep."""
         import ray
 
         try:
             return ray.get(reference)
         except ray.exceptions.RayError as error:  # WorkerCrashedError, NodeDiedError ...
-            reason = f"Ray lost the job ({type(error).__name__}: {first_line(error)})"
-            log.error(f"Job #{number} failed: {reason}")
+            reason = f"Ray lost the job ({type(error).__name__}: {first_sentence(error)})"
             if config.get("tracking", {}).get("enabled"):
                 from xaiexp.tracking.sweep import fail_lost_job
 
@@ -110,5 +109,6 @@ def alive_nodes():
     return [node for node in ray.nodes() if node.get("Alive")]
 
 
-def first_line(error):
-    return (str(error).strip().splitlines() or [""])[0][:300]
+def first_sentence(error):
+    """e.g. "Task failed because the node it was running on is dead or unavailable"."""
+    return (str(error).strip().splitlines() or [""])[0].split(". ")[0][:300]
