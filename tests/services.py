@@ -281,6 +281,15 @@ def _tree(pid):
     return [pid] + [descendant for child in children for descendant in _tree(child)]
 
 
+def _alive(pid):
+    """Running (a zombie is not: the namespace's init, ``sleep``, reaps nobody)."""
+    try:
+        with open(f"/proc/{pid}/stat") as file:
+            return file.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def _cmdline(pid):
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as file:
@@ -352,8 +361,12 @@ class Slurm:
         return done
 
     def stop(self):
-        for daemon in ("slurmd", "slurmctld", "munged"):
-            for pid in self.namespace.pids(daemon):
-                if _cmdline(pid).split(" ")[0].endswith(daemon):
-                    os.kill(pid, signal.SIGTERM)
-        shutil.rmtree(self.folder, ignore_errors=True)
+        daemons = [pid for daemon in ("slurmd", "slurmctld", "munged") for pid in self.namespace.pids(daemon)
+                   if _cmdline(pid).split(" ")[0].endswith(daemon)]
+        for pid in daemons:
+            os.kill(pid, signal.SIGTERM)
+        try:  # they write their state as they stop: remove the folder after
+            self.namespace.wait_until(lambda: not any(map(_alive, daemons)), 30,
+                                      "slurm's daemons to stop")
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
