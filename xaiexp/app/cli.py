@@ -23,6 +23,7 @@ from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBase
 from xaiexp.app.explain_source import source_config, split_overrides
 from xaiexp.app.paths import absolute_paths
 from xaiexp.app.preflight import check_output_dir, check_resources, no_space_left
+from xaiexp.app.remote_checks import check_launcher, check_study_database
 from xaiexp.app.schema import register_configs
 from xaiexp.app.stored import read_stored, trusted_targets
 from xaiexp.app.study_storage import check_study_storage
@@ -108,8 +109,10 @@ def compose_config(overrides, config_dirs=()):
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3", job_name="xaiexp"):
         check_overrides(overrides)  # Hydra raises a bare ValueError for e.g. dataset=3
         cfg = _composed(compose, overrides)
-    check_study_storage(OmegaConf.select(cfg, "hydra.sweeper.storage", default=None,
-                                         throw_on_resolution_failure=False))
+    storage = OmegaConf.select(cfg, "hydra.sweeper.storage", default=None, throw_on_resolution_failure=False)
+    check_study_storage(storage)
+    check_study_database(storage)
+    check_launcher(OmegaConf.select(cfg, "hydra.launcher", default=None, throw_on_resolution_failure=False))
     with open_dict(cfg):
         cfg.pop("hydra")  # the job's config, as Hydra hands it to the job
     validate(cfg)

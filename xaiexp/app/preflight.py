@@ -17,6 +17,7 @@ from pathlib import Path
 
 
 from xaiexp.app.paths import path_arguments
+from xaiexp.app.remote_checks import check_server_store
 from xaiexp.app.schema import BACKBONES, TARGET_SCHEMAS, SavedModelConfig
 from xaiexp.app.validate import dataset_keys, require, resolved, target_arguments
 from xaiexp.architecture.keras_file import keras_file_problem
@@ -214,6 +215,7 @@ def _check_tracking(uri, root, file_store_allowed):
         raise ConfigError("tracking.uri", f"cannot parse {uri!r}: {error}") from None
     if scheme in ("http", "https"):
         _probe_server(uri)
+        check_server_store(uri)
     elif scheme == "sqlite":
         database = sqlite_path(uri)
         require(database is not None, "tracking.uri",

@@ -2,6 +2,7 @@
 
 import math
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -14,6 +15,7 @@ from omegaconf import OmegaConf
 import xaiexp
 from xaiexp.app.build import build_experiment
 from xaiexp.app.params import run_params
+from xaiexp.app.ray_launcher import NODE_ENV
 from xaiexp.app.schema import plain_value
 from xaiexp.backend.devices import report_devices
 from xaiexp.distribute import is_chief
@@ -86,9 +88,16 @@ def train_and_test(estimator, resume=False):
     return {"eval": estimator.fit(resume=resume), "test": estimator.test()}
 
 
+def node_name():
+    """Where this job runs: its Ray node (set by xaiexp's Ray launcher), its Slurm node, or this
+    machine's host name."""
+    return os.environ.get(NODE_ENV) or os.environ.get("SLURMD_NODENAME") or socket.gethostname()
+
+
 def run_tags(hydra, parent):
     """What a run records about how it was started."""
     tags = {"xaiexp.version": xaiexp.__version__,
+            "xaiexp.node": node_name(),
             "xaiexp.overrides": " ".join(hydra.overrides.task) if hydra else ""}
     commit = git_commit()
     if commit:

@@ -115,6 +115,22 @@ def finish_sweep(metric, direction):
     return best
 
 
+def fail_lost_job(job_num, reason):
+    """End FAILED, with ``reason`` as its ``xaiexp.error`` tag, the open sweep's child run of job
+    ``job_num`` if it is still RUNNING: its process was lost with its machine and cannot."""
+    parent, uri = os.environ.get(PARENT_RUN_ID), os.environ.get(PARENT_URI)
+    if parent is None:
+        return
+    client = mlflow.MlflowClient(uri)
+    experiment = client.get_run(parent).info.experiment_id
+    lost = client.search_runs([experiment], filter_string=f"tags.mlflow.parentRunId = '{parent}' and "
+                                                          f"tags.`xaiexp.job_num` = '{job_num}' and "
+                                                          f"attributes.status = 'RUNNING'")
+    for run in lost:
+        client.set_tag(run.info.run_id, "xaiexp.error", reason[:5000])
+        client.set_terminated(run.info.run_id, "FAILED")
+
+
 def close_sweep(status, reason=None):
     """End the open parent run with ``status`` (the CLI calls this when a sweep dies early)."""
     parent, uri = os.environ.pop(PARENT_RUN_ID, None), os.environ.pop(PARENT_URI, None)

@@ -150,6 +150,10 @@ def main(argv):
     parser.add_argument("--uri", default=None,
                         help="tracking store (default: the embedded store under outputs/)")
     args = parser.parse_args(argv)
+    if (args.uri or "").startswith(("http://", "https://")):  # a tracking server serves its own UI
+        print(f"xaiexp: {args.uri} is a tracking server, which serves the MLflow UI itself: open "
+              f"{ui_address(args.uri)}/#/{TRAINING_VIEW}", file=sys.stderr)
+        return
     target = TrackingTarget.from_config(args.uri, project_root())
     try:
         check_port(args.host, args.port)

@@ -1,0 +1,147 @@
+"""Pre-flight checks of what a command reaches over the network besides the tracking server's
+``/health``: an Optuna study's database, the tracking server's own store, a Ray cluster.
+
+Each is asked once, within seconds, before any MLflow run exists; a "no" is one line naming the
+config key (ConfigError: exit code 2), not a traceback minutes into a sweep.
+"""
+
+import functools
+import json
+import os
+import socket
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from xaiexp.app.validate import require
+from xaiexp.util.errors import ConfigError, one_line
+
+CONNECT_TIMEOUT = 5  # seconds for a database or a cluster to accept a connection
+STORAGE_KEY = "hydra.sweeper.storage"
+OPTUNA_TABLES = {"studies", "trials", "version_info"}  # Optuna's RDB schema (a subset)
+MLFLOW_TABLES = {"experiments", "runs", "metrics"}  # an MLflow tracking store's
+
+
+@functools.lru_cache(maxsize=8)
+def check_study_database(storage: str | None) -> None:
+    """A database server named by ``hydra.sweeper.storage`` (postgresql://, mysql://, ...)
+    answers, lets xaiexp in, and holds an Optuna schema or no table: never another program's
+    tables, MLflow's above all (Optuna would add its own beside them; both use a table named
+    ``alembic_version``). SQLite files and journals are checked by preflight.check_study_storage."""
+    from xaiexp.app.study import is_journal, shown
+
+    if not storage or is_journal(storage) or str(storage).strip().startswith("sqlite:"):
+        return
+    url = str(storage).strip()
+    tables = _database_tables(url, shown(url))
+    foreign = sorted(tables - OPTUNA_TABLES - {"alembic_version"})
+    if not tables or OPTUNA_TABLES <= tables:
+        return
+    listing = ", ".join(foreign[:4]) + (", …" if len(foreign) > 4 else "")
+    whose = "MLflow's tracking database" if MLFLOW_TABLES <= tables else "a database but not Optuna's"
+    raise ConfigError(STORAGE_KEY, f"{shown(url)} is {whose} (it holds {listing}); give Optuna a "
+                                   f"database of its own (e.g. CREATE DATABASE optuna)")
+
+
+def _database_tables(url, shown_url):
+    """The table names of database ``url``; ConfigError if it cannot be reached or read."""
+    import sqlalchemy
+
+    try:
+        engine = sqlalchemy.create_engine(url, connect_args=_timeout_argument(url))
+    except ModuleNotFoundError as error:
+        raise ConfigError(STORAGE_KEY, f"{shown_url} needs the database driver {error.name!r}, which is "
+                                       f"not installed (PostgreSQL: pip install \"psycopg[binary]\" "
+                                       f"and a postgresql+psycopg:// URL)") from None
+    except (sqlalchemy.exc.ArgumentError, sqlalchemy.exc.NoSuchModuleError, ValueError) as error:
+        raise ConfigError(STORAGE_KEY, f"cannot use {shown_url}: {_first_line(error)}") from None
+    try:
+        with engine.connect() as connection:
+            return set(sqlalchemy.inspect(connection).get_table_names())
+    except sqlalchemy.exc.DBAPIError as error:
+        raise ConfigError(STORAGE_KEY, f"cannot reach the database {shown_url}: "
+                                       f"{_first_line(error.orig or error)}") from None
+    finally:
+        engine.dispose()
+
+
+def _timeout_argument(url):
+    """The driver's own connect timeout (libpq's, MySQL's): a dead host must not hang."""
+    dialect = urllib.parse.urlsplit(url).scheme.partition("+")[0]
+    return {"connect_timeout": CONNECT_TIMEOUT} if dialect in ("postgresql", "mysql") else {}
+
+
+def _first_line(error):
+    text = " ".join(str(error).split("\n")[0].split()) or type(error).__name__
+    return one_line(text.removeprefix("connection failed: "))
+
+
+def check_server_store(uri: str) -> None:
+    """An MLflow server that answers ``/health`` also answers a read of its store: a server whose
+    database is down or refuses it answers 5xx, and one behind a login or a Host check 401/403."""
+    url = f"{uri.rstrip('/')}/api/2.0/mlflow/experiments/search?max_results=1"
+    try:
+        with urllib.request.urlopen(url, timeout=CONNECT_TIMEOUT * 2):
+            return
+    except urllib.error.HTTPError as error:
+        status, message = error.code, _server_message(error)
+    except (OSError, ValueError):  # gone since /health answered: the run's own calls will say
+        return
+    if status in (401, 403):
+        raise ConfigError("tracking.uri", f"the MLflow server at {uri} refuses xaiexp (HTTP {status}: "
+                                          f"{message}); check its --allowed-hosts or credentials")
+    require(status < 500, "tracking.uri", f"the MLflow server at {uri} answers, but its store does not "
+                                          f"(HTTP {status}: {message}); is its database up?")
+
+
+def _server_message(error):
+    try:
+        body = error.read(4000).decode(errors="replace")
+    except OSError:
+        return error.reason
+    try:
+        return _first_line(json.loads(body).get("message", body))
+    except ValueError:
+        return _first_line(body) if body.strip() else str(error.reason)
+
+
+RAY_LAUNCHER = "hydra_plugins.xaiexp_ray_launcher.RayLauncher"
+RAY_SESSION_FILE = "/tmp/ray/ray_current_cluster"  # where `ray start --head` leaves its address
+
+
+def check_launcher(launcher) -> None:
+    """``hydra/launcher=ray_cluster``: Ray is installed and a cluster answers at
+    ``hydra.launcher.address`` (``auto``: $RAY_ADDRESS, else this machine's ``ray start``)."""
+    if not launcher or launcher.get("_target_") != RAY_LAUNCHER:
+        return
+    import importlib.util
+
+    require(importlib.util.find_spec("ray") is not None, "hydra/launcher",
+            "ray_cluster needs Ray, which is not installed: pip install \"ray[default]\"")
+    address = str(launcher.get("address") or "auto")
+    if address == "auto":
+        address = os.environ.get("RAY_ADDRESS") or _local_cluster()
+        require(address is not None, "hydra.launcher.address",
+                "auto finds no Ray cluster (RAY_ADDRESS is unset and no `ray start --head` runs on "
+                "this machine); start one, or give hydra.launcher.address=host:6379")
+    _check_reachable(address.removeprefix("ray://"))
+
+
+def _local_cluster():
+    try:
+        with open(RAY_SESSION_FILE) as file:
+            return file.read().strip() or None
+    except OSError:
+        return None
+
+
+@functools.lru_cache(maxsize=4)
+def _check_reachable(address):
+    host, _, port = address.rpartition(":")
+    require(port.isdigit(), "hydra.launcher.address", f"expected host:port, got {address!r}")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT).close()
+    except OSError as error:
+        reason = "connection refused" if isinstance(error, ConnectionRefusedError) else str(error)
+        raise ConfigError("hydra.launcher.address", f"no Ray cluster answers at {address} ({reason}); "
+                                                    f"is `ray start --head` running there?") from None
