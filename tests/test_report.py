@@ -273,7 +273,7 @@ def test_default_store_and_output_folder_are_under_the_project_root(store, home,
 def test_a_child_below_the_objectives_floor_is_not_the_best_and_ranks_last(tmp_path):
     """finish_sweep does not pick a child below the objective's floor, however good its value,
     and the report ranks it last."""
-    from xaiexp.tracking.sweep import OBJECTIVE_UNMET
+    from xaiexp.tracking.best import OBJECTIVE_UNMET
 
     target = TrackingTarget.embedded(tmp_path)
     metric = "eval/xai/saliency/relevance_mass"
@@ -288,6 +288,39 @@ def test_a_child_below_the_objectives_floor_is_not_the_best_and_ranks_last(tmp_p
     assert mlflow.MlflowClient(target.uri).get_run(parent).data.metrics[f"best/{metric}"] == 0.6
     ranked = select_runs(target, "floors", parent=parent).runs
     assert [run.info.run_name for run in ranked] == ["good", "fair", "focused but wrong"]
+
+
+def test_a_tie_has_one_best_on_the_parent_the_console_the_report_and_in_optuna(tmp_path, capsys):
+    """Two trials tied at 0.95: the parent's tags and description, the console's ranking, the
+    report and the Optuna sweeper's answer all name the one launched first (trial 0), although
+    trial 1 started first and MLflow lists the newest run first."""
+    import optuna
+
+    from xaiexp.app.sweeper import best_trial
+    from xaiexp.tracking.best import TRIAL_TAG
+    from xaiexp.tracking.sweep_summary import DESCRIPTION_TAG
+
+    target = TrackingTarget.embedded(tmp_path)
+    parent = start_sweep(target, "ties", "sweep ties", {"sweep.objective": "eval/accuracy"})
+    for name, trial, accuracy in (("init_lr=0.00884", 1, 0.95), ("init_lr=0.00118", 0, 0.95),
+                                  ("init_lr=0.0003", 2, 0.9)):  # parallel jobs: trial 1 started first
+        with mlflow_run(target, "ties", run_name=name, parent_run_id=parent, tags={TRIAL_TAG: trial}):
+            mlflow.log_metric("eval/accuracy", accuracy)
+    assert finish_sweep("eval/accuracy", "maximize").info.run_name == "init_lr=0.00118"
+    tags = mlflow.MlflowClient(target.uri).get_run(parent).data.tags
+    assert tags["xaiexp.best_child_name"] == "init_lr=0.00118"
+    assert tags[DESCRIPTION_TAG].startswith("**Best: init_lr=0.00118** (eval/accuracy 0.95)")
+    console = capsys.readouterr().err.splitlines()
+    assert [line.split()[:2] for line in console[2:5]] == [["1", "init_lr=0.00118"], ["2", "init_lr=0.00884"],
+                                                           ["3", "init_lr=0.0003"]]
+    ranked = select_runs(target, "ties", parent=parent).runs
+    assert [run.info.run_name for run in ranked] == ["init_lr=0.00118", "init_lr=0.00884", "init_lr=0.0003"]
+
+    study = optuna.create_study(direction="maximize")
+    first, second = study.ask(), study.ask()
+    study.tell(second, 0.95)  # told first: Optuna's own best_trial keeps it
+    study.tell(first, 0.95)
+    assert study.best_trial.number == 1 and best_trial(study).number == 0
 
 
 def test_scores_with_a_standard_error_show_a_95_percent_interval(tmp_path):

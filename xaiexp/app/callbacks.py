@@ -4,6 +4,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import OmegaConf
 
+from xaiexp.app.params import flatten, sweep_name
 from xaiexp.util.project import project_root
 
 
@@ -11,6 +12,13 @@ def _target(config):
     from xaiexp.tracking.store import TrackingTarget
 
     return TrackingTarget.from_config(config.tracking.uri, project_root())
+
+
+def job_config(config) -> dict:
+    """The flattened config without Hydra's node, its interpolations left as written (they may
+    name values only a job knows)."""
+    return flatten({key: value for key, value in OmegaConf.to_container(config, resolve=False).items()
+                    if key != "hydra"})
 
 
 class MLflowSweepCallback(Callback):
@@ -29,11 +37,13 @@ class MLflowSweepCallback(Callback):
         definition = {"sweep.overrides": " ".join(overrides),
                       "sweep.sweeper": config.hydra.sweeper.get("_target_", ""),
                       "sweep.launcher": config.hydra.launcher.get("_target_", ""),
-                      "sweep.objective": config.objective.metric}
+                      "sweep.objective": config.objective.metric,
+                      "sweep.direction": getattr(config.objective.direction, "value", config.objective.direction)}
         if params:
             definition["sweep.params"] = OmegaConf.to_yaml(params)
         start_sweep(_target(config), config.tracking.experiment or config.name,
-                    f"sweep {config.name}", definition, swept)
+                    sweep_name(job_config(config), dict(config.hydra.runtime.choices), overrides, swept),
+                    definition, swept)
 
     def on_multirun_end(self, config, **kwargs):
         if not config.tracking.enabled:

@@ -274,7 +274,8 @@ def main(argv=None):
     if os.getcwd() not in sys.path:  # a user's own _target_ modules, as ``python -m`` finds them
         sys.path.insert(0, os.getcwd())
     _setup()
-    args = get_args_parser().parse_args(argv)
+    args = get_args_parser().parse_intermixed_args(argv)  # options may follow overrides
+    argv = options_first(argv, args.overrides)
     informational = args.help or args.hydra_help or args.cfg or args.info or args.shell_completion
     if not informational:
         try:
@@ -296,6 +297,16 @@ def main(argv=None):
     except BaseException as error:
         _close_open_sweep("FAILED", f"{type(error).__name__}: {error}")
         raise
+
+
+def options_first(argv, overrides):
+    """``argv`` with the overrides moved after every option, the order Hydra's own parser reads
+    (``-m hparams_search=optuna --config-dir conf model=mine`` is then the same command as
+    ``-m --config-dir conf hparams_search=optuna model=mine``)."""
+    rest = list(argv)
+    for override in reversed(overrides):  # an override is the last of its spellings in argv
+        del rest[len(rest) - 1 - rest[::-1].index(override)]
+    return [*rest, *overrides]
 
 
 def _interrupt(signum, frame):

@@ -13,7 +13,8 @@ from omegaconf import OmegaConf
 
 from xaiexp.app.build import (instantiate_group, load_datasets, make_estimator, make_model,
                               make_network, make_pipeline, make_traces)
-from xaiexp.app.run import logged_params, run_tags, say_where
+from xaiexp.app.params import run_name, run_params
+from xaiexp.app.run import described, run_tags, say_where
 from xaiexp.app.schema import plain_value
 from xaiexp.util.project import project_root
 
@@ -45,8 +46,8 @@ def explain(cfg, source=None, output_dir=None):
         tags[SOURCE_TAG] = source.run_id
     resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     with mlflow_run(target, cfg.tracking.experiment or cfg.name,
-                    run_name=f"explain {source.run_name if source else cfg.name}",
-                    params=logged_params(resolved, hydra), tags=tags) as active:
+                    run_name=f"explain {source.run_name if source else run_name(*described(resolved, hydra))}",
+                    params=run_params(*described(resolved, hydra)), tags=tags) as active:
         log_dict(resolved, "config.yaml")
         logs = estimator.test()
     say_where(target, active, "explanation run")

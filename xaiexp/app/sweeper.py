@@ -29,6 +29,7 @@ from omegaconf import OmegaConf
 from xaiexp.app.schema import plain_value
 from xaiexp.app.search_space import as_overrides, search_space, suggest
 from xaiexp.app.study import IN_MEMORY, TRIAL_ENV, open_storage, shown
+from xaiexp.tracking.best import best_first
 
 log = logging.getLogger(__name__)
 
@@ -122,8 +123,7 @@ class OptunaSweeper(Sweeper):
     def report(self, study):
         """Log the best trial, write it to the sweep folder, and (with ``plots``) put Optuna's
         plots of the whole study on the MLflow parent run."""
-        finished = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-        best = study.best_trial if finished else None
+        best = best_trial(study)
         result = {"name": "optuna", "study_name": study.study_name, "storage": shown(self.storage),
                   "trials": len(study.trials), "best_params": best.params if best else None,
                   "best_value": best.value if best else None}
@@ -142,6 +142,16 @@ class OptunaSweeper(Sweeper):
         from xaiexp.tracking.study import STORAGE_TAG, STUDY_TAG, describe_study
 
         describe_study({STUDY_TAG: study.study_name, STORAGE_TAG: shown(self.storage)}, figures or {})
+
+
+def best_trial(study):
+    """The study's best finished trial by the sweep's rule (``tracking.best``: of tied values the
+    lowest trial number, as the MLflow parent run says), or None. Optuna's own ``best_trial``
+    keeps whichever tied trial it was told first, which parallel jobs decide."""
+    finished = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    first = next(iter(best_first(finished, lambda trial: trial.value, lambda trial: trial.number,
+                                 maximize=study.direction == optuna.study.StudyDirection.MAXIMIZE)), None)
+    return first if first is not None and math.isfinite(first.value) else None
 
 
 def tell(study, trial, job):

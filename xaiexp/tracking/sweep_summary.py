@@ -4,8 +4,8 @@ MLflow description, the ``mlflow.note.content`` tag, and the artifact ``sweep_su
 
 import pandas
 
+from xaiexp.tracking.best import ranked
 from xaiexp.tracking.report_table import SE_SUFFIX
-from xaiexp.tracking.sweep import is_candidate
 
 DESCRIPTION_TAG = "mlflow.note.content"  # what the MLflow UI shows as a run's description
 SUMMARY_ARTIFACT = "sweep_summary.md"
@@ -26,19 +26,16 @@ def explanation_metrics(children, objective):
 
 
 def ranking(children, objective, maximize):
-    """One row per child, best first by ``objective``; those that cannot be the best (failed, no
-    finite value, below the objective's floor) last, in start order."""
+    """One row per child, best first by ``objective`` (``best.ranked``: those that cannot be the
+    best last, in launch order)."""
     scores = explanation_metrics(children, objective)
     columns = list(dict.fromkeys([objective, "eval/accuracy", "test/accuracy", *scores]))  # objective once
     rows = [{"run": child.info.run_name, "status": child.info.status,
-             **{column: child.data.metrics.get(column) for column in columns},
-             "candidate": is_candidate(child, objective), "started": child.info.start_time}
-            for child in children]
-    table = pandas.DataFrame(rows, columns=["run", "status", *columns, "candidate", "started"])
-    table = table.sort_values(["candidate", objective, "started"], ascending=[False, not maximize, True],
-                              na_position="last", kind="stable")
+             **{column: child.data.metrics.get(column) for column in columns}}
+            for child in ranked(children, objective, maximize)]
+    table = pandas.DataFrame(rows, columns=["run", "status", *columns])
     table.insert(0, "rank", range(1, len(table) + 1))
-    table = table.drop(columns=["candidate", "started"]).rename(columns=short_name).reset_index(drop=True)
+    table = table.rename(columns=short_name)
     table.attrs["maps"] = scores[0].split("/")[2] if scores else None  # whose scores are shown
     return table
 
