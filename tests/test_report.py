@@ -3,6 +3,7 @@ real MLflowTrace (driven through its hooks, no training) and sweep bookkeeping."
 
 import csv
 import os
+import tempfile
 
 import matplotlib.image
 import mlflow
@@ -393,6 +394,38 @@ def paired(store):
             "no maps": log_scored(target, "paired", "no maps", 0.4, ids, None,
                                   {"explain": "none"}, figures=False)}
     return target, runs
+
+
+def test_the_cards_first_strip_is_at_step_0_and_the_scores_are_a_table_too(store, paired):
+    """MLflow opens an image card at step 0: a run's first figure of each key is its stepped
+    image there, the later ones at their global step; the stepped image is the figure's strip.
+    The per-image scores are also a CSV (what MLflow's artifact view previews as a table) holding
+    the .npz's numbers to 4 significant digits."""
+    import pandas as pd
+
+    client = mlflow.MlflowClient(store["target"].uri)
+    stepped = {}
+    for item in client.list_artifacts(store["lenet_fast"], "images"):
+        key, _, step = item.path.removeprefix("images/").split("+")[:3]
+        if item.path.endswith(".png"):
+            stepped.setdefault(key, []).append(int(step))
+    assert {key: sorted(steps) for key, steps in stepped.items()} == {"eval~saliency": [0, 20], "test~saliency": [0]}
+    with tempfile.TemporaryDirectory() as folder:
+        png = [a.path for a in client.list_artifacts(store["lenet_fast"], "images") if a.path.endswith(".png")][0]
+        strip = matplotlib.image.imread(client.download_artifacts(store["lenet_fast"], png, folder))
+    assert strip.shape[1] >= 4 * strip.shape[0]  # the card's strip, not the whole figure
+
+    target, runs = paired
+    client = mlflow.MlflowClient(target.uri)
+    logged = load_last_epoch(client, runs["shifted"], "saliency_scores", "test")
+    with tempfile.TemporaryDirectory() as folder:
+        table = pd.read_csv(client.download_artifacts(runs["shifted"], "saliency_scores/test_epoch_002.csv", folder),
+                            dtype={"image_id": str})
+    assert list(table.columns) == list(logged) == ["image_id", "saliency/relevance_mass",
+                                                   "smoothed_saliency/relevance_mass"]
+    assert list(table["image_id"]) == list(logged["image_id"])
+    for column in logged.keys() - {"image_id"}:
+        np.testing.assert_allclose(table[column], logged[column], rtol=5e-4)
 
 
 def test_paired_tests_mark_what_differs_from_the_best_run(paired, tmp_path, capsys):

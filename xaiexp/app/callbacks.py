@@ -5,6 +5,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import OmegaConf
 
 from xaiexp.app.params import flatten, sweep_name
+from xaiexp.app.search_keys import searchable
 from xaiexp.util.project import project_root
 
 
@@ -31,7 +32,8 @@ class MLflowSweepCallback(Callback):
         from xaiexp.tracking.sweep import start_sweep
 
         overrides = list(config.hydra.overrides.task)
-        params = config.hydra.sweeper.get("params") or {}
+        params, _ = searchable({key: value for key, value in (config.hydra.sweeper.get("params") or {}).items()
+                                if value is not None}, config)  # what the sweeper will search
         parsed = OverridesParser.create().parse_overrides(overrides)
         swept = [o.key_or_group for o in parsed if o.is_sweep_override()] + list(params)
         definition = {"sweep.overrides": " ".join(overrides),

@@ -22,6 +22,7 @@ from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBase
 
 from xaiexp.app.preflight import check_output_dir, check_resources, check_study_storage, no_space_left
 from xaiexp.app.schema import Config, register_configs
+from xaiexp.app.search_keys import check_search_keys
 from xaiexp.app.validate import check_overrides, require, schema_at, unknown_key_message, validate
 from xaiexp.util.console import ConsoleLog, status, tensorflow_notices_once
 from xaiexp.util.errors import ConfigError, one_line
@@ -91,10 +92,11 @@ COMPOSITION_ERRORS = (ConfigCompositionException, MissingConfigException, Overri
                       OmegaConfBaseException, ConfigError)
 
 
-def compose_config(overrides, config_dirs=()):
+def compose_config(overrides, config_dirs=(), searched=()):
     """The validated config for these command-line overrides (and ``--config-dir``s, searched
     before the package's), its dataset file and tracking server checked too (once per process
-    each); raises one of COMPOSITION_ERRORS."""
+    each), and the keys a sweep's command line ``searched`` names for its search
+    (``search_keys``); raises one of COMPOSITION_ERRORS."""
     from hydra import compose, initialize_config_dir
 
     if config_dirs:
@@ -106,6 +108,7 @@ def compose_config(overrides, config_dirs=()):
         cfg = compose(config_name="config", overrides=list(overrides), return_hydra_config=True)
     check_study_storage(OmegaConf.select(cfg, "hydra.sweeper.storage", default=None,
                                          throw_on_resolution_failure=False))
+    check_search_keys(cfg, list(searched))
     with open_dict(cfg):
         cfg.pop("hydra")  # the job's config, as Hydra hands it to the job
     validate(cfg)
@@ -280,7 +283,8 @@ def main(argv=None):
     if not informational:
         try:
             for overrides in job_overrides(args.overrides, args.multirun):
-                compose_config(overrides, [args.config_dir] if args.config_dir else ())
+                compose_config(overrides, [args.config_dir] if args.config_dir else (),
+                               searched=args.overrides if args.multirun else ())
             check_output_dir(args.overrides, args.multirun)
         except COMPOSITION_ERRORS as error:
             print(f"xaiexp: error: {describe(error)}", file=sys.stderr)

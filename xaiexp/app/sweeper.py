@@ -27,6 +27,7 @@ from hydra.plugins.sweeper import Sweeper
 from omegaconf import OmegaConf
 
 from xaiexp.app.schema import plain_value
+from xaiexp.app.search_keys import lacking, searchable
 from xaiexp.app.search_space import as_overrides, search_space, suggest
 from xaiexp.app.study import IN_MEMORY, TRIAL_ENV, open_storage, shown
 from xaiexp.tracking.best import best_first
@@ -49,7 +50,7 @@ class OptunaSweeper(Sweeper):
         self.sampler, self.direction, self.storage = sampler, plain_value(direction), storage
         self.study_name, self.n_trials, self.n_jobs = study_name, n_trials, max(n_jobs, 1)
         self.max_failure_rate, self.pruner, self.plots = max_failure_rate, pruner, plots
-        self.params = {str(k): str(v) for k, v in (params or {}).items()}
+        self.params = {str(k): str(v) for k, v in (params or {}).items() if v is not None}  # null: removed
         self.config = self.launcher = None
         self.job_idx = 0
 
@@ -59,7 +60,11 @@ class OptunaSweeper(Sweeper):
             hydra_context=hydra_context, task_function=task_function, config=config)
 
     def sweep(self, arguments: list[str]) -> None:
-        swept, fixed = search_space([f"{k}={v}" for k, v in self.params.items()] + list(arguments))
+        space, left_out = searchable(self.params, self.config)
+        if left_out:  # a preset's key that the chosen model or dataset lacks
+            log.warning(f"Left out of the search: {'; '.join(lacking(self.config, key) for key in left_out)} "
+                        f"(README \"Optuna\": changing the search space)")
+        swept, fixed = search_space([f"{k}={v}" for k, v in space.items()] + list(arguments))
         study = self.open_study()
         self.describe(study)
         log.info(f"Study {study.study_name!r} ({shown(self.storage)}), direction {self.direction}, "

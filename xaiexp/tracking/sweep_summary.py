@@ -63,4 +63,6 @@ def describe(table, link, objective, maximize):
 
 def console_text(table):
     """The ranking as aligned text (pandas' own layout, 4 significant digits)."""
+    if table.empty:
+        return " (no job ran)"
     return table.to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="-")
