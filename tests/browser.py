@@ -19,6 +19,7 @@ import urllib.request
 from pathlib import Path
 
 from conftest import run_cli
+from test_own_model import MODULE as USER_MODEL
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's package: Playwright's own browser download is not an option
 # Root needs --no-sandbox; the closed network refuses Chromium's background connections, which
@@ -57,17 +58,6 @@ def run_sweep(home, *overrides, env=None):
     return found.group(2), parent.group(1), LINK.findall(proc.stderr)[-1]
 
 
-USER_MODEL = textwrap.dedent('''
-    import keras
-
-
-    def small_cnn(input_shape, classes, filters=8):
-        """One convolution and a linear classifier: a user's model, not one of xaiexp's."""
-        return keras.Sequential([keras.Input(input_shape),
-                                 keras.layers.Conv2D(filters, 3, activation="relu", name="features"),
-                                 keras.layers.GlobalAveragePooling2D(),
-                                 keras.layers.Dense(classes, activation="softmax")])
-''')
 QUICK = textwrap.dedent("""
     # @package _global_
     # a user's quick settings: their model, small data, three epochs, cheap maps
@@ -82,12 +72,12 @@ QUICK = textwrap.dedent("""
 
 def user_project(folder):
     """A user's project in ``folder``: ``mymodels.py`` and ``conf/`` with ``model=mine`` (its
-    ``small_cnn``) and ``experiment=quick``. Returns (the conf folder, the environment that
+    ``tiny``, a one-convolution model) and ``experiment=quick``. Returns (the conf folder, the environment that
     lets ``xaiexp`` import ``mymodels``)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "mymodels.py").write_text(USER_MODEL)
-    for group, name, text in (("model", "mine", "_target_: mymodels.small_cnn\nfilters: 4\n"),
+    for group, name, text in (("model", "mine", "_target_: mymodels.tiny\nfilters: 4\n"),
                               ("experiment", "quick", QUICK)):
         (folder / "conf" / group).mkdir(parents=True, exist_ok=True)
         (folder / "conf" / group / f"{name}.yaml").write_text(text)

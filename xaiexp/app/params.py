@@ -8,7 +8,7 @@ key; a run at the defaults logs none (its ``config.yaml`` artifact holds the who
 out of the card as that text grows past a line (README "Browsing results").
 """
 
-import math
+from xaiexp.util.util import short_value
 
 IDENTITY_GROUPS = ("model", "dataset")  # always named, even at their defaults
 # where a run goes, how it is swept or shown: not what it is
@@ -121,20 +121,6 @@ def _spelled(settings: list[tuple[str, str]]) -> str:
     short = [key.rsplit(".", 1)[-1] for key in keys]
     names = short if len(set(short)) == len(short) else keys
     return SEPARATOR.join(f"{name}={short_value(value)}" for name, (_, value) in zip(names, settings))
-
-
-def short_value(text: str) -> str:
-    """``0.0003`` -> ``3e-4``, ``1000000.0`` -> ``1e6``, ``0.00123`` stays, ``~/data/pets`` ->
-    ``pets``; other text as it is."""
-    try:
-        number = float(text)
-    except ValueError:
-        return text.rstrip("/").rsplit("/", 1)[-1] if "/" in text and "[" not in text else text
-    if number.is_integer() and abs(number) < 1e4 or not math.isfinite(number):
-        return text
-    mantissa, _, exponent = f"{number:.2e}".partition("e")
-    scientific = f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
-    return min(f"{number:.3g}", scientific, key=len)
 
 
 def _cut(name: str) -> str:

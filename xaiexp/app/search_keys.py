@@ -20,7 +20,7 @@ _ABSENT = object()
 def has_key(cfg, key: str) -> bool:
     """Whether the composed ``cfg`` (with its ``hydra`` node) has config key or group ``key``;
     a ``+key`` is added by the override, so it need not be there."""
-    if key.startswith("+") or key in cfg.hydra.runtime.choices:
+    if key.startswith("+") or key in _choices(cfg):
         return True
     return OmegaConf.select(cfg, key, default=_ABSENT, throw_on_resolution_failure=False) is not _ABSENT
 
@@ -29,6 +29,11 @@ def searchable(space: dict, cfg) -> tuple[dict, list[str]]:
     """(the entries of ``space``, key: sweep grammar, whose key ``cfg`` has, the keys it lacks)."""
     kept = {key: value for key, value in space.items() if has_key(cfg, key)}
     return kept, [key for key in space if key not in kept]
+
+
+def _choices(cfg) -> dict:
+    """Hydra's group choices of the composed ``cfg`` ({} for a config Hydra did not compose)."""
+    return OmegaConf.select(cfg, "hydra.runtime.choices", default=None) or {}
 
 
 def named_for_search(overrides: list[str]) -> list[str]:
@@ -56,5 +61,5 @@ def check_search_keys(cfg, overrides: list[str]) -> None:
 def lacking(cfg, key: str) -> str:
     """Why ``cfg`` has no ``key``: ``model=mine has no width``."""
     group, _, rest = key.partition(".")
-    option = cfg.hydra.runtime.choices.get(group)
+    option = _choices(cfg).get(group)
     return f"{group}={option} has no {rest}" if option and rest else f"the config has no {key}"

@@ -5,7 +5,9 @@ paired tests on the images the runs both scored say which score differences are 
 import argparse
 import os
 import sys
+import textwrap
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from xaiexp.tracking.store import TrackingTarget
 from xaiexp.util.util import safe_name
 
 EXIT_NOTHING_TO_REPORT = 2
+TERMINAL_WIDTH = 100  # the printed report's widest line
 TABLES = {"runs": runs_table, "methods": methods_table}
 
 
@@ -71,13 +74,18 @@ def main(argv):
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one bar per run
     target = TrackingTarget.from_config(args.uri, project_root())
     try:
-        report = write_report(target, args)
+        with warnings.catch_warnings():  # what a report cannot show, its notes say; scipy's and
+            warnings.simplefilter("ignore")  # MLflow's warnings only pushed the table away
+            report = write_report(target, args)
     except ReportError as error:
         print(f"xaiexp: error: {error}", file=sys.stderr)
         sys.exit(EXIT_NOTHING_TO_REPORT)
     for note in report.notes:
         print(f"xaiexp: note: {note}", file=sys.stderr)
-    print(report.heading, "", report.table.terminal(), *report.legend, "", *report.paths, sep="\n")
+    legend = ["", *report.legend] if report.legend else []
+    print(textwrap.fill(report.heading, TERMINAL_WIDTH, subsequent_indent="  "), "",
+          report.table.terminal(TERMINAL_WIDTH, outputs=safe_name(args.figure)), *legend, "", *report.paths,
+          sep="\n")
 
 
 @dataclass(frozen=True)

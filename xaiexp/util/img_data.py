@@ -272,10 +272,11 @@ def _column_values(column):
 
 
 def _text(value):
+    """A cell's one line (a line break in a value would overlap the next line)."""
     value = np.asarray(value)
     if value.size == 1:
         value = value.reshape(()).item()
-    return f"{value:.3g}" if isinstance(value, float) else str(value)
+    return f"{value:.3g}" if isinstance(value, float) else " ".join(str(value).splitlines())
 
 
 def _rgb(images, colormap):
