@@ -1,7 +1,8 @@
 """Regenerate the README's pictures of xaiexp in the MLflow UI:
 
 - docs/mlflow_ui.png: a run's last evaluation saliency figure, in the Artifacts tab;
-- docs/mlflow_card.png: the Model metrics tab, its ``eval/saliency`` card at the last step;
+- docs/mlflow_card.png: the Model metrics tab, its ``eval/saliency`` card (the maps' strip) at the
+  last step;
 - docs/mlflow_sweep.png: a sweep's parent run, its description ranking the children.
 
     python docs/make_screenshot.py [overrides...]
@@ -61,10 +62,17 @@ def photograph_run(page, url, run_id, link):
             "slider").get_attribute("aria-valuemax"):
         next_step(card)
     loaded_width(image)
+    wait_drawn(page)
     box = card.bounding_box()
     margin = 24
     save(page, "mlflow_card.png", clip={"x": 0, "y": 0, "width": box["x"] + box["width"] + margin,
                                         "height": box["y"] + box["height"] + margin})
+
+
+def wait_drawn(page):
+    """Wait until no chart in view shows MLflow's loading spinner (its design system's class)."""
+    page.wait_for_function("""() => ![...document.querySelectorAll('.du-bois-light-spin-spinning')].some(e => {
+        const r = e.getBoundingClientRect(); return r.bottom > 0 && r.top < window.innerHeight; })""")
 
 
 def photograph_sweep(page, url, link):

@@ -13,10 +13,13 @@ import socket
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import urllib.request
+from pathlib import Path
 
 from conftest import run_cli
+from test_own_model import MODULE as USER_MODEL
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's package: Playwright's own browser download is not an option
 # Root needs --no-sandbox; the closed network refuses Chromium's background connections, which
@@ -45,14 +48,40 @@ def run_experiment(home, *overrides):
     return found.group(2), found.group(1), LINK.findall(proc.stderr)[-1]
 
 
-def run_sweep(home, *overrides):
-    """Run a multirun (``-m``) into the store under ``home``; return (experiment id, the parent
-    run's id, the parent's link) as it printed them."""
-    proc = run_cli("-m", *overrides, env={"XAIEXP_HOME": str(home)})
+def run_sweep(home, *overrides, env=None):
+    """Run a multirun (``-m``) into the store under ``home`` (``env``: more environment); return
+    (experiment id, the parent run's id, the parent's link) as it printed them."""
+    proc = run_cli("-m", *overrides, env={"XAIEXP_HOME": str(home), **(env or {})})
     found, parent = RUN_LINE.search(proc.stderr), SWEEP_LINE.search(proc.stderr)
     if proc.returncode or not found or not parent:
         raise RuntimeError(f"xaiexp -m failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     return found.group(2), parent.group(1), LINK.findall(proc.stderr)[-1]
+
+
+QUICK = textwrap.dedent("""
+    # @package _global_
+    # a user's quick settings: their model, small data, three epochs, cheap maps
+    defaults:
+      - override /model: mine
+    dataset: {n_train: 256, n_eval: 128}
+    epochs: 3
+    log_steps: 4
+    explain: {samples: 4, smoothing: 3, integrating: [4, 2]}
+""")
+
+
+def user_project(folder):
+    """A user's project in ``folder``: ``mymodels.py`` and ``conf/`` with ``model=mine`` (its
+    ``tiny``, a one-convolution model) and ``experiment=quick``. Returns (the conf folder, the environment that
+    lets ``xaiexp`` import ``mymodels``)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "mymodels.py").write_text(USER_MODEL)
+    for group, name, text in (("model", "mine", "_target_: mymodels.tiny\nfilters: 4\n"),
+                              ("experiment", "quick", QUICK)):
+        (folder / "conf" / group).mkdir(parents=True, exist_ok=True)
+        (folder / "conf" / group / f"{name}.yaml").write_text(text)
+    return folder / "conf", {"PYTHONPATH": os.pathsep.join(filter(None, [str(folder), os.environ.get("PYTHONPATH")]))}
 
 
 def served_link(link, url):
@@ -208,26 +237,52 @@ def show_artifact(page, path):
 
 
 def show_stepped_image(page, key):
-    """Show image ``key`` at its first step in the Model metrics tab; return (its chart card, <img>).
-
-    The chart opens at step 0, where xaiexp logs nothing (it logs at each evaluation's global
-    step): one right arrow moves its slider to the first logged step, as a user would.
-    """
+    """The image card ``key`` of the Model metrics tab, as it opens (MLflow opens every image card
+    at step 0, where xaiexp logs the first figure); return (the card, its <img>)."""
     page.get_by_role("tab", name="Model metrics").click()
     card = page.get_by_test_id("experiment-view-compare-runs-card").filter(
         has=page.get_by_role("heading", name=key, exact=True))
-    next_step(card)
+    card.scroll_into_view_if_needed()
     return card, card.locator("img")
 
 
-def next_step(card):
-    """Move the image card's step slider to the next logged step; return that step."""
+def expand_card(card):
+    """Open the card's expanded view (its first button); return the dialog."""
+    card.get_by_role("button").first.click()
+    return card.page.get_by_role("dialog").first
+
+
+def step_of(card):
+    """The step an image card (or its expanded view) shows."""
+    return int(card.get_by_role("slider").get_attribute("aria-valuenow"))
+
+
+def next_step(card, key="ArrowRight"):
+    """Move the image card's step slider to the next logged step (``ArrowLeft``: the one before);
+    return that step."""
     slider = card.get_by_role("slider")
     before = slider.get_attribute("aria-valuenow")
-    slider.press("ArrowRight")
+    slider.press(key)
     card.page.wait_for_function("([s, v]) => s.getAttribute('aria-valuenow') !== v",
                                 arg=[slider.element_handle(), before])
     return int(slider.get_attribute("aria-valuenow"))
+
+
+def shown_whole(element):
+    """Whether all of ``element`` is in view: inside the box of every ancestor that clips or
+    scrolls its content (a card's image area, a dialog), inside the window, and not covered."""
+    return element.evaluate("""e => {
+        const r = e.getBoundingClientRect();
+        for (let a = e.parentElement; a; a = a.parentElement) {
+            const style = getComputedStyle(a);
+            if (style.overflowX === 'visible' && style.overflowY === 'visible') continue;
+            const c = a.getBoundingClientRect();
+            if (r.top < c.top - 0.5 || r.bottom > c.bottom + 0.5 || r.left < c.left - 0.5 || r.right > c.right + 0.5)
+                return false;
+        }
+        const top = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+        return r.bottom <= window.innerHeight && r.right <= window.innerWidth && (top === e || e.contains(top));
+    }""")
 
 
 def loaded_width(image):

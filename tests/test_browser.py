@@ -12,9 +12,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from browser import (CHROMIUM, chromium_page, expand_run, loaded_width, mlflow_ui, next_step,
+from browser import (CHROMIUM, chromium_page, expand_card, expand_run, loaded_width, mlflow_ui, next_step,
                      open_experiment, open_run, run_experiment, run_row, run_sweep, search_runs,
-                     served_link, show_artifact, show_stepped_image, table_value)
+                     served_link, show_artifact, show_stepped_image, shown_whole, step_of, table_value,
+                     user_project)
 from conftest import TINY
 
 # Skipped on a developer machine without a browser; CI (.ci/run installs both) must run them.
@@ -45,12 +46,14 @@ def served(store_home):
 
 
 @pytest.fixture(scope="module")
-def swept(served, store_home):
-    """A tiny 2-job grid sweep into the served store (one server for the module, started once),
-    one job diverging: (experiment id, the parent run, its child runs) as the server's REST API
+def swept(served, store_home, tmp_path_factory):
+    """A user's 2-job grid sweep into the served store (one server for the module, started once):
+    their own model and quick settings (``tests/browser.py``, ``user_project``), 3 epochs, two
+    learning rates: (experiment id, the parent run, its child runs) as the server's REST API
     reports them, and the link the sweep printed."""
-    experiment_id, parent_id, link = run_sweep(store_home, "schedule.init_lr=1e-3,1e6", *TINY, "epochs=1",
-                                               "explain=none")
+    conf, env = user_project(tmp_path_factory.mktemp("project"))
+    experiment_id, parent_id, link = run_sweep(store_home, "--config-dir", str(conf), "experiment=quick",
+                                               "schedule.init_lr=1e-3,3e-3", env=env)
     (parent,) = search_runs(served[0], experiment_id, "tags.`xaiexp.sweep` = 'true'")
     assert parent["info"]["run_id"] == parent_id
     children = search_runs(served[0], experiment_id, f"tags.`mlflow.parentRunId` = '{parent_id}'")
@@ -120,8 +123,9 @@ def test_overview_shows_the_runs_metrics_and_params(served, page):
     metrics = {m["key"]: m["value"] for m in data["metrics"]}
     params = {p["key"]: p["value"] for p in data["params"]}
 
-    assert table_value(page, "Parameter", "schedule.init_lr") == params["schedule.init_lr"] == "0.001"
-    assert table_value(page, "Parameter", "model") == params["model"] == "lenet"
+    assert params == {override.split("=")[0]: override.split("=")[1].replace(",", ", ") for override in TINY}
+    assert table_value(page, "Parameter", "epochs") == "2"
+    assert table_value(page, "Parameter", "explain.integrating") == "[4, 2]"
     for name in "train/ce", "eval/accuracy":
         assert float(table_value(page, "Metric", name)) == pytest.approx(metrics[name])
 
@@ -132,52 +136,86 @@ def test_artifacts_tab_previews_the_saliency_figure(page):
     assert image.is_visible()
 
 
-def in_sight(element, card):
-    """Whether the page shows the top of ``element`` once ``card`` is in view, the card's own
-    scroll area left as it opened (MLflow centres a wide figure in a square box under the run's
-    params: with the whole config as params it was some 1,500 px further down)."""
-    card.scroll_into_view_if_needed()
-    return element.evaluate("e => { const r = e.getBoundingClientRect();"
-                            " const top = document.elementFromPoint(r.x + r.width / 2, r.y + 4);"
-                            " return top === e || e.contains(top); }")
+def finished_child(swept):
+    """(experiment id, run id) of the sweep's child ``init_lr=1e-3``."""
+    experiment_id, _, children, _ = swept
+    (child,) = [c for c in children if c["info"]["run_name"] == "init_lr=1e-3"]
+    return experiment_id, child["info"]["run_id"]
 
 
-def test_model_metrics_card_shows_the_maps_and_its_slider_moves_them(page):
-    """The image card shows the saliency figure itself, in view (not below a paragraph of params),
-    and each step of its slider shows that step's figure."""
-    card, image = show_stepped_image(page, "eval/saliency")
-    shown = {}
-    for _ in range(2):  # TINY: two epochs, two evaluations
-        step = int(card.get_by_role("slider").get_attribute("aria-valuenow"))
+def pixels(image):
+    """The decoded picture of an <img>, as a data URL."""
+    return image.evaluate("img => { const c = document.createElement('canvas');"
+                          " c.width = img.naturalWidth; c.height = img.naturalHeight;"
+                          " c.getContext('2d').drawImage(img, 0, 0); return c.toDataURL(); }")
+
+
+def walk_steps(view, image):
+    """{step: picture} at every step of an image card or its expanded view, from its first step
+    (where it opens) to its last, each checked to be shown whole."""
+    shown, slider = {}, view.get_by_role("slider")
+    while True:
+        step = step_of(view)
         assert loaded_width(image) > 0
-        source = urllib.parse.unquote(image.get_attribute("src"))
-        assert f"/eval~saliency+step+{step}+" in source
-        shown[step] = image.evaluate("img => { const c = document.createElement('canvas');"
-                                     " c.width = img.naturalWidth; c.height = img.naturalHeight;"
-                                     " c.getContext('2d').drawImage(img, 0, 0); return c.toDataURL(); }")
-        assert image.bounding_box()["width"] > card.bounding_box()["width"] / 2
-        assert in_sight(image, card)  # not scrolled away below the run's params in the card
-        if len(shown) < 2:
-            next_step(card)
-    (first, second), (before, after) = sorted(shown), [shown[s] for s in sorted(shown)]
-    assert first < second and before != after  # another epoch's maps, not the same picture
+        assert shown_whole(image), f"step {step}: the picture is not all in view"
+        shown[step] = pixels(image)
+        if slider.get_attribute("aria-valuenow") == slider.get_attribute("aria-valuemax"):
+            return shown
+        next_step(view)
+
+
+def test_the_image_card_and_its_expanded_view_show_the_whole_strip_at_every_step(served, swept, request):
+    """The eval/saliency card of a user's sweep child opens on the first epoch's maps (MLflow
+    opens image cards at step 0, where xaiexp logs the first figure), and shows the whole strip
+    at the first, the middle and the last step, as does its expanded view; each step is another
+    epoch's picture."""
+    experiment_id, run_id = finished_child(swept)
+    with screenshot_when_done(request.node.name) as page:
+        open_run(page, served[0], experiment_id, run_id)
+        card, image = show_stepped_image(page, "eval/saliency")
+        in_card = walk_steps(card, image)
+        assert sorted(in_card) == [0, 16, 24]  # epoch 1 at step 0, then epochs 2 and 3 at their steps
+        assert len(set(in_card.values())) == 3  # three epochs' maps
+        width, height = image.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+        assert width >= 4 * height  # a strip: MLflow's 256-pixel thumbnail stays low in the card
+        while step_of(card) > 0:
+            next_step(card, "ArrowLeft")
+        dialog = expand_card(card)
+        expanded = walk_steps(dialog, dialog.locator("img"))
+        assert sorted(expanded) == [0, 16, 24]
+
+
+def test_the_per_image_scores_preview_as_a_table(served, swept, request):
+    """The Saliency trace's per-image scores, one row per image, preview as a table in the
+    Artifacts tab (saliency_scores/<mode>_epoch_<n>.csv beside the .npz the report reads)."""
+    experiment_id, run_id = finished_child(swept)
+    with screenshot_when_done(request.node.name) as page:
+        open_run(page, served[0], experiment_id, run_id)
+        show_artifact(page, "saliency_scores/eval_epoch_003.csv")
+        page.get_by_text("Previewing the first 4 rows", exact=True).wait_for()  # experiment=quick: 4 probes
+        headers = [text.strip() for text in page.get_by_role("columnheader").all_inner_texts()]
+        assert headers[:3] == ["image_id", "saliency/relevance_mass", "saliency/pointing_game"]
+        rows = [cells for row in page.get_by_role("row").all() if (cells := row.get_by_role("cell").all_inner_texts())]
+        assert len(rows) == 4 and all(len(cells) == len(headers) for cells in rows)
+        assert len(rows[0][0]) == 16 and 0 <= float(rows[0][1]) <= 1  # an image's id, its relevance mass
 
 
 def test_experiment_page_shows_a_sweep_as_a_parent_run_with_its_children_under_it(served, swept, request):
     url = served[0]
     experiment_id, parent, children, _ = swept
-    names = ["init_lr=1e-3", "init_lr=1e6"]
-    assert parent["info"]["run_name"] == "sweep xaiexp" and parent["info"]["status"] == "FINISHED"
+    names = ["init_lr=1e-3", "init_lr=3e-3"]  # a child by its swept values, its parent by the rest
+    sweep = "sweep mine · shapes · experiment=quick"
+    assert parent["info"]["run_name"] == sweep and parent["info"]["status"] == "FINISHED"
     assert sorted(c["info"]["run_name"] for c in children) == sorted(names)
 
     with screenshot_when_done(request.node.name) as page:
         open_experiment(page, url, experiment_id)
-        parent_link = page.get_by_role("link", name="sweep xaiexp", exact=True)
+        parent_link = page.get_by_role("link", name=sweep, exact=True)
         parent_link.wait_for()
         assert parent_link.get_attribute("href").endswith(f"/runs/{parent['info']['run_id']}")
         assert page.get_by_role("link", name=names[0], exact=True).count() == 0  # folded
 
-        expand_run(page, "sweep xaiexp")
+        expand_run(page, sweep)
         top = parent_link.bounding_box()
         for name in names:
             child = run_row(page, name).get_by_role("link", name=name, exact=True)
@@ -189,17 +227,23 @@ def test_experiment_page_shows_a_sweep_as_a_parent_run_with_its_children_under_i
 
 def test_the_sweep_parent_describes_its_ranking(served, swept, request):
     """The sweep's printed link opens the parent in the training view, its description first:
-    the best child, then the children ranked, the diverged one last."""
+    the best child (the parent's xaiexp.best_child_name: one rule for both), then the children
+    ranked by eval accuracy."""
     url = served[0]
-    _, parent, _, link = swept
+    _, parent, children, link = swept
+    tags = {tag["key"]: tag["value"] for tag in parent["data"]["tags"]}
+    accuracy = {c["info"]["run_name"]: {m["key"]: m["value"] for m in c["data"]["metrics"]}["eval/accuracy"]
+                for c in children}
+    best = tags["xaiexp.best_child_name"]
+    assert accuracy[best] == max(accuracy.values())
     with screenshot_when_done(request.node.name, fresh=True) as page:
         page.goto(served_link(link, url))
         description = page.locator("div").filter(
-            has=page.get_by_text("Best: init_lr=1e-3", exact=True)).filter(has=page.get_by_role("table")).last
+            has=page.get_by_text(f"Best: {best}", exact=True)).filter(has=page.get_by_role("table")).last
         description.wait_for()
         assert_training_view(page)
         rows = description.get_by_role("row")
         assert rows.nth(0).get_by_role("columnheader").all_inner_texts()[:4] == [
             "rank", "run", "status", "eval/accuracy"]
         ranked = [rows.nth(i).get_by_role("cell").all_inner_texts()[:3] for i in (1, 2)]
-        assert ranked == [["1", "init_lr=1e-3", "FINISHED"], ["2", "init_lr=1e6", "FAILED"]]
+        assert ranked[0] == ["1", best, "FINISHED"] and ranked[1][0] == "2" and ranked[1][2] == "FINISHED"

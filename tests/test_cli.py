@@ -42,13 +42,14 @@ def test_a_run_logs_everything_to_mlflow(home):
     assert f"#/experiments/{experiment.experiment_id}/runs/{run.info.run_id}" in result.stderr
     params = run.data.params
     assert params["schedule.init_lr"] == "0.0003"
-    assert params["dataset"] == "shapes" and params["model"] == "lenet" and params["epochs"] == "2"
+    assert params["epochs"] == "2" and params["dataset.n_train"] == "256"
     assert "model._target_" not in params  # the whole config is the config.yaml artifact
+    assert not {"model", "dataset", "precision", "seed", "name"} & params.keys()  # defaults; where it goes
+    assert run.info.run_name == "lenet · shapes · n_train=256 · n_eval=128 · epochs=2 · batch_size=32 · log_step…"
     assert run.data.tags["xaiexp.overrides"].endswith("name=tiny schedule.init_lr=3e-4")
     assert run.data.tags["xaiexp.version"]
     assert run.data.tags["xaiexp.devices"] == "CPU"
     assert re.search(r"^xaiexp: devices: CPU \(\d+ cores\)$", result.stderr, re.M)
-    assert params["precision"] == "float32"
     history = client.get_metric_history(run.info.run_id, "train/ce")
     assert [m.step for m in history] == [1, 4, 8, 12, 16]
     assert [m.step for m in client.get_metric_history(run.info.run_id, "eval/accuracy")] == [8, 16]
@@ -89,3 +90,17 @@ def test_the_default_experiment_learns_shapes_in_minutes(home):
     console = (result.stdout + result.stderr).splitlines()  # not a terminal: no progress bar
     widths = [len(line) for line in console if str(home) not in line]  # (pytest's long tmp path)
     assert len(console) <= 45 and max(widths) <= 160, "\n".join(console)
+
+
+def test_options_may_follow_the_overrides(home, tmp_path):
+    """``xaiexp -m hparams_search=optuna --config-dir conf model=mine``: argparse alone stops at the
+    first option after an override; the command reads as if the options came first."""
+    from xaiexp.app.cli import options_first
+
+    argv = ["-m", "hparams_search=optuna", "--config-dir", "conf", "model=mine", "epochs=1"]
+    assert options_first(argv, ["hparams_search=optuna", "model=mine", "epochs=1"]) == [
+        "-m", "--config-dir", "conf", "hparams_search=optuna", "model=mine", "epochs=1"]
+    (tmp_path / "conf" / "model").mkdir(parents=True)
+    result = run_cli("-m", "hparams_search=optuna", "--config-dir", str(tmp_path / "conf"), "model=mine")
+    assert result.returncode == 2  # one command, not an argparse usage error: Hydra looked for mine
+    assert result.stderr.startswith("xaiexp: error: model=mine: no such option; choose from ")

@@ -144,7 +144,8 @@ def sweeper(tmp_path, job, storage=None, n_trials=6, pruner=None, seed=0, **opti
     made = OptunaSweeper(sampler=functools.partial(optuna.samplers.TPESampler, seed=seed),
                          direction="maximize", storage=storage, study_name="study",
                          n_trials=n_trials, pruner=pruner, params=params, plots=False, **options)
-    made.config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}, "tracking": {"enabled": False}})
+    made.config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}, "tracking": {"enabled": False},
+                                    "x": 0.0, "lr": 1e-3})  # the keys it searches: a config has them
     made.launcher = FunctionLauncher(job)
     return made
 

@@ -3,14 +3,15 @@ real MLflowTrace (driven through its hooks, no training) and sweep bookkeeping."
 
 import csv
 import os
+import tempfile
 from pathlib import Path
 
 import matplotlib.image
 import mlflow
 import numpy as np
 import pytest
-from conftest import run_cli
 
+from conftest import run_cli
 from xaiexp.app.cli import main
 from xaiexp.system import System
 from xaiexp.tracking import MLflowTrace, TrackingTarget, mlflow_run
@@ -158,12 +159,75 @@ def test_sweep_table_ranks_by_the_objective_with_swept_params(store, tmp_path, c
 
 
 def test_the_table_is_printed_readable_at_100_columns(store, tmp_path, capsys):
+    """The runs first (whole names, the params that differ by their last part), then one table
+    per metric: a row per run, a column per method."""
     printed = report(store, tmp_path, "--sweep", "last", capsys=capsys).out.splitlines()
     assert printed[0] == "# sweep xaiexp: test metrics, highest eval/accuracy first"
     assert max(map(len, printed[:-3])) <= 100
     table = "\n".join(printed)
-    assert "schedule.…0.0003,model=lenet  FINISHED" in table  # names cut in the middle: the values stay
-    assert "saliency/relevance_mass" in table and "0.412" in table and store["lenet_fast"] not in table
+    assert "schedule.init_lr=0.0003,model=lenet  lenet" in table  # the whole name, then model.name
+    assert printed[2].split() == ["run", "name", "init_lr", "accuracy", "eval/accuracy"]
+    blocks = table.split("\n\n")
+    assert blocks[2].splitlines()[:2] == ["relevance_mass", "run                                  saliency  smoothed"]
+    assert blocks[3].splitlines()[0] == "pointing_game" and "0.412" in blocks[2] and store["lenet_fast"] not in table
+
+
+MEAN_MASS = {"saliency": 0.41, "smoothed_saliency": 0.52, "integrated_saliency": 0.47, "smint_saliency": 0.55}
+
+
+def log_four_metrics(target, experiment, name, accuracy, ids, shift, parent):
+    """A sweep child's test epoch as the Saliency trace logs it: four methods x four metrics,
+    means, standard errors and the scores image by image (relevance mass ``shift``ed)."""
+    from xaiexp.tracking.best import JOB_TAG
+    from xaiexp.xai.image_scores import ImageScores
+
+    rng = np.random.default_rng(7)
+    system = System(log_steps=0, mode="test", epoch_idx=2, global_step=20)
+    trace = MLflowTrace()
+    trace.system = system
+    per_image = {}
+    with mlflow_run(target, experiment, run_name=name, parent_run_id=parent,
+                    params={"schedule.init_lr": name[8:12], "batch_size": name[-2:]}, tags={JOB_TAG: name}) as run:
+        trace.on_begin(Data())
+        data = Data()
+        data.write_with_log("accuracy", accuracy)
+        for method, mass in MEAN_MASS.items():
+            for metric in ("relevance_mass", "pointing_game", "deletion_auc", "insertion_auc"):
+                scores = rng.uniform(0, 2 * mass, len(ids)) + (shift if metric == "relevance_mass" else 0)
+                data.write_with_log(f"xai/{method}/{metric}", float(np.mean(scores)))
+                data.write_with_log(f"xai/{method}/{metric}_se", float(np.std(scores, ddof=1) / np.sqrt(len(ids))))
+                per_image[f"{method}/{metric}"] = scores
+        data.write_without_log("saliency_scores", ImageScores(np.asarray(ids), per_image))
+        data.write_without_log("saliency", figure(seed=0))
+        trace.on_epoch_end(data)
+        trace.on_end(Data())
+    return run.info.run_id
+
+
+def test_a_four_run_sweep_reads_within_100_columns_without_warnings(tmp_path):
+    """``xaiexp report --sweep last`` (the real command) on a 4-run sweep of four methods and
+    four metrics: every line within 100 columns, each table whole (the runs, then one per
+    metric), the names whole, no warning line although two runs' scores are nearly identical
+    image by image (scipy warns of precision loss in its t-test there)."""
+    target = TrackingTarget.embedded(tmp_path)
+    parent = start_sweep(target, "four", "sweep lenet · shapes", {"sweep.objective": "test/accuracy"})
+    ids = [f"{i:016x}" for i in range(30)]
+    names = ["init_lr=1e-3 · batch_size=32", "init_lr=1e-3 · batch_size=64", "init_lr=3e-3 · batch_size=32",
+             "init_lr=3e-3 · batch_size=64"]
+    for name, accuracy, shift in zip(names, (0.9, 0.8, 0.7, 0.6), (0.0, 1e-12, 0.05, -0.05)):
+        log_four_metrics(target, "four", name, accuracy, ids, shift, parent)
+    finish_sweep("test/accuracy", "maximize")
+    result = run_cli("report", "--uri", target.uri, "--experiment", "four", "--sweep", "last",
+                     "--out", str(tmp_path / "report"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr == ""  # no warning, no note
+    lines = result.stdout.splitlines()
+    assert max(map(len, lines)) <= 100, max(lines, key=len)
+    headers = [line for line in lines if line.startswith("run ")]
+    assert len(headers) == 1 + 4  # the runs, then one table per metric: none cut in two
+    assert headers[1].split() == ["run", "saliency", "smoothed", "integrated", "smint"]
+    assert sum(line.startswith(tuple(names)) for line in lines) == 4 * 5  # every name whole, in every table
+    assert "init_lr" in headers[0] and "batch_size" in headers[0]
 
 
 def test_csv_has_the_same_rows_at_full_precision(store, tmp_path):
@@ -210,6 +274,24 @@ def test_grid_has_a_row_per_run_with_arrays_and_a_column_per_method(store, tmp_p
     assert grid.shape[0] == HEADER_PIXELS + CELL_PIXELS * runs and grid.shape[1] >= CELL_PIXELS * columns
 
 
+def test_the_grids_labels_never_overlap():
+    """Each text of the painted grid — run name, accuracy, label, prediction, headers — keeps to
+    its own box: no two overlap, none leaves the picture (long sweep-child names included)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    arrays = {key: np.asarray(value) for key, value in figure(seed=1).items() if not isinstance(value, Overlay)}
+    names = ["init_lr=1e-3 · batch_size=32", "init_lr=3e-3 · batch_size=64 · model=cnn", "line\nbreak"]
+    grid, _ = saliency_grid([(name, 0.5 + i / 10, arrays) for i, name in enumerate(names)], probe=0)
+    painted = grid.paint_figure()
+    renderer = FigureCanvasAgg(painted).get_renderer()
+    boxes = [text.get_window_extent(renderer) for text in painted.texts if text.get_text()]
+    assert len(boxes) == 4 + 4 + 3 * 4  # headers, the colour scale; a run's name, accuracy, label, prediction
+    width, height = painted.get_size_inches() * painted.dpi
+    assert all(0 <= box.x0 and box.x1 <= width and 0 <= box.y0 and box.y1 <= height for box in boxes)
+    assert not [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:] if a.overlaps(b)]
+    matplotlib.pyplot.close(painted)
+
+
 def test_grid_takes_the_probe_of_each_run_and_notes_the_runs_left_out():
     first, second = figure(seed=1), figure(seed=2)
     arrays = [{key: np.asarray(value) for key, value in f.items() if not isinstance(value, Overlay)}
@@ -217,8 +299,8 @@ def test_grid_takes_the_probe_of_each_run_and_notes_the_runs_left_out():
     small = {"x": np.zeros((2, 4, 4, 3)), "saliency": np.zeros((2, 4, 4, 1))}
     grid, notes = saliency_grid([("a,b", 0.75, arrays[0]), ("none", 0.5, None), ("small", 0.5, small),
                                  ("c", None, {"x": arrays[1]["x"]})], probe=1)
-    assert list(grid) == ["run", "y", "y_pred", "x", "saliency", "Smoothed saliency"]
-    assert grid["run"] == ["a\nb\naccuracy 0.750", "c"]
+    assert list(grid) == ["run", "accuracy", "y", "y_pred", "x", "saliency", "Smoothed saliency"]
+    assert grid["run"] == ["a,b", "c"] and grid["accuracy"] == ["0.750", ""]
     assert grid["y"] == ["ring", ""] and grid["y_pred"] == ["cross", ""]  # probe 1's label and prediction
     np.testing.assert_array_equal(grid["x"], [first["x"][1], second["x"][1]])
     np.testing.assert_array_equal(grid["saliency"][1], np.zeros((8, 8, 1)))  # c has no maps: blank
@@ -276,7 +358,7 @@ def test_default_store_and_output_folder_are_under_the_project_root(store, home,
 def test_a_child_below_the_objectives_floor_is_not_the_best_and_ranks_last(tmp_path):
     """finish_sweep does not pick a child below the objective's floor, however good its value,
     and the report ranks it last."""
-    from xaiexp.tracking.sweep import OBJECTIVE_UNMET
+    from xaiexp.tracking.best import OBJECTIVE_UNMET
 
     target = TrackingTarget.embedded(tmp_path)
     metric = "eval/xai/saliency/relevance_mass"
@@ -291,6 +373,39 @@ def test_a_child_below_the_objectives_floor_is_not_the_best_and_ranks_last(tmp_p
     assert mlflow.MlflowClient(target.uri).get_run(parent).data.metrics[f"best/{metric}"] == 0.6
     ranked = select_runs(target, "floors", parent=parent).runs
     assert [run.info.run_name for run in ranked] == ["good", "fair", "focused but wrong"]
+
+
+def test_a_tie_has_one_best_on_the_parent_the_console_the_report_and_in_optuna(tmp_path, capsys):
+    """Two trials tied at 0.95: the parent's tags and description, the console's ranking, the
+    report and the Optuna sweeper's answer all name the one launched first (trial 0), although
+    trial 1 started first and MLflow lists the newest run first."""
+    import optuna
+
+    from xaiexp.app.sweeper import best_trial
+    from xaiexp.tracking.best import TRIAL_TAG
+    from xaiexp.tracking.sweep_summary import DESCRIPTION_TAG
+
+    target = TrackingTarget.embedded(tmp_path)
+    parent = start_sweep(target, "ties", "sweep ties", {"sweep.objective": "eval/accuracy"})
+    for name, trial, accuracy in (("init_lr=0.00884", 1, 0.95), ("init_lr=0.00118", 0, 0.95),
+                                  ("init_lr=0.0003", 2, 0.9)):  # parallel jobs: trial 1 started first
+        with mlflow_run(target, "ties", run_name=name, parent_run_id=parent, tags={TRIAL_TAG: trial}):
+            mlflow.log_metric("eval/accuracy", accuracy)
+    assert finish_sweep("eval/accuracy", "maximize").info.run_name == "init_lr=0.00118"
+    tags = mlflow.MlflowClient(target.uri).get_run(parent).data.tags
+    assert tags["xaiexp.best_child_name"] == "init_lr=0.00118"
+    assert tags[DESCRIPTION_TAG].startswith("**Best: init_lr=0.00118** (eval/accuracy 0.95)")
+    console = capsys.readouterr().err.splitlines()
+    assert [line.split()[:2] for line in console[2:5]] == [["1", "init_lr=0.00118"], ["2", "init_lr=0.00884"],
+                                                           ["3", "init_lr=0.0003"]]
+    ranked = select_runs(target, "ties", parent=parent).runs
+    assert [run.info.run_name for run in ranked] == ["init_lr=0.00118", "init_lr=0.00884", "init_lr=0.0003"]
+
+    study = optuna.create_study(direction="maximize")
+    first, second = study.ask(), study.ask()
+    study.tell(second, 0.95)  # told first: Optuna's own best_trial keeps it
+    study.tell(first, 0.95)
+    assert study.best_trial.number == 1 and best_trial(study).number == 0
 
 
 def test_scores_show_their_logged_95_percent_interval_as_the_console_does(tmp_path):
@@ -382,6 +497,38 @@ def sign_flip_reference(first, second):
                             lambda a, b, axis: np.mean(a - b, axis=axis), vectorized=True,
                             permutation_type="samples", n_resamples=9999,
                             rng=np.random.default_rng(0)).pvalue
+
+
+def test_the_cards_first_strip_is_at_step_0_and_the_scores_are_a_table_too(store, paired):
+    """MLflow opens an image card at step 0: a run's first figure of each key is its stepped
+    image there, the later ones at their global step; the stepped image is the figure's strip.
+    The per-image scores are also a CSV (what MLflow's artifact view previews as a table) holding
+    the .npz's numbers to 4 significant digits."""
+    import pandas as pd
+
+    client = mlflow.MlflowClient(store["target"].uri)
+    stepped = {}
+    for item in client.list_artifacts(store["lenet_fast"], "images"):
+        key, _, step = item.path.removeprefix("images/").split("+")[:3]
+        if item.path.endswith(".png"):
+            stepped.setdefault(key, []).append(int(step))
+    assert {key: sorted(steps) for key, steps in stepped.items()} == {"eval~saliency": [0, 20], "test~saliency": [0]}
+    with tempfile.TemporaryDirectory() as folder:
+        png = [a.path for a in client.list_artifacts(store["lenet_fast"], "images") if a.path.endswith(".png")][0]
+        strip = matplotlib.image.imread(client.download_artifacts(store["lenet_fast"], png, folder))
+    assert strip.shape[1] >= 4 * strip.shape[0]  # the card's strip, not the whole figure
+
+    target, runs = paired
+    client = mlflow.MlflowClient(target.uri)
+    logged = load_last_epoch(client, runs["shifted"], "saliency_scores", "test")
+    with tempfile.TemporaryDirectory() as folder:
+        table = pd.read_csv(client.download_artifacts(runs["shifted"], "saliency_scores/test_epoch_002.csv", folder),
+                            dtype={"image_id": str})
+    assert list(table.columns) == list(logged) == ["image_id", "saliency/relevance_mass",
+                                                   "smoothed_saliency/relevance_mass"]
+    assert list(table["image_id"]) == list(logged["image_id"])
+    for column in logged.keys() - {"image_id"}:
+        np.testing.assert_allclose(table[column], logged[column], rtol=5e-4)
 
 
 def test_paired_tests_mark_what_differs_from_the_best_run(paired, tmp_path, capsys):

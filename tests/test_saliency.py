@@ -439,6 +439,32 @@ def test_img_data_paints_one_row_per_sample():
     assert len(data.paint_png()) < 200_000
 
 
+def test_a_strip_shows_the_overlays_in_one_row_and_frames_wrong_predictions():
+    """paint_strip: the Overlay column's cells side by side, each the overlay blown up by repeating
+    pixels (checked against the 8x8 overlay itself), a red frame round the wrong prediction, white
+    around, padded to the aspect asked for."""
+    from xaiexp.util.img_data import STRIP_CELL_PIXELS as cell
+    from xaiexp.util.img_data import STRIP_GAP as gap
+    from xaiexp.util.img_data import WRONG
+
+    x = np.random.default_rng(0).random((3, 8, 8, 3)).astype(np.float32)
+    masks = np.zeros((3, 8, 8), np.float32)  # no map: the overlay is the image itself
+    data = ImgData(y=["cat", "dog", "cat"], y_pred=["cat", "cat", "cat"], x=x,
+                   **{"x saliency": Overlay(x, masks)}, saliency=masks)
+    data.checked = ("y", "y_pred")
+    strip = data.paint_strip(min_aspect=4).astype(int)
+    assert strip.shape == (cell + 2 * gap, 4 * (cell + 2 * gap), 3)
+    left = (strip.shape[1] - 3 * (cell + gap) - gap) // 2 + gap
+    for row in range(3):
+        inside = strip[gap:gap + cell, left + row * (cell + gap):left + row * (cell + gap) + cell]
+        scaled = (x[row] - x[row].min()) / (x[row].max() - x[row].min())  # each image to its range
+        expected = np.repeat(np.repeat(scaled, cell // 8, axis=0), cell // 8, axis=1) * 255
+        assert np.abs(inside - expected).max() <= 1
+    frame = strip[gap - 2, left + (cell + gap) + cell // 2]  # above the middle cell: row 1 is wrong
+    assert np.abs(frame - np.array(WRONG) * 255).max() <= 1
+    assert (strip[gap - 2, left + cell // 2] == 255).all() and (strip[:, :left - gap] == 255).all()
+
+
 def test_img_data_titles_marks_wrong_rows_and_shows_the_colour_scale():
     """The figure explains itself: a title, wrong predictions in red with a mark, the overlay's
     method in its header, and the colormap's 0-1 scale beside the maps (painted pixels, read

@@ -79,8 +79,12 @@ def check_the_ranking(client, parent, children, console):
     assert lines[1].split()[:3] == ["rank", "run", "status"]
     for rank, (line, child) in enumerate(zip(lines[2:6], ranked), start=1):
         assert re.match(rf" *{rank} +{re.escape(child.info.run_name)} +{child.info.status} ", line), line
+    assert lines[7] == "eval · saliency maps" and lines[8].split() == [  # split, maps, then metrics
+        "rank", "run", "relevance_mass", "pointing_game", "deletion_auc", "insertion_auc"]
+    link = next(line for line in lines if "browse it with" in line)
+    assert max(map(len, lines[:lines.index(link)])) <= 100
     assert f"/#/experiments/{parent.info.experiment_id}/runs/{parent.info.run_id}" \
-           f"?workflowType=machine_learning" in lines[6]
+           f"?workflowType=machine_learning" in link
     description = parent.data.tags["mlflow.note.content"]
     assert description.startswith(f"**Best: {ranked[0].info.run_name}** (eval/accuracy ")
     rows = [line for line in description.splitlines() if line.startswith("|")][2:]

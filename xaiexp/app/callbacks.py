@@ -4,6 +4,8 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import OmegaConf
 
+from xaiexp.app.params import flatten, sweep_name
+from xaiexp.app.search_keys import searchable
 from xaiexp.util.project import project_root
 
 
@@ -11,6 +13,13 @@ def _target(config):
     from xaiexp.tracking.store import TrackingTarget
 
     return TrackingTarget.from_config(config.tracking.uri, project_root())
+
+
+def job_config(config) -> dict:
+    """The flattened config without Hydra's node, its interpolations left as written (they may
+    name values only a job knows)."""
+    return flatten({key: value for key, value in OmegaConf.to_container(config, resolve=False).items()
+                    if key != "hydra"})
 
 
 class MLflowSweepCallback(Callback):
@@ -23,17 +32,20 @@ class MLflowSweepCallback(Callback):
         from xaiexp.tracking.sweep import start_sweep
 
         overrides = list(config.hydra.overrides.task)
-        params = config.hydra.sweeper.get("params") or {}
+        params, _ = searchable({key: value for key, value in (config.hydra.sweeper.get("params") or {}).items()
+                                if value is not None}, config)  # what the sweeper will search
         parsed = OverridesParser.create().parse_overrides(overrides)
         swept = [o.key_or_group for o in parsed if o.is_sweep_override()] + list(params)
         definition = {"sweep.overrides": " ".join(overrides),
                       "sweep.sweeper": config.hydra.sweeper.get("_target_", ""),
                       "sweep.launcher": config.hydra.launcher.get("_target_", ""),
-                      "sweep.objective": config.objective.metric}
+                      "sweep.objective": config.objective.metric,
+                      "sweep.direction": getattr(config.objective.direction, "value", config.objective.direction)}
         if params:
             definition["sweep.params"] = OmegaConf.to_yaml(params)
         start_sweep(_target(config), config.tracking.experiment or config.name,
-                    f"sweep {config.name}", definition, swept, folder=config.hydra.sweep.dir)
+                    sweep_name(job_config(config), dict(config.hydra.runtime.choices), overrides, swept),
+                    definition, swept, folder=config.hydra.sweep.dir)
 
     def on_multirun_end(self, config, **kwargs):
         if not config.tracking.enabled:

@@ -27,6 +27,7 @@ from xaiexp.app.remote_checks import check_launcher, check_study_database
 from xaiexp.app.schema import register_configs
 from xaiexp.app.stored import read_stored, trusted_targets
 from xaiexp.app.study_storage import check_study_storage
+from xaiexp.app.search_keys import check_search_keys
 from xaiexp.app.validate import check_overrides, require, schema_at, unknown_key_message, validate
 from xaiexp.util.console import ConsoleLog, status, tensorflow_notices_once
 from xaiexp.util.errors import ConfigError, one_line
@@ -96,10 +97,11 @@ COMPOSITION_ERRORS = (ConfigCompositionException, MissingConfigException, Overri
                       OmegaConfBaseException, ConfigError)
 
 
-def compose_config(overrides, config_dirs=()):
+def compose_config(overrides, config_dirs=(), searched=()):
     """The validated config for these command-line overrides (and ``--config-dir``s, searched
     before the package's), its dataset file and tracking server checked too (once per process
-    each); raises one of COMPOSITION_ERRORS."""
+    each), and the keys a sweep's command line ``searched`` names for its search
+    (``search_keys``); raises one of COMPOSITION_ERRORS."""
     from hydra import compose, initialize_config_dir
 
     if config_dirs:
@@ -113,6 +115,7 @@ def compose_config(overrides, config_dirs=()):
     check_study_storage(storage)
     check_study_database(storage)
     check_launcher(OmegaConf.select(cfg, "hydra.launcher", default=None, throw_on_resolution_failure=False))
+    check_search_keys(cfg, list(searched))
     with open_dict(cfg):
         cfg.pop("hydra")  # the job's config, as Hydra hands it to the job
     validate(cfg)
@@ -281,7 +284,8 @@ def main(argv=None):
     task = "explain" if argv[:1] == ["explain"] else "train"
     argv = argv[1:] if task == "explain" else argv
     _setup()
-    args = get_args_parser().parse_args(argv)
+    args = get_args_parser().parse_intermixed_args(argv)  # options may follow overrides
+    argv = options_first(argv, args.overrides)
     informational = args.help or args.hydra_help or args.cfg or args.info or args.shell_completion
     stored_overrides = []
     if not informational:
@@ -290,7 +294,8 @@ def main(argv=None):
                 args.overrides, stored_overrides = split_overrides(args.overrides)
                 argv = [arg for arg in argv if arg not in stored_overrides]
             for overrides in job_overrides(args.overrides, args.multirun):
-                compose_config(overrides, [args.config_dir] if args.config_dir else ())
+                compose_config(overrides, [args.config_dir] if args.config_dir else (),
+                               searched=args.overrides if args.multirun else ())
             check_output_dir(args.overrides, args.multirun)
         except COMPOSITION_ERRORS as error:
             print(f"xaiexp: error: {describe(error)}", file=sys.stderr)
@@ -307,6 +312,16 @@ def main(argv=None):
     except BaseException as error:
         _close_open_sweep("FAILED", f"{type(error).__name__}: {error}")
         raise
+
+
+def options_first(argv, overrides):
+    """``argv`` with the overrides moved after every option, the order Hydra's own parser reads
+    (``-m hparams_search=optuna --config-dir conf model=mine`` is then the same command as
+    ``-m --config-dir conf hparams_search=optuna model=mine``)."""
+    rest = list(argv)
+    for override in reversed(overrides):  # an override is the last of its spellings in argv
+        del rest[len(rest) - 1 - rest[::-1].index(override)]
+    return [*rest, *overrides]
 
 
 def _interrupt(signum, frame):

@@ -15,8 +15,8 @@ from omegaconf import OmegaConf
 from xaiexp.app.build import (instantiate_group, load_datasets, make_estimator, make_model,
                               make_network, make_pipeline, make_traces)
 from xaiexp.app.explain_source import COMMAND_KEYS, inherited_params
-from xaiexp.app.params import run_params
-from xaiexp.app.run import flatten, run_tags, say_where
+from xaiexp.app.params import run_name, run_params
+from xaiexp.app.run import described, flatten, run_tags, say_where
 from xaiexp.app.schema import plain_value
 from xaiexp.app.validate import model_keys
 from xaiexp.util.project import project_root
@@ -56,7 +56,7 @@ def explain(cfg, source=None, output_dir=None, overrides=()):
         tags[SOURCE_TAG] = source.run_id
     resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     with mlflow_run(target, cfg.tracking.experiment or cfg.name,
-                    run_name=f"explain {source.run_name if source else cfg.name}",
+                    run_name=f"explain {source.run_name if source else run_name(*described(resolved, hydra))}",
                     params=_params(resolved, hydra, source, overrides), tags=tags) as active:
         log_dict(resolved, "config.yaml")
         logs = estimator.test(mode)

@@ -14,10 +14,9 @@ from hydra.utils import instantiate
 
 from xaiexp.app.study import TRIAL_ENV, job_trial
 from xaiexp.trace.trace import Trace
+from xaiexp.tracking.best import TRIAL_TAG  # the trial's number, on its run
 
-# Tags of a trial's run: its number in the study, and why the pruner stopped it.
-TRIAL_TAG = "xaiexp.optuna.trial"
-PRUNED_TAG = "xaiexp.pruned"
+PRUNED_TAG = "xaiexp.pruned"  # on a pruned trial's run: why the pruner stopped it
 
 
 class PruningTrace(Trace):

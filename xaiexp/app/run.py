@@ -14,26 +14,16 @@ from omegaconf import OmegaConf
 
 import xaiexp
 from xaiexp.app.build import build_experiment
-from xaiexp.app.params import run_params
+from xaiexp.app.params import flatten, option_labels, run_name, run_params
 from xaiexp.app.ray_launcher import NODE_ENV
 from xaiexp.app.schema import plain_value
 from xaiexp.backend.devices import report_devices
 from xaiexp.distribute import is_chief
 from xaiexp.trace.io import BestModelSaver
 from xaiexp.trace.logger import Logger
+from xaiexp.tracking.best import JOB_TAG, OBJECTIVE_UNMET
 from xaiexp.util.console import log_path, status
 from xaiexp.util.project import project_root
-
-
-def flatten(config, prefix=""):
-    """{"schedule": {"init_lr": 1e-3}} -> {"schedule.init_lr": 1e-3}"""
-    flat = {}
-    for key, item in config.items():
-        if isinstance(item, dict):
-            flat.update(flatten(item, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = item
-    return flat
 
 
 def git_commit():
@@ -103,7 +93,7 @@ def run_tags(hydra, parent):
     if commit:
         tags["mlflow.source.git.commit"] = commit
     if parent:
-        tags["xaiexp.job_num"] = hydra.job.num
+        tags[JOB_TAG] = hydra.job.num
     return tags
 
 
@@ -122,9 +112,10 @@ def run(cfg, resume=None):
     if not chief:  # a multi_worker run's other workers train alongside, tracking nothing
         output_dir = tempfile.mkdtemp(prefix="xaiexp-worker-")
         cfg = OmegaConf.merge(cfg, {"tracking": {"enabled": False}})
-    choices = hydra.runtime.choices if hydra else {}
-    status(f"building data ({choices.get('dataset', 'as configured')}) and model "
-           f"({choices.get('model', 'as configured')})…")
+    resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+    labels = option_labels(*described(resolved, hydra))
+    status(f"building data ({labels.get('dataset', 'as configured')}) and model "
+           f"({labels.get('model', 'as configured')})…")
     estimator, model = build_experiment(cfg, output_dir)
     devices = report_devices(estimator.network)
     show_objective(estimator, cfg)
@@ -133,15 +124,14 @@ def run(cfg, resume=None):
 
     from xaiexp.tracking import TrackingTarget, mlflow_run
     from xaiexp.tracking.run import log_artifact, log_artifacts, log_dict, set_tags
-    from xaiexp.tracking.sweep import OBJECTIVE_UNMET, PARENT_RUN_ID, child_run_name
+    from xaiexp.tracking.sweep import PARENT_RUN_ID, swept_keys
 
     target = TrackingTarget.from_config(cfg.tracking.uri, project_root())
     parent = os.environ.get(PARENT_RUN_ID) if hydra and hydra.mode == RunMode.MULTIRUN else None
     tags = {**run_tags(hydra, parent), "xaiexp.output_dir": output_dir, "xaiexp.devices": devices}
-    run_name = (child_run_name(list(hydra.overrides.task)) or f"job {hydra.job.num}") if parent else cfg.name
-    resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
-    with mlflow_run(target, cfg.tracking.experiment or cfg.name, run_name=run_name,
-                    params=logged_params(resolved, hydra, bool(parent)), tags=tags, parent_run_id=parent,
+    name = run_name(*described(resolved, hydra), swept=swept_keys() if parent else None)
+    with mlflow_run(target, cfg.tracking.experiment or cfg.name, run_name=name or f"job {hydra.job.num}",
+                    params=run_params(*described(resolved, hydra)), tags=tags, parent_run_id=parent,
                     run_id=resume.run_id if resume else None, output_dir=output_dir) as active:
         if not resume:
             log_dict(resolved, "config.yaml")  # first: an interrupted run can be resumed from it
@@ -161,10 +151,11 @@ def run(cfg, resume=None):
     return result
 
 
-def logged_params(resolved, hydra, in_sweep=False):
-    """The MLflow params of a run of the resolved config (see ``run_params``)."""
-    return run_params(flatten(resolved), dict(hydra.runtime.choices) if hydra else {},
-                      list(hydra.overrides.task) if hydra else [], in_sweep)
+def described(resolved, hydra):
+    """(flattened config, Hydra's group choices, the job's overrides): what ``run_params`` and
+    ``run_name`` tell a run apart by."""
+    return (flatten(resolved), dict(hydra.runtime.choices) if hydra else {},
+            list(hydra.overrides.task) if hydra else [])
 
 
 def say_where(target, active, what):

@@ -325,7 +325,8 @@ class ObjectiveConfig:
 
 @dataclass
 class Config:
-    name: str = "xaiexp"
+    name: str = "xaiexp"  # the MLflow experiment (unless tracking.experiment is set)
+    run_name: Optional[str] = None  # null: the run is named by what sets it apart
     seed: int = bounded(0, minimum=0, maximum=2 ** 32 - 1)  # NumPy's seeds are uint32
     epochs: int = bounded(5, minimum=1)
     batch_size: int = bounded(32, minimum=1)

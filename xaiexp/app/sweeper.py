@@ -27,8 +27,10 @@ from hydra.plugins.sweeper import Sweeper
 from omegaconf import OmegaConf
 
 from xaiexp.app.schema import plain_value
+from xaiexp.app.search_keys import lacking, searchable
 from xaiexp.app.search_space import as_overrides, search_space, suggest
 from xaiexp.app.study import IN_MEMORY, TRIAL_ENV, open_storage, shown
+from xaiexp.tracking.best import best_first
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +50,7 @@ class OptunaSweeper(Sweeper):
         self.sampler, self.direction, self.storage = sampler, plain_value(direction), storage
         self.study_name, self.n_trials, self.n_jobs = study_name, n_trials, max(n_jobs, 1)
         self.max_failure_rate, self.pruner, self.plots = max_failure_rate, pruner, plots
-        self.params = {str(k): str(v) for k, v in (params or {}).items()}
+        self.params = {str(k): str(v) for k, v in (params or {}).items() if v is not None}  # null: removed
         self.config = self.launcher = None
         self.job_idx = 0
 
@@ -58,7 +60,11 @@ class OptunaSweeper(Sweeper):
             hydra_context=hydra_context, task_function=task_function, config=config)
 
     def sweep(self, arguments: list[str]) -> None:
-        swept, fixed = search_space([f"{k}={v}" for k, v in self.params.items()] + list(arguments))
+        space, left_out = searchable(self.params, self.config)
+        if left_out:  # a preset's key that the chosen model or dataset lacks
+            log.warning(f"Left out of the search: {'; '.join(lacking(self.config, key) for key in left_out)} "
+                        f"(README \"Optuna\": changing the search space)")
+        swept, fixed = search_space([f"{k}={v}" for k, v in space.items()] + list(arguments))
         study = self.open_study()
         self.describe(study)
         log.info(f"Study {study.study_name!r} ({shown(self.storage)}), direction {self.direction}, "
@@ -122,8 +128,7 @@ class OptunaSweeper(Sweeper):
     def report(self, study):
         """Log the best trial, write it to the sweep folder, and (with ``plots``) put Optuna's
         plots of the whole study on the MLflow parent run."""
-        finished = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-        best = study.best_trial if finished else None
+        best = best_trial(study)
         result = {"name": "optuna", "study_name": study.study_name, "storage": shown(self.storage),
                   "trials": len(study.trials), "best_params": best.params if best else None,
                   "best_value": best.value if best else None}
@@ -142,6 +147,16 @@ class OptunaSweeper(Sweeper):
         from xaiexp.tracking.study import STORAGE_TAG, STUDY_TAG, describe_study
 
         describe_study({STUDY_TAG: study.study_name, STORAGE_TAG: shown(self.storage)}, figures or {})
+
+
+def best_trial(study):
+    """The study's best finished trial by the sweep's rule (``tracking.best``: of tied values the
+    lowest trial number, as the MLflow parent run says), or None. Optuna's own ``best_trial``
+    keeps whichever tied trial it was told first, which parallel jobs decide."""
+    finished = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    first = next(iter(best_first(finished, lambda trial: trial.value, lambda trial: trial.number,
+                                 maximize=study.direction == optuna.study.StudyDirection.MAXIMIZE)), None)
+    return first if first is not None and math.isfinite(first.value) else None
 
 
 def tell(study, trial, job):

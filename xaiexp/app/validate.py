@@ -20,6 +20,7 @@ from xaiexp.util.errors import ConfigError
 MAX_INT = 2 ** 31 - 1  # counts beyond this overflow TensorFlow's int32 shapes
 # MLflow refuses longer experiment names (mlflow.utils.validation.MAX_EXPERIMENT_NAME_LENGTH)
 MAX_EXPERIMENT_NAME = 500
+MAX_RUN_NAME = 250  # MLflow's SQL stores keep a run's name in 250 characters
 HYDRA_KEYS = ("_target_", "_partial_", "_args_", "_recursive_", "_convert_")
 OWN_KEYS = {"dataset": DatasetKeys, "model": ModelKeys}  # a group's keys that xaiexp reads itself
 
@@ -243,6 +244,10 @@ def validate(cfg):
             _check_short_forms(node, f"traces.{name}")
     if not OmegaConf.is_interpolation(cfg, "name"):  # ${hydra:...} resolves in the job only
         require(cfg.name.strip() != "", "name", "must not be empty (it names the MLflow experiment)")
+    if cfg.run_name is not None and not OmegaConf.is_interpolation(cfg, "run_name"):
+        require(0 < len(cfg.run_name.strip()) <= MAX_RUN_NAME, "run_name",
+                f"names the MLflow run: 1 to {MAX_RUN_NAME} characters (null: named by what sets the "
+                f"run apart), got {len(cfg.run_name.strip())}")
     _check_experiment_name(cfg)
     _check_dataset(cfg.dataset)
     _check_backbone(resolved(cfg.model))

@@ -8,6 +8,7 @@ import time
 
 import mlflow
 import numpy as np
+import pandas
 from mlflow.entities import Metric
 
 from xaiexp.trace.trace import Trace
@@ -17,6 +18,12 @@ from xaiexp.util.faults import fault_point
 from xaiexp.util.util import safe_name
 
 
+# MLflow's image card shows a stepped image as a 256-pixel thumbnail, centred in a square box under
+# the run's params; a strip at least this many times wider than high stays whole in the card when
+# the params fit a line (measured in Chromium on MLflow 3.18, tests/test_browser.py).
+CARD_ASPECT = 4
+
+
 def metric_name(mode, key):
     """``eval/accuracy``: MLflow allows letters, digits, ``_-. /`` in names."""
     return f"{mode}/" + "".join(c if c.isalnum() or c in "_-. /" else "_" for c in key)
@@ -24,11 +31,15 @@ def metric_name(mode, key):
 
 class MLflowTrace(Trace):
     """Logs every logged value as ``<mode>/<key>`` with ``step`` = global step, and every figure
-    a trace published (anything with ``paint_numpy``, e.g. a saliency ImgData) as a stepped
-    image (``<mode>/<key>``, the UI's step slider), a PNG artifact ``<key>/<mode>_epoch_<n>.png``
-    and its columns as ``<key>/<mode>_epoch_<n>.npz`` (see figure_arrays; ``xaiexp report``
-    reads them). Per-image scores (anything with ``arrays`` and ``tags``, e.g. the Saliency
-    trace's ``ImageScores``) become ``<key>/<mode>_epoch_<n>.npz`` and run tags.
+    a trace published (anything with ``paint_numpy``, e.g. a saliency ImgData) as a PNG artifact
+    ``<key>/<mode>_epoch_<n>.png``, its columns as ``<key>/<mode>_epoch_<n>.npz`` (see
+    figure_arrays; ``xaiexp report`` reads them) and, for the image card of MLflow's Model
+    metrics tab, as a stepped image ``<mode>/<key>``: its strip (``paint_strip``: the maps over
+    their probes in one row) where it has one, else the whole figure. MLflow opens every image
+    card at step 0, so the first figure of each key goes there (in a run not resumed) and the
+    others at their global step. Per-image scores (anything with ``arrays`` and ``tags``, e.g.
+    the Saliency trace's ``ImageScores``) become ``<key>/<mode>_epoch_<n>.npz``, the same as a
+    table ``.csv`` that MLflow's artifact view previews, and run tags.
 
     Metrics are buffered and sent with one ``log_batch`` per epoch: a synchronous call per value
     costs ~17 ms on SQLite. Once the Estimator checkpoints (it asks for ``state_dict``), they
@@ -48,6 +59,7 @@ class MLflowTrace(Trace):
         self.buffer = []
         self.checkpointed = None  # how many buffered records the last checkpoint holds
         self.logged_steps = None  # resumed: the last step MLflow holds, by metric key
+        self.carded = set()  # stepped image keys logged; None once resumed (step 0 is taken)
         self.client = None
 
     def needs_batch(self):
@@ -60,6 +72,7 @@ class MLflowTrace(Trace):
         self.outbox = Outbox.of(self.run_id, self.save_dir)
         if resumed:
             self.logged_steps = {}
+            self.carded = None
             self.flush(self.checkpointed)
         # Figures are painted with matplotlib at the first epoch's end: import it meanwhile.
         threading.Thread(target=importlib.import_module, args=("matplotlib.backends.backend_agg",),
@@ -78,7 +91,7 @@ class MLflowTrace(Trace):
             if hasattr(value, "paint_numpy"):
                 self.outbox.call(lambda key=key, value=value: self._log_figure(key, value), skippable=True)
             elif hasattr(value, "arrays") and hasattr(value, "tags"):  # e.g. ImageScores
-                self.outbox.call(lambda key=key, value=value: self._log_arrays(key, value.arrays()),
+                self.outbox.call(lambda key=key, value=value: self._log_arrays(key, value.arrays(), table=True),
                                  skippable=True)
                 if tags := value.tags(self.system.mode):
                     self.outbox.set_tags(tags)
@@ -123,20 +136,34 @@ class MLflowTrace(Trace):
                 self.buffer.append(Metric(metric_name(mode, key), float(value), now, self.system.global_step))
 
     def _log_figure(self, key, figure):
-        """The figure is PNG-encoded twice (stepped image, artifact): MLflow's log_image encodes
-        whatever it is given and names the stepped file itself, so one encoding cannot serve
-        both without copying MLflow's private file layout (~20 ms an epoch)."""
+        """The PNG artifact and the card's stepped image (see the class)."""
         image = figure.paint_numpy()
         mode, name, epoch = self.system.mode, safe_name(key), self.system.epoch_idx
-        self.client.log_image(self.run_id, image, key=f"{mode}/{name}", step=self.system.global_step,
-                              synchronous=True)
         self.client.log_image(self.run_id, image, artifact_file=figure_artifact(name, mode, epoch, "png"))
         self._log_arrays(key, figure_arrays(figure))
+        stepped, step = f"{mode}/{name}", self.system.global_step
+        if self.carded is not None and stepped not in self.carded:
+            self.carded.add(stepped)
+            step = 0
+        self.client.log_image(self.run_id, card_image(figure, image), key=stepped, step=step, synchronous=True)
 
-    def _log_arrays(self, key, arrays):
-        """``<key>/<mode>_epoch_<n>.npz``: a figure's columns, or per-image scores."""
+    def _log_arrays(self, key, arrays, table=False):
+        """``<key>/<mode>_epoch_<n>.npz``: a figure's columns, or per-image scores (with
+        ``table``, also as ``.csv``: one row per image)."""
         name, mode, epoch = safe_name(key), self.system.mode, self.system.epoch_idx
         with tempfile.TemporaryDirectory() as folder:
             path = os.path.join(folder, os.path.basename(figure_artifact(name, mode, epoch, "npz")))
             np.savez(path, **arrays)
-            self.client.log_artifact(self.run_id, path, artifact_path=name)
+            if table:
+                pandas.DataFrame(arrays).to_csv(path.removesuffix(".npz") + ".csv", index=False,
+                                                float_format="%.4g")  # to read; the .npz keeps all digits
+            self.client.log_artifacts(self.run_id, folder, artifact_path=name)
+
+
+def card_image(figure, painted):
+    """The image card's picture of ``figure`` (``painted``: its whole picture): its strip, at
+    least CARD_ASPECT times as wide as high, where it has an image column; else the whole."""
+    try:
+        return figure.paint_strip(min_aspect=CARD_ASPECT)
+    except (AttributeError, ValueError):
+        return painted

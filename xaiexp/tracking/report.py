@@ -7,6 +7,7 @@ import os
 import sys
 import textwrap
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from xaiexp.xai.image_scores import IMAGE_ID
 from xaiexp.xai.statistics import LABEL
 
 EXIT_NOTHING_TO_REPORT = 2
+TERMINAL_WIDTH = 100  # the printed report's widest line
 TABLES = {"runs": runs_table, "methods": methods_table}
 
 
@@ -75,13 +77,18 @@ def main(argv):
     target = TrackingTarget.from_config(args.uri, project_root())
     try:
         check_out(args.out)
-        report = write_report(target, args)
+        with warnings.catch_warnings():  # what a report cannot show, its notes say; scipy's and
+            warnings.simplefilter("ignore")  # MLflow's warnings only pushed the table away
+            report = write_report(target, args)
     except ReportError as error:
         print(f"xaiexp: error: {error}", file=sys.stderr)
         sys.exit(EXIT_NOTHING_TO_REPORT)
     for note in report.notes:
         print(f"xaiexp: note: {note}", file=sys.stderr)
-    print(report.heading, "", report.table.terminal(), *report.legend, "", *report.paths, sep="\n")
+    legend = ["", *report.legend] if report.legend else []
+    print(textwrap.fill(report.heading, TERMINAL_WIDTH, subsequent_indent="  "), "",
+          report.table.terminal(TERMINAL_WIDTH, outputs=safe_name(args.figure)), *legend, "", *report.paths,
+          sep="\n")
 
 
 def check_out(out: str | None) -> None:

@@ -53,9 +53,9 @@ def select_runs(target, experiment, parent=None, sweep=None, mode="test"):
     if not children:
         raise ReportError(f"run {parent_id} ({parent_run.info.run_name}) has no child runs")
     metric = parent_run.data.params.get("sweep.objective", f"{mode}/accuracy")
-    directions = {c.data.params.get("objective.direction", "maximize") for c in children}
-    return _ranked(parent_run.info.run_name or parent_id, children, metric,
-                   maximize=directions != {"minimize"})
+    direction = parent_run.data.params.get("sweep.direction") or (  # sweeps before sweep.direction
+        "minimize" if {c.data.params.get("objective.direction") for c in children} == {"minimize"} else "maximize")
+    return _ranked(parent_run.info.run_name or parent_id, children, metric, maximize=direction != "minimize")
 
 
 def _run_by_prefix(client, prefix, target):
@@ -94,17 +94,10 @@ def _search(client, experiment_id, filter_string="", order="ASC", max_results=10
 
 
 def _ranked(name, runs, metric, maximize):
-    """Runs best first by ``metric``; last, in start order, those that could not be a sweep's
-    best (failed, no finite value, below the objective's floor: ``sweep.is_candidate``)."""
-    from xaiexp.tracking.sweep import is_candidate
+    """The runs best first by ``metric``, by the sweep's own rule (``best.ranked``)."""
+    from xaiexp.tracking.best import ranked
 
-    def key(run):
-        if not is_candidate(run, metric):
-            return 1, 0
-        value = run.data.metrics[metric]
-        return 0, -value if maximize else value
-
-    return Selection(name, sorted(runs, key=key), metric, maximize)
+    return Selection(name, ranked(runs, metric, maximize), metric, maximize)
 
 
 def runs_frame(runs):

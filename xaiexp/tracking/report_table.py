@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from xaiexp.tracking.report_layout import terminal_text
 from xaiexp.tracking.report_pairs import ALPHA
 from xaiexp.xai.registry import metric_key, metric_names, registered_methods
 from xaiexp.xai.statistics import COMPANIONS, score_interval, shown
@@ -36,13 +37,9 @@ class Table:
     def markdown(self) -> str:
         return self.cells.map(_escape).to_markdown(index=False, disable_numparse=True) + "\n"
 
-    def terminal(self, width: int = 100) -> str:
-        """The shown table, its columns wrapped in blocks of at most ``width`` characters, the
-        run names (shortened) on every block; ``xai/`` left out of the headers."""
-        shown = self.cells.drop(columns="run_id").rename(columns=lambda c: c.removeprefix("xai/"))
-        names = [_shorten(name, 28) for name in shown.pop("run")]
-        shown.index = pd.Index(names, name="run")
-        return shown.to_string(line_width=width, justify="left")
+    def terminal(self, width: int = 100, outputs: str = "saliency") -> str:
+        """The shown table laid out for a terminal of ``width`` columns (``report_layout``)."""
+        return terminal_text(self.cells, width, outputs)
 
     def write_csv(self, path):
         self.frame.to_csv(path, index=False)
@@ -192,14 +189,6 @@ def _cell(value, low=None, high=None, q_value=None):
     if q_value is not None and not pd.isna(q_value) and q_value < ALPHA:
         text += f" {SIGNIFICANT}"
     return text
-
-
-def _shorten(text, width):
-    """``text`` cut in the middle to ``width`` characters: a sweep child's name ends with the
-    values that tell it apart."""
-    text = str(text)
-    head = (width - 1) // 3
-    return text if len(text) <= width else f"{text[:head]}…{text[len(text) - (width - 1 - head):]}"
 
 
 def _escape(text):

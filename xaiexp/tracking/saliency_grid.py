@@ -15,7 +15,7 @@ def saliency_grid(figures, probe):
     methods); what a run lacks stays blank. A run without arrays or that probe, or whose images
     differ in size from the rows above, is left out with a note saying so. The ImgData is None
     when no run is left."""
-    names, rows, shapes, texts, notes = [], [], {}, [], []
+    names, accuracies, rows, shapes, texts, notes = [], [], [], {}, [], []
     for name, accuracy, arrays in figures:
         images = image_columns(arrays or {})
         probes = min((len(values) for values in images.values()), default=0)
@@ -30,9 +30,8 @@ def saliency_grid(figures, probe):
             notes.append(f"run {name!r} has images of another size; left out of the grid")
         else:
             shapes |= {column: cell.shape for column, cell in cells.items()}
-            label = name.replace(",", "\n")  # a sweep child's name lists its swept keys
-            names.append(label if accuracy is None or np.isnan(accuracy) else
-                         f"{label}\naccuracy {accuracy:.3f}")
+            names.append(name)
+            accuracies.append("" if accuracy is None or np.isnan(accuracy) else f"{accuracy:.3f}")
             texts.append({column: str(values[probe]) for column, values in arrays.items()
                           if values.ndim == 1 and probe < len(values)})
             rows.append(cells)
@@ -42,4 +41,4 @@ def saliency_grid(figures, probe):
     columns = {column: [text.get(column, "") for text in texts] for column in text_columns}
     columns |= {column: np.stack([row.get(column, np.zeros(shape)) for row in rows])
                 for column, shape in shapes.items()}
-    return ImgData(run=names, **columns), notes
+    return ImgData(run=names, accuracy=accuracies, **columns), notes  # a line each: none overlaps

@@ -6,12 +6,12 @@ process owns the parent like a job owns its run (a lock in the sweep's folder, s
 ``dead_runs``), so a parent whose sweep was killed outright is ended by the next start.
 """
 
-import math
 import os
 import sys
 
 import mlflow
 
+from xaiexp.tracking.best import best_run
 from xaiexp.tracking.dead_runs import OUTPUT_DIR, SWEEP_TAG, children_of, counted, mark_dead_runs, sweep_owner
 from xaiexp.tracking.run import as_params, as_tags, experiment_id
 
@@ -19,8 +19,6 @@ PARENT_RUN_ID = "XAIEXP_PARENT_RUN_ID"
 PARENT_URI = "XAIEXP_PARENT_TRACKING_URI"
 SWEPT_KEYS = "XAIEXP_SWEPT_KEYS"
 _owners = {}  # parent run id: its RunOwnership, held until close_sweep
-# Tag of a child run below objective.subject_to's floor: it cannot be the sweep's best.
-OBJECTIVE_UNMET = "xaiexp.objective_unmet"
 
 
 def start_sweep(target, experiment, name, definition, swept_keys=(), folder=None):
@@ -46,46 +44,16 @@ def start_sweep(target, experiment, name, definition, swept_keys=(), folder=None
     return run.info.run_id
 
 
-def child_run_name(overrides):
-    """A job's run name: its swept values, keys shortened to their last part and numbers to their
-    shortest spelling (``init_lr=3e-4 · model=cnn``), so that names cut short in MLflow's runs
-    table still differ."""
-    swept = set(filter(None, os.environ.get(SWEPT_KEYS, "").split(",")))
-    chosen = [o.partition("=") for o in overrides if o.partition("=")[0].lstrip("+~") in swept]
-    if not chosen:
-        return ",".join(overrides)
-    keys = [key.lstrip("+~") for key, _, _ in chosen]
-    short = [key.rsplit(".", 1)[-1] for key in keys]
-    names = short if len(set(short)) == len(short) else keys
-    return " · ".join(f"{name}={short_value(value)}" for name, (_, _, value) in zip(names, chosen))
-
-
-def short_value(text):
-    """``0.0003`` -> ``3e-4``, ``1000000.0`` -> ``1e6``, ``0.00123`` stays; other text as it is."""
-    try:
-        number = float(text)
-    except ValueError:
-        return text
-    if number.is_integer() and abs(number) < 1e4 or not math.isfinite(number):
-        return text
-    mantissa, _, exponent = f"{number:.2e}".partition("e")
-    scientific = f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
-    return min(f"{number:.3g}", scientific, key=len)
-
-
-def is_candidate(run, metric):
-    """Whether ``run`` may be ranked by ``metric`` as a sweep's best: it finished, logged a
-    finite value, and did not miss the objective's floor."""
-    return (run.info.status == "FINISHED" and math.isfinite(run.data.metrics.get(metric, math.nan))
-            and OBJECTIVE_UNMET not in run.data.tags)
+def swept_keys() -> set:
+    """The keys that vary between the open sweep's jobs (they name its child runs)."""
+    return set(filter(None, os.environ.get(SWEPT_KEYS, "").split(",")))
 
 
 def finish_sweep(metric, direction):
     """Record the best child by ``metric`` on the parent (metric ``best/<metric>``, tags
     ``xaiexp.best_child_*``), rank the children there (its description and ``sweep_summary.md``)
     and on the console, and end the parent: FINISHED when a child finished, else FAILED.
-    Children that failed or missed the objective's floor are not candidates. Returns the best
-    child run, if any."""
+    The best child is ``best.best_run``'s. Returns it, if any."""
     from xaiexp.tracking.sweep_summary import DESCRIPTION_TAG, SUMMARY_ARTIFACT, console_text, describe, ranking
     from xaiexp.tracking.ui import how_to_open, run_link
 
@@ -96,9 +64,7 @@ def finish_sweep(metric, direction):
     parent_run = client.get_run(parent)
     experiment = parent_run.info.experiment_id
     children = children_of(client, parent_run)
-    scored = [c for c in children if is_candidate(c, metric)]
-    pick = max if direction == "maximize" else min
-    best = pick(scored, key=lambda c: c.data.metrics[metric], default=None)
+    best = best_run(children, metric, maximize=direction == "maximize")
     finished = sum(c.info.status == "FINISHED" for c in children)
     tags = counted(children)
     if best is not None:

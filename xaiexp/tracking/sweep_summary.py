@@ -1,11 +1,14 @@
 """The answer of a sweep: its children ranked by the objective, with accuracy and the explanation
-scores, as a pandas DataFrame; printed on the console, and in Markdown on the parent run (its
+scores (named by split, maps and metric: ``eval/saliency/relevance_mass``), as a pandas
+DataFrame; printed on the console within 100 columns, and in Markdown on the parent run (its
 MLflow description, the ``mlflow.note.content`` tag, and the artifact ``sweep_summary.md``)."""
 
 import pandas
 
+from xaiexp.tracking.best import ranked
+from xaiexp.tracking.report_layout import fit
+from xaiexp.xai.registry import metric_names
 from xaiexp.tracking.report_table import SE_SUFFIX
-from xaiexp.tracking.sweep import is_candidate
 
 DESCRIPTION_TAG = "mlflow.note.content"  # what the MLflow UI shows as a run's description
 SUMMARY_ARTIFACT = "sweep_summary.md"
@@ -22,31 +25,28 @@ def explanation_metrics(children, objective):
         return []
     maps = name.split("/")[1] if name.startswith("xai/") else sorted(
         {key.split("/")[2] for key in logged}, key=lambda m: (m != "saliency", m))[0]
-    return sorted({key for key in logged if key.split("/")[2] == maps})
+    order = {metric: rank for rank, metric in enumerate(metric_names())}  # the registry's order
+    return sorted({key for key in logged if key.split("/")[2] == maps},
+                  key=lambda key: (order.get(key.rsplit("/", 1)[1], len(order)), key))
 
 
 def ranking(children, objective, maximize):
-    """One row per child, best first by ``objective``; those that cannot be the best (failed, no
-    finite value, below the objective's floor) last, in start order."""
+    """One row per child, best first by ``objective`` (``best.ranked``: those that cannot be the
+    best last, in launch order)."""
     scores = explanation_metrics(children, objective)
     columns = list(dict.fromkeys([objective, "eval/accuracy", "test/accuracy", *scores]))  # objective once
     rows = [{"run": child.info.run_name, "status": child.info.status,
-             **{column: child.data.metrics.get(column) for column in columns},
-             "candidate": is_candidate(child, objective), "started": child.info.start_time}
-            for child in children]
-    table = pandas.DataFrame(rows, columns=["run", "status", *columns, "candidate", "started"])
-    table = table.sort_values(["candidate", objective, "started"], ascending=[False, not maximize, True],
-                              na_position="last", kind="stable")
+             **{column: child.data.metrics.get(column) for column in columns}}
+            for child in ranked(children, objective, maximize)]
+    table = pandas.DataFrame(rows, columns=["run", "status", *columns])
     table.insert(0, "rank", range(1, len(table) + 1))
-    table = table.drop(columns=["candidate", "started"]).rename(columns=short_name).reset_index(drop=True)
-    table.attrs["maps"] = scores[0].split("/")[2] if scores else None  # whose scores are shown
-    return table
+    return table.rename(columns=score_name)
 
 
-def short_name(column):
-    """``eval/xai/saliency/relevance_mass`` -> ``relevance_mass``: the maps are named once, in
-    the heading."""
-    return column.rsplit("/", 1)[1] if column.count("/") == 3 else column
+def score_name(column):
+    """``eval/xai/saliency/relevance_mass`` -> ``eval/saliency/relevance_mass``: split, maps,
+    metric."""
+    return column.replace("/xai/", "/", 1) if column.count("/") == 3 else column
 
 
 def describe(table, link, objective, maximize):
@@ -54,16 +54,26 @@ def describe(table, link, objective, maximize):
     MLflow UI shows a description's first lines until "Show more" is clicked)."""
     finished = int((table["status"] == "FINISHED").sum())
     best = table.iloc[0] if finished else None
-    head = (f"**Best: {best['run']}** ({objective} {best[short_name(objective)]:.4g})" if best is not None
+    head = (f"**Best: {best['run']}** ({objective} {best[score_name(objective)]:.4g})" if best is not None
             else "**No job finished**")
     order = "highest" if maximize else "lowest"
-    maps = f"; explanation scores of the `{table.attrs['maps']}` maps" if table.attrs.get("maps") else ""
     return "\n".join([f"{head}; {finished} of {len(table)} jobs finished.", "",
                       table.astype(object).where(table.notna(), None).to_markdown(
                           index=False, floatfmt=".4g", missingval="-"), "",
-                      f"Ranked by {objective}, {order} first{maps}. [This sweep]({link})", ""])
+                      f"Ranked by {objective}, {order} first. [This sweep]({link})", ""])
 
 
-def console_text(table):
-    """The ranking as aligned text (pandas' own layout, 4 significant digits)."""
-    return table.to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="-")
+def console_text(table, width=100):
+    """The ranking as aligned text, 4 significant digits, within ``width`` columns: the runs with
+    their status and accuracy, then their explanation scores under the split and maps they are
+    of (``eval · saliency maps``)."""
+    if table.empty:
+        return " (no job ran)"
+    shown = table.astype(object).map(lambda v: "-" if pandas.isna(v) else f"{v:.4g}" if isinstance(v, float) else v)
+    scores = [column for column in shown.columns if column.count("/") == 2]
+    runs = fit(shown.drop(columns=scores), width, labels=2)
+    if not scores:
+        return runs
+    split, maps, _ = scores[0].split("/")
+    named = shown[["rank", "run", *scores]].rename(columns=lambda column: column.rsplit("/", 1)[-1])
+    return f"{runs}\n\n{split} · {maps} maps\n{fit(named, width, labels=2)}"

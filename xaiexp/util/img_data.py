@@ -22,6 +22,8 @@ CHAR_PIXELS = 0.62 * FONT_SIZE  # DejaVu Sans' widest common advance: sizes text
 CELL_MARGIN = 2  # pixels of white around each image
 COLORBAR_PIXELS = 64  # the colour scale beside the maps: bar, ticks and its name
 WRONG = (0.84, 0.15, 0.16)  # red: a wrong prediction's text and the mark beside its row
+STRIP_CELL_PIXELS = 96  # a strip's cells (paint_strip)
+STRIP_GAP = 6  # white between a strip's cells; a wrong prediction's red frame is drawn in it
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,28 @@ class ImgData(OrderedDict):
         buffer = io.BytesIO()
         imsave(buffer, self.paint_numpy(), format="png")
         return buffer.getvalue()
+
+    def paint_strip(self, max_cells: int = 8, min_aspect: float = 1.0):
+        """One column as a single row of at most ``max_cells`` cells — the first ``Overlay``
+        (maps over their images), else the first image column — each wrong prediction framed in
+        red (``checked``), centred on white at least ``min_aspect`` times as wide as high: a
+        thumbnail that stays whole and readable where a viewer shrinks the figure to a few
+        hundred pixels. A (height, width, 3) uint8 RGB array."""
+        names = [name for name, column in self.items() if isinstance(column, Overlay)] or [
+            name for name, column in self.items() if not isinstance(self._cells(column), list)]
+        if not names:
+            raise ValueError("paint_strip needs an image or Overlay column")
+        cells = self._cells(self[names[0]])[:max_cells]
+        wrong, pitch = self._wrong_rows(), STRIP_CELL_PIXELS + STRIP_GAP
+        width = max(pitch * len(cells) + STRIP_GAP, int(min_aspect * (pitch + STRIP_GAP)))
+        strip = np.ones((pitch + STRIP_GAP, width, 3), np.float32)
+        left = (width - pitch * len(cells) - STRIP_GAP) // 2 + STRIP_GAP
+        for row, cell in enumerate(cells):
+            x = left + pitch * row
+            if row in wrong:
+                strip[STRIP_GAP // 2:STRIP_GAP // 2 + pitch, x - STRIP_GAP // 2:x - STRIP_GAP // 2 + pitch] = WRONG
+            strip[STRIP_GAP:STRIP_GAP + STRIP_CELL_PIXELS, x:x + STRIP_CELL_PIXELS] = _resize(cell, STRIP_CELL_PIXELS)
+        return (strip * 255).round().astype(np.uint8)
 
     def _blocks(self):
         blocks = []
@@ -248,10 +272,11 @@ def _column_values(column):
 
 
 def _text(value):
+    """A cell's one line (a line break in a value would overlap the next line)."""
     value = np.asarray(value)
     if value.size == 1:
         value = value.reshape(()).item()
-    return f"{value:.3g}" if isinstance(value, float) else str(value)
+    return f"{value:.3g}" if isinstance(value, float) else " ".join(str(value).splitlines())
 
 
 def _rgb(images, colormap):

@@ -1,5 +1,6 @@
 """Small helpers shared across the library."""
 
+import math
 import re
 
 
@@ -39,3 +40,17 @@ def safe_name(name):
     while ".." in cleaned:
         cleaned = cleaned.replace("..", "_")
     return cleaned.lstrip(".") or "_"
+
+
+def short_value(text: str) -> str:
+    """``0.0003`` -> ``3e-4``, ``1000000.0`` -> ``1e6``, ``0.00123`` stays, ``~/data/pets`` ->
+    ``pets``; other text as it is."""
+    try:
+        number = float(text)
+    except ValueError:
+        return text.rstrip("/").rsplit("/", 1)[-1] if "/" in text and "[" not in text else text
+    if number.is_integer() and abs(number) < 1e4 or not math.isfinite(number):
+        return text
+    mantissa, _, exponent = f"{number:.2e}".partition("e")
+    scientific = f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+    return min(f"{number:.3g}", scientific, key=len)
