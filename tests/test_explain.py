@@ -28,7 +28,8 @@ def test_explaining_the_last_run_reproduces_its_test_metrics(home, tmp_path):
     assert explained.info.run_name == f"explain {source.info.run_name}"
     # like a training run: the params that set it apart, the whole config as an artifact, a link
     params = explained.data.params
-    assert params == {"explain_run": "last"}  # what its command line set
+    # what its command line set, and the explained run's own (its model and data)
+    assert params == {**source.data.params, "explain_run": "last"} and "epochs" in params
     assert "config.yaml" in [a.path for a in client.list_artifacts(explained.info.run_id)]
     assert f"#/experiments/{explained.info.experiment_id}/runs/{explained.info.run_id}" in result.stderr
     tested = {k: v for k, v in source.data.metrics.items() if k.startswith("test/")}
