@@ -353,7 +353,8 @@ def test_default_store_and_output_folder_are_under_the_project_root(store, home,
     main(["report", "--sweep", "last"])
     paths = capsys.readouterr().out.split()[-3:]
     assert all(os.path.exists(p) for p in paths)
-    assert os.path.dirname(paths[0]).startswith(str(home / "outputs" / "reports" / "sweep_xaiexp_"))
+    assert os.path.dirname(os.path.abspath(paths[0])).startswith(str(home / "outputs" / "reports" / "sweep_xaiexp_"))
+    assert os.path.isabs(paths[0]) != str(home).startswith(os.getcwd())  # relative where it can be
 
 
 def test_a_child_below_the_objectives_floor_is_not_the_best_and_ranks_last(tmp_path):

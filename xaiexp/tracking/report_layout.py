@@ -82,7 +82,16 @@ def fit(frame: pd.DataFrame, width: int, labels: int = 1) -> str:
             pieces.append(current)
             current = []
         current.append(column)
-    return "\n\n".join(_text(frame[[*names, *piece]], labels) for piece in [*pieces, current])
+    return "\n\n".join(_text(_filled(frame[[*names, *piece]], labels), labels)
+                       for piece in [*pieces, current])
+
+
+def _filled(frame, labels):
+    """``frame`` without the rows a cut left with nothing to show (a floor that has no value for
+    these metrics), keeping every row that names a run."""
+    shown = frame.astype(object).where(frame.notna(), "").astype(str)
+    keep = ~shown.iloc[:, labels:].isin(MISSING).all(axis=1) | ~shown.iloc[:, 0].isin(MISSING)
+    return frame[keep]
 
 
 def _stacked(frame, labels):
