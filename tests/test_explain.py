@@ -51,7 +51,7 @@ def test_explaining_the_last_run_reproduces_its_test_metrics(home, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     # the closing table: a row per method, a column per metric
     assert re.search(r"^  gradcam +~?\d", result.stdout, re.M)
-    assert re.search(r"^  occlusion_saliency +\d", result.stdout, re.M) and "insertion_auc" in result.stdout
+    assert re.search(r"^  occlusion +~?\d", result.stdout, re.M) and "insertion_auc" in result.stdout
 
 
 def test_explain_run_refuses_what_it_cannot_do(home):
