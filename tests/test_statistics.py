@@ -94,3 +94,18 @@ def test_the_sign_flip_test_is_exact_at_small_n():
     enumerated = np.mean(means >= differences.mean() - 1e-12)
     assert st.sign_flip_p(differences) == pytest.approx(enumerated)
     assert st.sign_flip_p([np.nan]) != st.sign_flip_p([np.nan])  # nothing to test: NaN
+
+
+def test_intervals_are_cut_to_the_range_each_metric_cannot_leave():
+    """Relative deletion AUCs are ratios of probabilities: never below 0, sometimes above 1. A
+    t-interval of five of them reaches below 0; the logged one stops there, its top is scipy's."""
+    from xaiexp.trace.xai import summary
+    from xaiexp.xai.registry import find_metric
+
+    scores = np.array([0.0, 0.0, 0.02, 1.5, 0.01])
+    low, high = stats.t.interval(0.95, len(scores) - 1, loc=scores.mean(), scale=stats.sem(scores))
+    assert low < 0 < 1 < high
+    assert summary(scores, find_metric("deletion_auc"))["_ci_low"] == 0
+    assert summary(scores, find_metric("deletion_auc"))["_ci_high"] == pytest.approx(high)
+    assert summary(scores, find_metric("randomization"))["_ci_low"] == pytest.approx(low)  # a correlation
+    assert summary(1 - scores / 2, find_metric("road_lerf"))["_ci_high"] == 1  # a share of images

@@ -32,11 +32,10 @@ def standard_error(scores):
 def summary(scores, kind, floor=None):
     """What is logged of one ``kind`` of metric's (``registry.Metric``) per-image ``scores``
     beside its mean, by suffix: the standard error, the 95 % interval that fits the score
-    (``statistics.score_interval``, within [0, 1] for metrics that cannot leave it), the number
+    (``statistics.score_interval``, within the range the metric cannot leave), the number
     of images with a defined score and, given the ``floor``'s scores of the same images, the
     one-sided p-value that the method beats it (``floors.above_floor``)."""
-    bounds = statistics.UNIT if kind.unit_range else (-np.inf, np.inf)
-    interval = statistics.score_interval(scores, bounds=bounds)
+    interval = statistics.score_interval(scores, bounds=kind.bounds)
     logged = {"": interval.estimate, "_se": standard_error(scores), "_ci_low": interval.low,
               "_ci_high": interval.high, "_n": interval.n}
     if floor is not None:

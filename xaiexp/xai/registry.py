@@ -7,6 +7,7 @@ whether it needs the dataset's object masks.
 """
 
 import importlib
+import math
 import pkgutil
 from collections.abc import Iterable
 from typing import NamedTuple
@@ -25,19 +26,25 @@ class Metric(NamedTuple):
     # metrics: its score is the chance level exactly), "random" (metrics that rank pixels), None
     floor: str | None = None
     unit_range: bool = False  # every score is in [0, 1]: one outside is an error, never logged
+    non_negative: bool = False  # no score is below 0 (a ratio of probabilities, an error's size)
+
+    @property
+    def bounds(self) -> tuple:
+        """The range no score leaves, to which its intervals are cut."""
+        return (0.0, 1.0) if self.unit_range else (0.0, math.inf) if self.non_negative else (-math.inf, math.inf)
 
 
 METRICS = (
     Metric("relevance_mass", needs_masks=True, default=True, floor="uniform", unit_range=True),
     Metric("pointing_game", needs_masks=True, default=True, floor="uniform", unit_range=True),
     # deletion and insertion are relative to the clean image's score: insertion may pass 1
-    Metric("deletion_auc", default=True, higher_is_better=False, floor="random"),
-    Metric("insertion_auc", default=True, floor="random"),
+    Metric("deletion_auc", default=True, higher_is_better=False, floor="random", non_negative=True),
+    Metric("insertion_auc", default=True, floor="random", non_negative=True),
     Metric("road_morf", higher_is_better=False, floor="random", unit_range=True),
     Metric("road_lerf", floor="random", unit_range=True),
     Metric("randomization", higher_is_better=False),
     Metric("randomization_ssim", higher_is_better=False),
-    Metric("completeness", higher_is_better=False),
+    Metric("completeness", higher_is_better=False, non_negative=True),
 )
 DEFAULT_METRICS = tuple(metric.name for metric in METRICS if metric.default)
 
