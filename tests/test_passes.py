@@ -4,6 +4,7 @@ differently: NumPy's Gauss–Legendre, closed-form integrals, PAIR ``saliency``'
 gradients and vanilla gradient looped over the same draws."""
 
 import xaiexp  # noqa: F401  (sets the TensorFlow environment before TensorFlow is imported)
+import hydra
 import keras
 import numpy as np
 import pytest
@@ -234,7 +235,12 @@ def test_pass_options_are_checked_before_tensorflow(override, expected, home):
     assert expected in describe(error.value) and "\n" not in describe(error.value)
 
 
-def test_the_tutorial_keeps_fastestimators_passes():
+def test_the_tutorial_keeps_fastestimators_passes_and_the_default_experiment_does_not():
     tutorial = compose_config(["experiment=cifar10_saliency"]).explain
     assert PassOptions(**tutorial.passes) == PassOptions()
     assert (tutorial.smoothing, list(tutorial.integrating)) == (25, [100, 6])
+    default = compose_config([])
+    assert PassOptions(**default.explain.passes) == PassOptions(
+        rule="gausslegendre", sampling="latin", baselines=2, tolerance=0.05, max_steps=64)
+    trace = hydra.utils.instantiate(default.traces.saliency, model=tiny_cnn())
+    assert trace.method_set.settings.passes == PassOptions(**default.explain.passes)
