@@ -37,6 +37,9 @@ with a completeness error of 30 %. Those with a ``tolerance`` refine their steps
 mean). Also: the seconds per image of the four default methods at the old and the new settings, through
 ``MethodSet`` as the Saliency trace runs them, alternating repetitions in one process.
 
+The whole run took 24½ minutes on 2 shared cores (LeNet's part about 10; the MobileNetV2 part is
+kept that short by its 6 images, one seed, smaller references and the smaller grid).
+
 Usage:
     python benchmarks/passes.py [--model PATH.keras] [--images 50] [--seeds 2]
         [--mobilenet-images 6] [--plot docs/passes.png] [--json results.json] [--skip-mobilenet]
