@@ -4,13 +4,13 @@ differently: NumPy's Gauss–Legendre, closed-form integrals, PAIR ``saliency``'
 gradients and vanilla gradient looped over the same draws."""
 
 import xaiexp  # noqa: F401  (sets the TensorFlow environment before TensorFlow is imported)
-import hydra
 import keras
 import numpy as np
 import pytest
 import saliency.core as pair
 import tensorflow as tf
 
+from xaiexp.app.build import instantiate_group
 from xaiexp.app.cli import COMPOSITION_ERRORS, compose_config, describe
 from xaiexp.xai import SaliencyNet, integrated_gradients, smooth_grad
 from xaiexp.xai.draws import SAMPLERS, Draws
@@ -242,5 +242,5 @@ def test_the_tutorial_keeps_fastestimators_passes_and_the_default_experiment_doe
     default = compose_config([])
     assert PassOptions(**default.explain.passes) == PassOptions(
         rule="gausslegendre", sampling="latin", baselines=2, tolerance=0.05, max_steps=64)
-    trace = hydra.utils.instantiate(default.traces.saliency, model=tiny_cnn())
+    trace = instantiate_group(default.traces.saliency, "traces", model=tiny_cnn())
     assert trace.method_set.settings.passes == PassOptions(**default.explain.passes)

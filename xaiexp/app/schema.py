@@ -259,7 +259,8 @@ class ExplainConfig:
     metrics: List[str] = field(default_factory=lambda: list(DEFAULT_METRICS))
     split: Split = Split.test  # what `xaiexp explain` explains (training explains eval and test)
     every: int = bounded(1, minimum=1)  # explain every N-th eval epoch (always the last, and test)
-    score_samples: Optional[int] = bounded(None, minimum=1)  # null: the metrics score the probes
+    # a class-stratified scoring set of N eval/test images; null: the metrics score the probes
+    score_samples: Optional[int] = bounded(100, minimum=1)
     # score SmInt and Occlusion every N-th eval epoch only (always the last, and test)
     heavy_every: int = bounded(1, minimum=1)
     # compute the metrics every N-th explained eval epoch (always the last, and test); null: only
