@@ -311,10 +311,12 @@ class Saliency(Trace):
 
     def _due(self, every):
         """Whether this epoch is one of every ``every``-th eval epochs (None: none), the last
-        epoch of fit, or a test epoch (see ``every``)."""
+        epoch of fit, an eval pass outside fit (epoch 0, ``xaiexp explain explain.split=eval``:
+        its only one) or a test epoch (see ``every``)."""
         system = self.system
         return (system.mode != "eval" or (every is not None and system.epoch_idx % every == 0)
-                or system.epoch_idx >= system.total_epochs or system.stop_training)
+                or system.epoch_idx == 0 or system.epoch_idx >= system.total_epochs
+                or system.stop_training)
 
     def _paint(self, probes, maps, logs):
         """FastEstimator's columns (the overlay's name says which map it shows), titled with
