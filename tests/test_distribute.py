@@ -28,7 +28,7 @@ def test_mirrored_over_two_cpus_matches_one_device(tmp_path):
             one, two = single[path][mode], mirrored[path][mode]
             assert one.keys() == two.keys() and "ce" in one and "accuracy" in one
             assert two["accuracy"] == one["accuracy"], (path, mode)
-            assert two == pytest.approx(one, rel=1e-4), (path, mode)
+            assert two == pytest.approx(one, rel=1e-4, abs=1e-5), (path, mode)  # (small CI bounds)
     assert single["library"]["eval"]["accuracy"] > 0.9  # it learned: the comparison means something
     for one, two in zip(single["library"]["weights"], mirrored["library"]["weights"], strict=True):
         np.testing.assert_allclose(two, one, rtol=1e-4, atol=1e-6)

@@ -28,7 +28,8 @@ def test_explaining_the_last_run_reproduces_its_test_metrics(home, tmp_path):
     assert explained.info.run_name == f"explain {source.info.run_name}"
     # like a training run: the params that set it apart, the whole config as an artifact, a link
     params = explained.data.params
-    assert params == {"explain_run": "last"}  # what its command line set
+    # what its command line set, and the explained run's own (its model and data)
+    assert params == {**source.data.params, "explain_run": "last"} and "epochs" in params
     assert "config.yaml" in [a.path for a in client.list_artifacts(explained.info.run_id)]
     assert f"#/experiments/{explained.info.experiment_id}/runs/{explained.info.run_id}" in result.stderr
     tested = {k: v for k, v in source.data.metrics.items() if k.startswith("test/")}
@@ -50,7 +51,7 @@ def test_explaining_the_last_run_reproduces_its_test_metrics(home, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     # the closing table: a row per method, a column per metric
     assert re.search(r"^  gradcam +~?\d", result.stdout, re.M)
-    assert re.search(r"^  occlusion_saliency +\d", result.stdout, re.M) and "insertion_auc" in result.stdout
+    assert re.search(r"^  occlusion +~?\d", result.stdout, re.M) and "insertion_auc" in result.stdout
 
 
 def test_explain_run_refuses_what_it_cannot_do(home):

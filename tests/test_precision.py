@@ -83,8 +83,10 @@ def test_mixed_float16_trains_and_explains_as_float32_with_the_same_weights(tmp_
                                        err_msg=column)
     # the logged scores: the trace's, against the reference model's maps scored alike
     card = trace.scorecard
-    reference_scores = Scorecard(card.metrics, reference_net, trace.method_set, card.mask_key,
-                                 card.decoy).per_sample(probes, expected)
+    reference_scores = Scorecard(
+        card.metrics, reference_net, trace.method_set, card.mask_key, card.decoy,
+        card.baselines["deletion_auc"], card.baselines["insertion_auc"], card.pointing_tolerance,
+        card.floors, card.black).per_sample(probes, expected)
     for (column, metric), scores in trace.scorecard.per_sample(probes, ours).items():
         np.testing.assert_allclose(scores, reference_scores[column, metric], atol=MAP_TOLERANCE,
                                    err_msg=f"{column} {metric}")

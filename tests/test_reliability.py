@@ -52,7 +52,7 @@ def test_a_signal_mid_epoch_kills_checkpoints_and_resume_finishes_identically(ho
     sent = time.monotonic()
     process.send_signal(signum)
     output = process.communicate(timeout=30)[0]
-    assert time.monotonic() - sent < 10
+    assert time.monotonic() - sent < 20  # ~3 s idle; 11 s seen at load 7 on 2 cores
     assert process.returncode != 0
     assert f"reason: KeyboardInterrupt: {signal.Signals(signum).name}" in output
     (killed,) = runs(home)[1]

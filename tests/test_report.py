@@ -225,6 +225,7 @@ def test_a_four_run_sweep_reads_within_100_columns_without_warnings(tmp_path):
     assert max(map(len, lines)) <= 100, max(lines, key=len)
     headers = [line for line in lines if line.startswith("run ")]
     assert len(headers) == 1 + 4  # the runs, then one table per metric: none cut in two
+    assert lines[lines.index(headers[1]) + 2].strip().startswith("[")  # its intervals under the estimates
     assert headers[1].split() == ["run", "saliency", "smoothed", "integrated", "smint"]
     assert sum(line.startswith(tuple(names)) for line in lines) == 4 * 5  # every name whole, in every table
     assert "init_lr" in headers[0] and "batch_size" in headers[0]
@@ -352,7 +353,8 @@ def test_default_store_and_output_folder_are_under_the_project_root(store, home,
     main(["report", "--sweep", "last"])
     paths = capsys.readouterr().out.split()[-3:]
     assert all(os.path.exists(p) for p in paths)
-    assert os.path.dirname(paths[0]).startswith(str(home / "outputs" / "reports" / "sweep_xaiexp_"))
+    assert os.path.dirname(os.path.abspath(paths[0])).startswith(str(home / "outputs" / "reports" / "sweep_xaiexp_"))
+    assert os.path.isabs(paths[0]) != str(home).startswith(os.getcwd())  # relative where it can be
 
 
 def test_a_child_below_the_objectives_floor_is_not_the_best_and_ranks_last(tmp_path):

@@ -11,7 +11,7 @@ import pytest
 from hydra.utils import get_object
 
 from xaiexp.app.cli import config_dir
-from xaiexp.app.schema import RUNNER_ARGUMENTS, TARGET_SCHEMAS, DatasetKeys
+from xaiexp.app.schema import RUNNER_ARGUMENTS, TARGET_SCHEMAS, DatasetKeys, ModelKeys
 from xaiexp.app.targets import TargetNotFound, signature
 
 
@@ -78,10 +78,11 @@ def test_every_schema_key_is_an_argument_of_its_target(target):
     """A built-in's schema (what validation checks) and its function cannot drift apart."""
     schema = TARGET_SCHEMAS[target]
     params = signature(target)
-    own = DatasetKeys.OWN if issubclass(schema, DatasetKeys) else ()
+    own = next((keys.OWN for keys in (DatasetKeys, ModelKeys) if issubclass(schema, keys)), ())
     keys = [f.name for f in fields(schema) if f.name != "_target_" and f.name not in own]
     assert [key for key in keys if not params.accepts(key)] == []
-    group = "dataset" if own else "schedule" if "schedule" in target else "model"
+    group = ("dataset" if issubclass(schema, DatasetKeys) else "schedule" if "schedule" in target
+             else "model")
     assert [r for r in params.required if r not in keys and r not in RUNNER_ARGUMENTS[group]] == []
 
 

@@ -192,12 +192,24 @@ def _has_star_import_or_getattr(tree):
 def _signature_of(node):
     if isinstance(node, ast.ClassDef):
         init = _definition(node.body, "__init__")
-        if not isinstance(init, ast.FunctionDef):
-            return None  # inherited or generated (dataclass): unknown here
-        return _parameters(init.args, skip_first=True)
+        if isinstance(init, ast.FunctionDef):
+            return _parameters(init.args, skip_first=True)
+        return _dataclass_fields(node)
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return _parameters(node.args, skip_first=False)
     return None  # a module-level assignment: a callable made at run time
+
+
+def _dataclass_fields(node):
+    """The ``__init__`` that ``@dataclass`` generates for a class of no bases: its annotated
+    fields in order, those without a value required; None for any other class (inherited)."""
+    decorators = [d.func if isinstance(d, ast.Call) else d for d in node.decorator_list]
+    if node.bases or not any(getattr(d, "id", getattr(d, "attr", None)) == "dataclass" for d in decorators):
+        return None
+    fields = [f for f in node.body if isinstance(f, ast.AnnAssign) and isinstance(f.target, ast.Name)
+              and "ClassVar" not in ast.unparse(f.annotation)]
+    return Signature(names=tuple(f.target.id for f in fields),
+                     required=tuple(f.target.id for f in fields if f.value is None), open=False)
 
 
 def _parameters(args, skip_first):

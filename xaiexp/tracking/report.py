@@ -4,6 +4,7 @@ paired tests on the images the runs both scored say which score differences are 
 
 import argparse
 import os
+import re
 import sys
 import textwrap
 import time
@@ -87,8 +88,20 @@ def main(argv):
         print(f"xaiexp: note: {note}", file=sys.stderr)
     legend = ["", *report.legend] if report.legend else []
     print(textwrap.fill(report.heading, TERMINAL_WIDTH, subsequent_indent="  "), "",
-          report.table.terminal(TERMINAL_WIDTH, outputs=safe_name(args.figure)), *legend, "", *report.paths,
+          report.table.terminal(TERMINAL_WIDTH, outputs=safe_name(args.figure)), *legend, "", *map(_shown_path, report.paths),
           sep="\n")
+
+
+def _shown_path(path: Path) -> str:
+    """``path`` relative to the working directory when it is inside it."""
+    return os.path.relpath(path) if Path(path).resolve().is_relative_to(Path.cwd()) else str(path)
+
+
+def _folder_name(name: str) -> str:
+    """A sweep's or experiment's name as a short folder name (``sweep lenet · shapes · every=5``
+    -> ``sweep_lenet_shapes_every_5``): its paths stay readable in a terminal."""
+    short = re.sub(r"_+", "_", safe_name(name)).strip("_")
+    return (short if len(short) <= 40 else short[:41].rsplit("_", 1)[0]) or "report"
 
 
 def check_out(out: str | None) -> None:
@@ -128,7 +141,7 @@ def write_report(target, args) -> Report:
                           [found is not None for found in scores], pairings)
     grid, grid_notes = report_grid(client, selection.runs, frame, args)
     out = Path(args.out or Path(project_root(), "outputs", "reports",
-                                f"{safe_name(selection.name)}_{time.strftime('%Y-%m-%d_%H-%M-%S')}"))
+                                f"{_folder_name(selection.name)}_{time.strftime('%Y-%m-%d_%H-%M-%S')}"))
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:

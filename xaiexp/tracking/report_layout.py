@@ -4,10 +4,13 @@ First the runs, one row each: the name (whole where the names differ: the parts 
 are said once, above), the params that differ (keys by their last part, numbers by their shortest
 spelling), accuracy, the objective, the images shared with the best run. Then the scores: with
 ``--by runs`` one table per metric, a row per run and a column per saliency method; with ``--by
-methods`` a row per run and method, a column per metric. A table still wider than ``width`` is
-cut into tables of fewer columns, each with the row names. The Markdown and CSV files keep the
+methods`` a row per run and method, a column per metric. A table wider than ``width`` puts its
+intervals under its estimates, and one still wider is cut into tables of fewer columns, each with
+the row names. The Markdown and CSV files keep the
 report's one wide table (``report_table``).
 """
+
+import re
 
 import pandas as pd
 
@@ -17,6 +20,7 @@ SEPARATOR = " · "  # between the parts of a run's name (xaiexp/app/params.py)
 SHARED = "shared"
 RUN_COLUMNS = ("run", "run_id", "status", "accuracy", "method", SHARED)  # not params, not scores
 MISSING = ("", "-")  # how a table shows a value a run did not log
+INTERVAL = re.compile(r"(\S+) (\[[^]]*\])(.*)")  # a score cell: estimate, interval, mark
 
 
 def terminal_text(cells: pd.DataFrame, width: int = 100, outputs: str = "saliency") -> str:
@@ -60,18 +64,47 @@ def distinct_names(names: list, run_ids: list) -> tuple[list, str]:
 
 
 def fit(frame: pd.DataFrame, width: int, labels: int = 1) -> str:
-    """``frame`` as aligned text, its first ``labels`` columns the rows' names; cut into several
-    tables of fewer columns (each with the names) only where one would be wider than ``width``."""
+    """``frame`` as aligned text, its first ``labels`` columns the rows' names. Where it would be
+    wider than ``width``, the scores' intervals go on a line of their own under the estimates (as
+    a paper's table puts standard errors under coefficients), and only where that is still too
+    wide is it cut into several tables of fewer columns, each with the names."""
     text = _text(frame, labels)
     if _widest(text) <= width or frame.shape[1] <= labels + 1:
         return text
+    stacked = _stacked(frame, labels)
+    if stacked is not None:
+        frame, text = stacked, _text(stacked, labels)
+        if _widest(text) <= width:
+            return text
     names, pieces, current = list(frame.columns[:labels]), [], []
     for column in frame.columns[labels:]:
         if current and _widest(_text(frame[[*names, *current, column]], labels)) > width:
             pieces.append(current)
             current = []
         current.append(column)
-    return "\n\n".join(_text(frame[[*names, *piece]], labels) for piece in [*pieces, current])
+    return "\n\n".join(_text(_filled(frame[[*names, *piece]], labels), labels)
+                       for piece in [*pieces, current])
+
+
+def _filled(frame, labels):
+    """``frame`` without the rows a cut left with nothing to show (a floor that has no value for
+    these metrics), keeping every row that names a run."""
+    shown = frame.astype(object).where(frame.notna(), "").astype(str)
+    keep = ~shown.iloc[:, labels:].isin(MISSING).all(axis=1) | ~shown.iloc[:, 0].isin(MISSING)
+    return frame[keep]
+
+
+def _stacked(frame, labels):
+    """``frame`` with two rows a row: the estimates with their marks, then their intervals
+    (``"0.412 [0.37, 0.45] *"`` -> ``"0.412 *"`` over ``"[0.37, 0.45]"``); None without intervals."""
+    split = frame.astype(object).map(lambda value: INTERVAL.fullmatch(value) if isinstance(value, str) else None)
+    if not split.iloc[:, labels:].notna().any(axis=None):
+        return None
+    rows = []
+    for (_, values), (_, matches) in zip(frame.iterrows(), split.iterrows()):
+        rows.append([m[1] + m[3] if m else v for v, m in zip(values, matches)])
+        rows.append([m[2] if m else "" for m in matches])
+    return pd.DataFrame(rows, columns=frame.columns)
 
 
 def _text(frame, labels=1):

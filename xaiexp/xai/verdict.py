@@ -128,8 +128,7 @@ def judge(evidence: dict, images: str, eval_accuracy: Accuracy | None,
     if reference is not None and reference.above_chance_p >= statistics.ALPHA:
         verdict.reason = (f"{reference.split} accuracy {reference.value:.3f} on {reference.n} images is "
                           f"not shown to beat chance ({reference.chance:.3f}, the largest class's "
-                          f"share; p = {reference.above_chance_p:.2g}): its maps may be those of a "
-                          f"model that learnt nothing")
+                          f"share; p = {reference.above_chance_p:.2g}): the maps may mean nothing")
         return verdict
     if not evidence:
         verdict.reason = "no image had a decoy region to score"
