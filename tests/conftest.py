@@ -26,9 +26,12 @@ def run_cli(*args, timeout=600, env=None, cwd=None):
                           timeout=timeout, env={**os.environ, **(env or {})}, cwd=cwd)
 
 
-# Overrides that make the default experiment take seconds: tiny shapes, one short epoch.
+# Overrides that make the default experiment take seconds: tiny shapes, one short epoch; the
+# metrics score the 2 probes every epoch (the default's 100-image scoring set would be most of
+# the eval split, scored at the last epoch only).
 TINY = ["dataset.n_train=256", "dataset.n_eval=128", "epochs=2", "batch_size=32", "log_steps=4",
-        "explain.samples=2", "explain.smoothing=3", "explain.integrating=[4,2]"]
+        "explain.samples=2", "explain.smoothing=3", "explain.integrating=[4,2]",
+        "explain.score_samples=null", "explain.score_every=1"]
 
 
 @pytest.fixture(scope="module")

@@ -258,6 +258,14 @@ def test_score_every_paints_every_epoch_and_scores_the_last_and_test():
         trace(score_every=0)
 
 
+def test_an_eval_pass_outside_fit_is_scored_whatever_score_every_says():
+    """``xaiexp explain explain.split=eval``: one eval epoch, epoch 0, and so the last."""
+    made = trace(metrics=["deletion_auc"], score_every=None)
+    made.system.total_epochs = 1
+    made.system.epoch_idx = -1  # epoch() counts up to 0
+    assert "xai/saliency/deletion_auc" in epoch(made, probes()).read_logs()
+
+
 def test_every_also_explains_an_epoch_that_stops_training():
     made = trace(every=5)
     made.system.total_epochs = 10

@@ -140,9 +140,12 @@ def test_a_name_declared_twice_is_refused(extra_method):
 
 @pytest.mark.parametrize("overrides, expected", [
     ("explain.heavy_every=0", "explain.heavy_every: must be >= 1, got 0"),
-    ("explain.heavy_every=2 traces.best_model_saver.metric=xai/smint_saliency/relevance_mass",
+    # score_every=1: a watched metric needs a value every epoch (the default scores eval at the end)
+    ("explain.heavy_every=2 explain.score_every=1 "
+     "traces.best_model_saver.metric=xai/smint_saliency/relevance_mass",
      "explain.heavy_every: must be 1 while traces.best_model_saver.metric is xai/smint_saliency/relevance_mass"),
-    ("explain.heavy_every=2 traces.best_model_saver.metric=xai/saliency/relevance_mass", None),  # not heavy
+    ("explain.heavy_every=2 explain.score_every=1 "
+     "traces.best_model_saver.metric=xai/saliency/relevance_mass", None),  # not heavy
 ])
 def test_heavy_every_is_checked_before_tensorflow(overrides, expected, home):
     from xaiexp.app.cli import COMPOSITION_ERRORS, compose_config, describe

@@ -15,6 +15,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
 from xaiexp.architecture import pretrained
+from xaiexp.xai.kinds import PassOptions
 from xaiexp.xai.registry import (DEFAULT_METRICS, FAITHFULNESS_BASELINES, NOISE_RANGES, OUTPUTS,
                                   PROBE_CHOICES, default_methods)
 
@@ -249,13 +250,17 @@ class ExplainConfig:
     methods: List[str] = field(default_factory=lambda: default_methods(25, 100, 6))
     smoothing: int = bounded(25, minimum=0)  # SmoothGrad and VarGrad samples
     integrating: List[int] = field(default_factory=lambda: [100, 6])  # IG steps, SmInt samples
+    # quadrature rule, sampling of noise and baselines, IG baselines, completeness tolerance:
+    # xaiexp.xai's own dataclass, so an option is added there alone
+    passes: PassOptions = field(default_factory=PassOptions)
     occlusion: OcclusionConfig = field(default_factory=OcclusionConfig)
     chunk_size: int = bounded(1024, minimum=1)  # images per compiled gradient call
     # logged per epoch as xai/<method>/<metric>: names of xaiexp.xai's metric registry
     metrics: List[str] = field(default_factory=lambda: list(DEFAULT_METRICS))
     split: Split = Split.test  # what `xaiexp explain` explains (training explains eval and test)
     every: int = bounded(1, minimum=1)  # explain every N-th eval epoch (always the last, and test)
-    score_samples: Optional[int] = bounded(None, minimum=1)  # null: the metrics score the probes
+    # a class-stratified scoring set of N eval/test images; null: the metrics score the probes
+    score_samples: Optional[int] = bounded(100, minimum=1)
     # score SmInt and Occlusion every N-th eval epoch only (always the last, and test)
     heavy_every: int = bounded(1, minimum=1)
     # compute the metrics every N-th explained eval epoch (always the last, and test); null: only

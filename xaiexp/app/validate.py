@@ -93,7 +93,8 @@ def check_overrides(overrides):
 
 
 def _check_values(cfg, schema, prefix=""):
-    """Every number of a typed node: finite, within MAX_INT, within its field's bounds."""
+    """Every number of a typed node: finite, within MAX_INT, within its field's bounds; and
+    every value whose field lists its ``choices`` (a name of a registry): one of them."""
     for item in fields(schema):
         key, hint = f"{prefix}{item.name}", get_type_hints(schema)[item.name]
         if item.name not in cfg:
@@ -104,6 +105,10 @@ def _check_values(cfg, schema, prefix=""):
         if is_dataclass(hint):
             if value is not None:
                 _check_values(value, hint, f"{key}.")
+            continue
+        choices = item.metadata.get("choices")
+        if choices is not None:
+            require(value in choices, key, f"must be one of {', '.join(choices)}, got {value!r}")
             continue
         many = get_origin(hint) in (list, List)
         kind = get_args(hint)[0] if many else hint

@@ -1,5 +1,7 @@
 """The Saliency trace: saliency maps of fixed probe samples, painted at the end of every epoch."""
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from xaiexp.backend.precision import float32_copy, follow
@@ -13,6 +15,7 @@ from xaiexp.xai import SaliencyNet
 from xaiexp.xai import statistics
 from xaiexp.xai.floors import RANDOM, UNIFORM, above_floor
 from xaiexp.xai.image_scores import ImageScores, image_ids
+from xaiexp.xai.kinds import PassOptions
 from xaiexp.xai.method_set import MethodSet, raw_key
 from xaiexp.xai.metrics.scorecard import Scorecard
 from xaiexp.xai.registry import DEFAULT_METRICS, PROBE_CHOICES, default_methods, find_metric
@@ -124,6 +127,9 @@ class Saliency(Trace):
             ``<outputs>_scores`` (MLflowTrace logs them as ``<outputs>_scores/<mode>_epoch_<n>.npz``
             for ``xaiexp report``'s paired tests), with the weights they came from
             (``weights.explained_weights``).
+        passes: How the gradient methods spend their passes (``PassOptions``, or a mapping of
+            its fields: ``rule``, ``sampling``, ``baselines``, ``tolerance``, ``max_steps``);
+            None: FastEstimator's (README, "Fewer passes, same maps").
         heavy_every: The heavy methods' columns (SmInt, Occlusion: ``SaliencyMethod.heavy``) are
             scored only every ``heavy_every``-th eval epoch, and always at the last epoch of fit
             and in test; the figures always show them. With a scoring set this skips their
@@ -143,7 +149,8 @@ class Saliency(Trace):
                  every: int = 1, score_samples: int | None = None, heavy_every: int = 1,
                  probes: str = "first", decoy=None, pointing_tolerance: float = 0.0,
                  score_every: int | None = 1, from_logits: bool = False,
-                 black: float | list[float] = 0.0, cascading: bool = False):
+                 black: float | list[float] = 0.0, cascading: bool = False,
+                 passes: PassOptions | Mapping | None = None):
         super().__init__(inputs=[key for key in (class_key, model_inputs, mask_key, decoy_key)
                                  if key],
                          outputs=outputs, mode=mode)
@@ -154,7 +161,8 @@ class Saliency(Trace):
             integrating, tuple | list) else (integrating, smoothing)
         if methods is None:
             methods = default_methods(smoothing, steps, smint_samples)
-        self.method_set = MethodSet(methods, outputs, smoothing, steps, smint_samples, occlusion)
+        self.method_set = MethodSet(methods, outputs, smoothing, steps, smint_samples, occlusion,
+                                    passes)
         for name, value in (("every", every), ("heavy_every", heavy_every),
                             ("score_every", 1 if score_every is None else score_every)):
             if value < 1:
@@ -302,10 +310,12 @@ class Saliency(Trace):
 
     def _due(self, every):
         """Whether this epoch is one of every ``every``-th eval epochs (None: none), the last
-        epoch of fit, or a test epoch (see ``every``)."""
+        epoch of fit, an eval pass outside fit (epoch 0, ``xaiexp explain explain.split=eval``:
+        its only one) or a test epoch (see ``every``)."""
         system = self.system
         return (system.mode != "eval" or (every is not None and system.epoch_idx % every == 0)
-                or system.epoch_idx >= system.total_epochs or system.stop_training)
+                or system.epoch_idx == 0 or system.epoch_idx >= system.total_epochs
+                or system.stop_training)
 
     def _paint(self, probes, maps, logs):
         """FastEstimator's columns (the overlay's name says which map it shows), titled with

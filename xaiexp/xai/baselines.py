@@ -2,7 +2,8 @@
 
 Random and constant baselines span the value range [low, high] (T, 1, 1, 1) of each term's image,
 its own or the batch's (the engine's ``noise_range``); the others derive from each endpoint (the
-noisy copy, for SmInt). All run inside the engine's compiled call.
+noisy copy, for SmInt). ``uniforms`` (T, H, W, C) are each term's draws in (0, 1) (``draws.py``),
+read by the baselines of ``DRAWN`` only. All run inside the engine's compiled call.
 """
 
 import math
@@ -10,28 +11,28 @@ import math
 import tensorflow as tf
 
 
-def uniform(endpoints, low, high, draw_uniform):
+def uniform(endpoints, low, high, uniforms):
     """Uniform noise in [low, high] per element, drawn afresh for every term, as FastEstimator does."""
-    return low + (high - low) * draw_uniform()
+    return low + (high - low) * uniforms
 
 
-def midpoint(endpoints, low, high, draw_uniform):
+def midpoint(endpoints, low, high, uniforms):
     """The constant (low + high) / 2: what FastEstimator's source code integrates from."""
     return tf.broadcast_to((low + high) / 2, tf.shape(endpoints))
 
 
-def zeros(endpoints, low, high, draw_uniform):
+def zeros(endpoints, low, high, uniforms):
     """All zeros, the original paper's black image (mid-gray for inputs normalized around 0)."""
     return tf.zeros_like(endpoints)
 
 
-def mean(endpoints, low, high, draw_uniform):
+def mean(endpoints, low, high, uniforms):
     """Each image's per-channel mean colour: removes structure but keeps the overall tint."""
     means = tf.reduce_mean(endpoints, axis=(1, 2), keepdims=True)
     return tf.broadcast_to(means, tf.shape(endpoints))
 
 
-def blur(endpoints, low, high, draw_uniform, relative_sigma=0.1):
+def blur(endpoints, low, high, uniforms, relative_sigma=0.1):
     """A Gaussian blur (σ = ``relative_sigma`` · image side) of each image: removes fine detail,
     keeps colour and coarse shape (Sturmfels et al., Distill 2020)."""
     height, width, channels = endpoints.shape[1:]
@@ -47,3 +48,4 @@ def blur(endpoints, low, high, draw_uniform, relative_sigma=0.1):
 
 
 BASELINES = {"uniform": uniform, "midpoint": midpoint, "zeros": zeros, "mean": mean, "blur": blur}
+DRAWN = ("uniform",)  # the baselines that read the draws

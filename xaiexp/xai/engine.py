@@ -1,67 +1,61 @@
 """The batched gradient core: a PassPlan's passes as one compiled TensorFlow call per chunk.
 
-Each call builds its rows' path points in-graph (endpoints with noise, baselines, interpolation),
-takes the target's gradient for all rows in one backward pass, and sums rows into their terms;
-only the per-term sums leave the graph, with each integrated term's score gap f(e) − f(b) read
-off the target scores at its path's ends, which the pass computes anyway. Noise and random
-baselines come from Philox, a counter-based generator: term t always reads counter block t of a
-stream keyed by the seed, so the numbers (and results) do not depend on how rows are cut into
-chunks. Calls take every size
-through one ``input_signature`` with open dimensions, so nothing retraces across chunks or
+Each call builds its rows' path points in-graph (endpoints with noise, baselines, interpolation at
+the quadrature nodes), takes the weighted target's gradient for all rows in one backward pass, and
+sums rows into their terms; only the per-term sums leave the graph. Noise and random baselines are
+the terms' draws (``draws.py``, made in NumPy and fed in): addressed by seed, stream and image, so
+the results depend neither on how rows are cut into chunks nor on the other methods of the call.
+Where completeness is asked for, each gapped term's score gap f(e) − f(b) is read by a second
+compiled call: two forward passes a term, whatever its quadrature rule visits. Calls take every
+size through one ``input_signature`` with open dimensions, so nothing retraces across chunks or
 batches. (XLA, ``jit_compile=True``, measured slower on 2-core CPUs, and it compiles for 20-40 s.)
 """
 
-import math
 from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
 
-from xaiexp.xai.baselines import BASELINES
+from xaiexp.xai.baselines import BASELINES, DRAWN
+from xaiexp.xai.draws import Draws
 from xaiexp.xai.registry import NOISE_RANGES
-
-PHILOX = tf.random.Algorithm.PHILOX.value
-PHILOX_BLOCK = 4  # numbers per Philox counter step
 
 
 def _vector(dtype):
     return tf.TensorSpec((None,), dtype)
 
 
-# What every chunk call shares: each image's value range (its own, or the batch's: noise_range),
-# the random streams' keys, and the counter at which the chunk's first term reads them.
-CONTEXT = {
-    "low": _vector(tf.float32),
-    "high": _vector(tf.float32),
-    "noise_key": tf.TensorSpec((1,), tf.uint64),
-    "baseline_key": tf.TensorSpec((1,), tf.uint64),
-    "counter": tf.TensorSpec((2,), tf.uint64),
-}
-# A chunk's terms and rows, as PassPlan builds them (plan.py).
-CHUNK = {
+# What every call shares: each image's value range (its own, or the batch's: noise_range).
+CONTEXT = {"low": _vector(tf.float32), "high": _vector(tf.float32)}
+# A call's terms (PassPlan.term_tensors), and a chunk's rows (PassPlan.chunks).
+TERMS = {
     "term_image": _vector(tf.int32),
     "term_spread": _vector(tf.float32),
     "term_integrated": _vector(tf.bool),
     "term_times_input": _vector(tf.bool),
     "term_scale": _vector(tf.float32),
+}
+CHUNK = {
+    **TERMS,
     "row_term": _vector(tf.int32),
     "row_alpha": _vector(tf.float32),
-    "row_gap_sign": _vector(tf.float32),
+    "row_weight": _vector(tf.float32),
     "valid_rows": tf.TensorSpec((), tf.int32),
 }
 
 
 class Attributions(NamedTuple):
-    """A run's raw attributions (B, H, W, C) by method name, and the (B,) score gaps
-    f(e) − f(b) of the methods whose gap is known (``PassPlan.gapped``): what their
-    attributions should add up to (completeness, Sundararajan et al. 2017)."""
+    """A run's raw attributions (B, H, W, C) by method name, the (B,) score gaps of the methods
+    whose gap is known (``PassPlan.gapped``), when asked for: what their attributions should add
+    up to (completeness, Sundararajan et al. 2017); and the gradient passes it took."""
 
     maps: dict[str, np.ndarray]
     score_gaps: dict[str, np.ndarray]
+    passes: int
 
     def completeness_errors(self):
         """(B,) float64 |Σ attributions − gap| / |gap| per gapped method (inf or NaN where the
-        gap is 0): how far the Riemann sum over the path is from the integral."""
+        gap is 0): how far the quadrature over the path is from the integral."""
         errors = {}
         for name, gap in self.score_gaps.items():
             maps = self.maps[name]
@@ -95,6 +89,7 @@ class GradientEngine:
         self.baseline = BASELINES[baseline]
         self.chunk_size = chunk_size
         self._compiled = {}  # image shape -> (predict, term_maps)
+        self._compiled_gaps = {}  # image shape -> term_gaps
 
     def predict(self, images):
         """Model outputs for (B, H, W, C) float32 images, in chunks of ``chunk_size``."""
@@ -102,38 +97,60 @@ class GradientEngine:
         chunks = range(0, len(images), self.chunk_size)
         return np.concatenate([predict(images[i:i + self.chunk_size]).numpy() for i in chunks])
 
-    def run(self, plan, images, classes, keys) -> Attributions:
-        """Every method's raw attributions and score gaps for the target ``classes``; ``keys``
-        are the Philox keys of the noise and the baseline streams."""
+    def run(self, plan, images, classes, entropy, completeness=False,
+            subset=None) -> Attributions:
+        """Every method's raw attributions for the target ``classes`` of ``images``, and with
+        ``completeness`` the score gaps of the plan's gapped methods. ``entropy``: the draws'
+        seed (``draws.Draws``). ``subset``: the positions in ``images`` of the plan's images (all
+        by default); their draws and value ranges stay those they have in the whole batch."""
+        subset = np.arange(len(images)) if subset is None else np.asarray(subset)
+        low, high = self._value_ranges(images)
+        context = {"low": low[subset], "high": high[subset]}
+        chosen = images[subset]
+        tensors = tf.constant(chosen), tf.constant(classes[subset], tf.int32)
+        draws = Draws(entropy, subset, images.shape[1:])
         _, term_maps = self._functions(images.shape[1:])
-        counters_per_term = math.ceil(images[0].size / PHILOX_BLOCK)
-        images_tensor, classes_tensor = tf.constant(images), tf.constant(classes, tf.int32)
+        results = np.zeros((len(plan.names), *chosen.shape), np.float32)
+        carried = None  # the map of a term the previous chunk began
+        for chunk in plan.chunks(self.chunk_size):
+            terms = chunk.first_term + np.arange(len(chunk.tensors["term_image"]))
+            noise, uniforms = plan.term_draws(terms, draws, self.drawn_baselines)
+            maps = term_maps(*tensors, context, chunk.tensors, noise, uniforms).numpy()
+            if carried is not None:
+                maps[0] += carried
+            finished = len(maps) - int(chunk.last_term_continues)
+            carried = maps[-1] if chunk.last_term_continues else None
+            plan.accumulate(results, maps[:finished], chunk.first_term)
+        gaps = self._score_gaps(plan, tensors, context, draws) if completeness else {}
+        return Attributions(dict(zip(plan.names, results)), gaps, plan.num_rows)
+
+    @property
+    def drawn_baselines(self):
+        """Whether the baselines read the draws (the random ones)."""
+        return self.baseline.__name__ in DRAWN
+
+    def _value_ranges(self, images):
+        """(low, high), each (B,) float32: each image's value range, or the batch's."""
         if self.noise_range == "image":
             flat = images.reshape(len(images), -1)
             low, high = flat.min(axis=1), flat.max(axis=1)
         else:
             low, high = np.full(len(images), images.min()), np.full(len(images), images.max())
-        context = {
-            "low": low.astype(np.float32),
-            "high": high.astype(np.float32),
-            "noise_key": keys[:1],
-            "baseline_key": keys[1:],
-        }
-        results = np.zeros((len(plan.names), *images.shape), np.float32)
-        gaps = {name: np.zeros(len(images)) for name in plan.gapped}
-        carried = None  # (map, gap) of a term the previous chunk began
-        for chunk in plan.chunks(self.chunk_size):
-            counter = np.array([chunk.first_term * counters_per_term, 0], np.uint64)
-            maps, term_gaps = (t.numpy() for t in term_maps(
-                images_tensor, classes_tensor, {**context, "counter": counter}, chunk.tensors))
-            if carried is not None:
-                maps[0] += carried[0]
-                term_gaps[0] += carried[1]
-            finished = len(maps) - int(chunk.last_term_continues)
-            carried = (maps[-1], term_gaps[-1]) if chunk.last_term_continues else None
-            plan.accumulate(results, gaps, maps[:finished], term_gaps[:finished],
-                            chunk.first_term)
-        return Attributions(dict(zip(plan.names, results)), gaps)
+        return low.astype(np.float32), high.astype(np.float32)
+
+    def _score_gaps(self, plan, tensors, context, draws):
+        """{gapped method: (images,) float64 mean score gap of its paths}, by forward passes on
+        the paths' ends, ``chunk_size`` // 2 terms a call."""
+        term_gaps = self._gap_function(draws.shape)
+        gaps = {name: np.zeros(plan.num_images) for name in plan.gapped}
+        terms = plan.gap_terms()
+        step = max(1, self.chunk_size // 2)
+        for start in range(0, len(terms), step):
+            part = terms[start:start + step]
+            noise, uniforms = plan.term_draws(part, draws, self.drawn_baselines)
+            values = term_gaps(*tensors, context, plan.term_tensors(part), noise, uniforms)
+            plan.accumulate_gaps(gaps, part, values.numpy().astype(np.float64))
+        return gaps
 
     def _functions(self, image_shape):
         """The compiled predict and term-map functions for one image shape (traced once each)."""
@@ -141,35 +158,35 @@ class GradientEngine:
         if image_shape not in self._compiled:
             images = tf.TensorSpec((None, *image_shape), tf.float32)
             predict = tf.function(lambda x: self.model(x, training=False), input_signature=[images])
-            term_maps = tf.function(self._term_maps,
-                                    input_signature=[images, _vector(tf.int32), CONTEXT, CHUNK])
+            term_maps = tf.function(self._term_maps, input_signature=[
+                images, _vector(tf.int32), CONTEXT, CHUNK, images, images])
             self._compiled[image_shape] = predict, term_maps
         return self._compiled[image_shape]
 
-    def _term_maps(self, images, classes, context, chunk):
-        """Sum of row gradients per term, times (endpoint − baseline) on integrated terms, times
-        the endpoint on ``times_input`` terms, and times the term's scale: (terms, H, W, C);
-        and per term the target score's sum times ``row_gap_sign`` (f(e) − f(b) on integrated
-        paths of two or more steps, else 0): (terms,)."""
-        num_terms = tf.shape(chunk["term_image"])[0]
-        image_shape = images.shape[1:]
-        size = image_shape.num_elements()
-        block = math.ceil(size / PHILOX_BLOCK) * PHILOX_BLOCK
+    def _gap_function(self, image_shape):
+        """The compiled score-gap function for one image shape (traced once)."""
+        image_shape = tuple(image_shape)
+        if image_shape not in self._compiled_gaps:
+            images = tf.TensorSpec((None, *image_shape), tf.float32)
+            self._compiled_gaps[image_shape] = tf.function(self._term_gaps, input_signature=[
+                images, _vector(tf.int32), CONTEXT, TERMS, images, images])
+        return self._compiled_gaps[image_shape]
 
-        def draw(random_op, key):
-            numbers = random_op(shape=[num_terms, block], key=key, counter=context["counter"],
-                                alg=PHILOX)
-            return tf.reshape(numbers[:, :size], [num_terms, *image_shape])
-
-        low, high = (tf.gather(context[end], chunk["term_image"])[:, None, None, None]
+    def _ends(self, images, context, terms, noise, uniforms):
+        """Each term's path ends (terms, H, W, C): the endpoint (its image plus σ·noise) and the
+        baseline."""
+        low, high = (tf.gather(context[end], terms["term_image"])[:, None, None, None]
                      for end in ("low", "high"))
-        sigma = chunk["term_spread"][:, None, None, None] * (high - low)
-        noise = draw(tf.raw_ops.StatelessRandomNormalV2, context["noise_key"])
-        endpoints = tf.gather(images, chunk["term_image"]) + sigma * noise
-        baselines = self.baseline(
-            endpoints, low, high,
-            lambda: draw(tf.raw_ops.StatelessRandomUniformV2, context["baseline_key"]),
-        )
+        sigma = terms["term_spread"][:, None, None, None] * (high - low)
+        endpoints = tf.gather(images, terms["term_image"]) + sigma * noise
+        return endpoints, self.baseline(endpoints, low, high, uniforms)
+
+    def _term_maps(self, images, classes, context, chunk, noise, uniforms):
+        """Sum of the rows' weighted gradients per term, times (endpoint − baseline) on
+        integrated terms, times the endpoint on ``times_input`` terms, and times the term's
+        scale: (terms, H, W, C)."""
+        num_terms = tf.shape(chunk["term_image"])[0]
+        endpoints, baselines = self._ends(images, context, chunk, noise, uniforms)
         paths = endpoints - baselines
 
         row_term = chunk["row_term"]
@@ -181,15 +198,22 @@ class GradientEngine:
             tape.watch(points)
             outputs = self.explained(points, training=False)
             selected = tf.gather(outputs, targets, axis=1, batch_dims=1)
-        gradients = tape.gradient(selected, points)
+            weighted = selected * tf.cast(chunk["row_weight"], selected.dtype)
+        gradients = tape.gradient(weighted, points)
 
         # Padding rows go to an extra segment that is dropped.
         rows = tf.range(tf.shape(row_term)[0])
         segments = tf.where(rows < chunk["valid_rows"], row_term, num_terms)
         sums = tf.math.unsorted_segment_sum(gradients, segments, num_terms + 1)[:-1]
-        signed = tf.cast(selected, tf.float32) * chunk["row_gap_sign"]
-        gaps = tf.math.unsorted_segment_sum(signed, segments,
-                                            num_terms + 1)[:-1]
         factors = tf.where(chunk["term_integrated"][:, None, None, None], paths,
                            tf.where(chunk["term_times_input"][:, None, None, None], endpoints, 1.0))
-        return sums * factors * chunk["term_scale"][:, None, None, None], gaps
+        return sums * factors * chunk["term_scale"][:, None, None, None]
+
+    def _term_gaps(self, images, classes, context, terms, noise, uniforms):
+        """f(e) − f(b) of each term's target score: (terms,)."""
+        endpoints, baselines = self._ends(images, context, terms, noise, uniforms)
+        targets = tf.gather(classes, terms["term_image"])
+        outputs = self.explained(tf.concat([endpoints, baselines], 0), training=False)
+        scores = tf.cast(tf.gather(outputs, tf.concat([targets, targets], 0), axis=1,
+                                   batch_dims=1), tf.float32)
+        return scores[:tf.shape(targets)[0]] - scores[tf.shape(targets)[0]:]

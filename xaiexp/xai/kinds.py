@@ -12,16 +12,38 @@ validated) before TensorFlow is imported; ``Computed`` functions import it when 
 """
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Optional
 
 import numpy as np
 
+from xaiexp.xai.draws import SAMPLERS
 from xaiexp.xai.method import Method
+from xaiexp.xai.quadrature import RULES
 
 # The settings a method may need >= 1, and how messages name them.
 SETTING_LABELS = {"smoothing": "smoothing", "steps": "integration steps",
                   "smint_samples": "SmInt samples"}
+
+
+@dataclass
+class PassOptions:
+    """How the gradient methods spend their passes; the defaults are FastEstimator's.
+
+    This is also the ``explain.passes`` config node: the config's validation reads each field's
+    ``choices`` and bounds from its metadata, so a new option is one field here (and its use in
+    the recipes). ``tolerance`` refines integrated gradients image by image
+    (``SaliencyNet.explain``).
+    """
+
+    # quadrature of integrated gradients' and SmInt's paths (quadrature.py)
+    rule: str = field(default="linspace", metadata={"choices": tuple(RULES)})
+    # how the noise and random baselines of a method are drawn together (draws.py)
+    sampling: str = field(default="random", metadata={"choices": tuple(SAMPLERS)})
+    baselines: int = field(default=1, metadata={"minimum": 1})  # random baselines IG averages
+    # null: fixed steps; else IG's steps double per image until its completeness error is within
+    tolerance: Optional[float] = field(default=None, metadata={"above": 0})
+    max_steps: int = field(default=64, metadata={"minimum": 1})  # where the doubling stops
 
 
 @dataclass(frozen=True)
@@ -32,6 +54,7 @@ class Settings:
     steps: int = 100  # integration steps of integrated gradients and SmInt
     smint_samples: int = 6  # SmInt's smoothing samples
     occlusion: tuple[int, int] = (4, 4)  # (patch, stride) in pixels
+    passes: PassOptions = field(default_factory=PassOptions)
 
 
 @dataclass(frozen=True, kw_only=True)

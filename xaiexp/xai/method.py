@@ -8,17 +8,25 @@ share one stream of batched gradients instead of one eager call per noisy or int
 
 from dataclasses import dataclass
 
+from xaiexp.xai.draws import SAMPLERS
+from xaiexp.xai.quadrature import RULES
+
 
 @dataclass(frozen=True)
 class Term:
     """One attribution map per image: gradients of the target class along a straight path.
 
     The path ends at e = x + N(0, σ²), σ = ``noise_spread`` · (max(x) − min(x)) over the batch
-    (e = x when 0), and starts at a baseline b (``baselines.py``). An ``integrated`` term sums the
-    gradients at b + α(e − b) for α = linspace(0, 1, ``steps``) and multiplies the sum by
-    (e − b); a plain term is the gradient at e (``steps`` = 1), times e itself when
-    ``times_input``. Either is then multiplied by ``scale``, squared when ``squared``, and added
-    to its method's result times ``weight``.
+    (e = x when 0), and starts at a baseline b (``baselines.py``). An ``integrated`` term takes
+    the weighted sum of the gradients at b + α(e − b) over the ``steps`` nodes α of the
+    quadrature ``rule`` (``quadrature.py``; weights summing to 1) and multiplies it by (e − b); a
+    plain term is the gradient at e (``steps`` = 1), times e itself when ``times_input``. Either
+    is then multiplied by ``scale``, squared when ``squared``, and added to its method's result
+    times ``weight``.
+
+    The noise and a random baseline are the term's draw of its ``stream`` (``draws.py``; None:
+    its method's own, by the method's name), sampled with the stream's other draws by
+    ``sampling`` (``draws.SAMPLERS``).
     """
 
     noise_spread: float = 0.0
@@ -28,8 +36,15 @@ class Term:
     scale: float = 1.0
     squared: bool = False
     weight: float = 1.0
+    rule: str = "linspace"
+    sampling: str = "random"
+    stream: str | None = None
 
     def __post_init__(self):
+        if self.rule not in RULES:
+            raise ValueError(f"rule must be one of {list(RULES)}, got {self.rule!r}")
+        if self.sampling not in SAMPLERS:
+            raise ValueError(f"sampling must be one of {list(SAMPLERS)}, got {self.sampling!r}")
         if self.steps < 1 or (self.steps > 1 and not self.integrated):
             raise ValueError(f"steps must be >= 1, and 1 unless integrated; got {self}")
         if self.times_input and self.integrated:
@@ -40,7 +55,8 @@ class Term:
     @property
     def path(self):
         """What the gradients depend on; terms with equal noise-free paths are computed once."""
-        return self.noise_spread, self.integrated, self.steps, self.times_input, self.scale
+        return self.noise_spread, self.integrated, self.steps, self.times_input, self.scale, \
+            self.rule
 
     @property
     def is_random(self):

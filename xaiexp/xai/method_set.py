@@ -7,7 +7,9 @@ own batched calls. The methods are those of ``xaiexp.xai.registry``. Each column
 as display masks (normalized and clipped, for the figures) and as raw relevance (the metrics').
 """
 
-from xaiexp.xai.kinds import Settings
+from collections.abc import Mapping
+
+from xaiexp.xai.kinds import PassOptions, Settings
 from xaiexp.xai.masks import relevance, to_masks
 from xaiexp.xai.registry import check_settings, find_methods
 
@@ -27,15 +29,20 @@ class MethodSet:
         steps: Integration steps of integrated gradients and SmInt.
         smint_samples: SmInt's smoothing samples.
         occlusion: (patch, stride) of Occlusion, in pixels.
+        passes: How the gradient methods spend their passes: quadrature rule, sampling of the
+            noise and baselines, IG's baselines, completeness tolerance (``PassOptions``, or a
+            mapping of its fields; None: FastEstimator's).
     """
 
     def __init__(self, methods, outputs="saliency", smoothing=25, steps=100, smint_samples=6,
-                 occlusion=(4, 4)):
+                 occlusion=(4, 4), passes: PassOptions | Mapping | None = None):
         chosen = find_methods(methods)
         problem = check_settings(chosen, smoothing, steps, smint_samples)
         if problem:
             raise ValueError(problem.message)
-        self.settings = Settings(smoothing, steps, smint_samples, tuple(occlusion))
+        if not isinstance(passes, PassOptions):
+            passes = PassOptions(**(passes or {}))
+        self.settings = Settings(smoothing, steps, smint_samples, tuple(occlusion), passes)
         self.columns = {method.title.format(outputs): name for name, method in chosen.items()}
         self._methods = {column: chosen[name] for column, name in self.columns.items()}
         # column -> {pass key: recipe}, run together in the shared engine call
@@ -59,7 +66,9 @@ class MethodSet:
                   if columns is None or column in columns}
         passes = {key: terms for column in chosen for key, terms in self._passes[column].items()}
         if passes:
-            raw = salnet.explain(batch, passes, raw=True, completeness=completeness)
+            options = self.settings.passes
+            raw = salnet.explain(batch, passes, raw=True, completeness=completeness,
+                                 tolerance=options.tolerance, max_steps=options.max_steps)
         else:  # no gradient passes to read the predictions from
             raw = {salnet.model_outputs: salnet.targets(batch)[1]}
         results = {salnet.model_outputs: raw[salnet.model_outputs]}

@@ -18,6 +18,7 @@ from xaiexp.xai.methods.vanilla import vanilla_gradient
 from xaiexp.xai.methods.vargrad import noisy_gradients, variance
 from xaiexp.xai.occlusion import occlusion
 from xaiexp.xai.plan import PassPlan
+from xaiexp.xai.refine import refine
 
 
 def class_indices(labels):
@@ -47,7 +48,9 @@ class SaliencyNet:
             ``chunk_size`` images' activations) whatever the smoothing and integration counts;
             results do not depend on it.
         seed: None draws fresh noise and baselines on every call; an int makes every call draw
-            the same ones, so repeated calls (e.g. each epoch) are comparable.
+            the same ones, so repeated calls (e.g. each epoch) are comparable. Each method draws
+            from its own stream, seeded by the seed, the method's name and the image, so its
+            maps do not depend on the other methods of a call (README, "Fewer passes").
         target: "predicted" explains the predicted class; a batch key (class indices or one-hot)
             explains that class instead, e.g. the true label.
         baseline: Where integration paths start: "uniform" (random in the value range of
@@ -84,30 +87,40 @@ class SaliencyNet:
         return self.explain(batch, {self.outputs: vanilla_gradient()}, raw)
 
     def get_smoothed_masks(self, batch, stdev_spread=0.15, nsamples=25, nintegration=None,
-                           magnitude=True, raw=False):
+                           magnitude=True, raw=False, rule="linspace", sampling="random"):
         """SmoothGrad masks over ``nsamples`` samples (the clean input and noisy copies with
         σ = ``stdev_spread`` · (max(x) − min(x))); with ``nintegration``, SmInt: each noisy
-        copy's integrated-gradient map over that many steps is smoothed instead."""
+        copy's integrated-gradient map over that many nodes of the quadrature ``rule`` is
+        smoothed instead. ``sampling``: how the noise (and SmInt's baselines) are drawn."""
         if nintegration:
-            method = smooth_integrated(nsamples, nintegration, stdev_spread, magnitude)
+            method = smooth_integrated(nsamples, nintegration, stdev_spread, magnitude, rule,
+                                       sampling)
         else:
-            method = smooth_grad(nsamples, stdev_spread, magnitude)
+            method = smooth_grad(nsamples, stdev_spread, magnitude, sampling)
         return self.explain(batch, {self.outputs: method}, raw)
 
-    def get_integrated_masks(self, batch, nsamples=25, raw=False):
-        """Integrated-gradient masks over ``nsamples`` steps from the baseline to the input.
-        With ``raw``, the attributions (x − b)·mean(gradients), which sum to f(x) − f(b)."""
-        return self.explain(batch, {self.outputs: integrated_gradients(nsamples)}, raw)
+    def get_integrated_masks(self, batch, nsamples=25, raw=False, rule="linspace", baselines=1,
+                             sampling="random", tolerance=None, max_steps=64):
+        """Integrated-gradient masks over ``nsamples`` nodes of the quadrature ``rule`` from the
+        baseline to the input, averaged over ``baselines`` random baselines drawn by
+        ``sampling``. With ``raw``, the attributions (x − b)·mean(gradients), which sum to
+        f(x) − f(b). ``tolerance``: see ``explain``."""
+        method = integrated_gradients(nsamples, rule, baselines, sampling)
+        return self.explain(batch, {self.outputs: method}, raw, tolerance=tolerance,
+                            max_steps=max_steps)
 
     def get_gradient_x_input_masks(self, batch, raw=False):
         """Gradient × Input masks; with ``raw``, gradient · x per element."""
         return self.explain(batch, {self.outputs: gradient_x_input()}, raw)
 
-    def get_vargrad_masks(self, batch, nsamples=25, stdev_spread=0.15, raw=False):
+    def get_vargrad_masks(self, batch, nsamples=25, stdev_spread=0.15, raw=False,
+                          sampling="random"):
         """VarGrad masks: the variance of ``nsamples`` gradients at x + N(0, σ²), σ =
-        ``stdev_spread`` · (max(x) − min(x)); all passes share the compiled calls."""
+        ``stdev_spread`` · (max(x) − min(x)), the noise drawn by ``sampling``; all passes share
+        the compiled calls."""
         images, predictions, classes = self.targets(batch)
-        samples = self._attributions(images, classes, noisy_gradients(nsamples, stdev_spread)).maps
+        samples = self._attributions(images, classes,
+                                     noisy_gradients(nsamples, stdev_spread, sampling)).maps
         return self._results(predictions, {self.outputs: variance(list(samples.values()))}, raw)
 
     def get_gradcam_masks(self, batch, layer=None, raw=False):
@@ -128,7 +141,8 @@ class SaliencyNet:
                           self.engine.chunk_size)
         return self._results(predictions, {self.outputs: drops}, raw)
 
-    def explain(self, batch, methods: Mapping[str, Method], raw=False, completeness=False):
+    def explain(self, batch, methods: Mapping[str, Method], raw=False, completeness=False,
+                tolerance: float | None = None, max_steps: int = 64):
         """Several methods in one go, e.g. ``{"saliency": vanilla_gradient(), "smoothed":
         smooth_grad(25)}``: their passes share the compiled calls, and the clean gradient is
         computed once. Returns ``{model_outputs: predicted classes, name: masks, ...}``.
@@ -137,17 +151,29 @@ class SaliencyNet:
         unsquared integrated term (``integrated_gradients``): the (B,) float64 relative error
         |Σ raw attributions − (f(x) − f(b))| / |f(x) − f(b)| of exactly these maps, whatever the
         baseline, random ones included (Sundararajan et al. 2017's completeness; x is the path's
-        end, the noisy copy on a noisy path; inf or NaN where f(x) = f(b)). The path's first and
-        last passes already score f(b) and f(x), so it costs no extra pass. A one-step path
-        (``nsamples=1``) only visits b, so it gets no key.
+        end, the noisy copy on a noisy path; inf or NaN where f(x) = f(b)); for a method averaged
+        over several baselines, of the mean gap. It costs two forward passes per path. A one-step
+        path (``nsamples=1``) is one gradient, not an integral, so it gets no key.
+
+        With ``tolerance``, those methods are refined image by image: an image whose error is
+        above it is explained again with twice the steps, up to ``max_steps`` (``refine.py``).
         """
         images, predictions, classes = self.targets(batch)
-        attributions = self._attributions(images, classes, methods)
+        attributions = self._attributions(images, classes, methods, completeness, tolerance,
+                                          max_steps)
         results = self._results(predictions, attributions.maps, raw)
         if completeness:
             errors = attributions.completeness_errors()
             results.update({f"{name} completeness": error for name, error in errors.items()})
         return results
+
+    def attributions(self, batch, methods: Mapping[str, Method], completeness=False,
+                     tolerance: float | None = None, max_steps: int = 64) -> Attributions:
+        """What ``explain`` reads: the raw (B, H, W, C) attributions by name, the score gaps of
+        the methods that have one (with ``completeness`` or ``tolerance``), and the gradient
+        passes the call took (refinements included)."""
+        images, _, classes = self.targets(batch)
+        return self._attributions(images, classes, methods, completeness, tolerance, max_steps)
 
     def targets(self, batch):
         """The batch's float32 images, their predicted classes and the classes to explain."""
@@ -159,10 +185,19 @@ class SaliencyNet:
             return images, predictions, predictions
         return images, predictions, class_indices(batch[self.target])
 
-    def _attributions(self, images, classes, methods) -> Attributions:
-        """Raw attributions and score gaps, drawing noise and baselines from ``seed``."""
-        keys = np.random.SeedSequence(self.seed).generate_state(2, np.uint64)
-        return self.engine.run(PassPlan(methods, len(images)), images, classes, keys)
+    def _attributions(self, images, classes, methods, completeness=False, tolerance=None,
+                      max_steps=64) -> Attributions:
+        """Raw attributions (and score gaps, with ``completeness`` or ``tolerance``), drawing
+        noise and baselines from ``seed``; refined to ``tolerance`` when given."""
+        entropy = np.random.SeedSequence(self.seed).entropy
+        gaps = completeness or tolerance is not None
+
+        def run(chosen, subset=None):
+            count = len(images) if subset is None else len(subset)
+            return self.engine.run(PassPlan(chosen, count), images, classes, entropy, gaps, subset)
+
+        result = run(methods)
+        return result if tolerance is None else refine(run, methods, result, tolerance, max_steps)
 
     def _results(self, predictions, attributions, raw):
         masks = attributions if raw else {name: to_masks(a) for name, a in attributions.items()}

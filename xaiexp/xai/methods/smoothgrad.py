@@ -6,10 +6,11 @@ from xaiexp.xai.kinds import Gradients
 from xaiexp.xai.method import Method, Term
 
 
-def smooth_grad(nsamples=25, stdev_spread=0.15, magnitude=True) -> Method:
+def smooth_grad(nsamples=25, stdev_spread=0.15, magnitude=True, sampling="random") -> Method:
     """The clean gradient and ``nsamples`` − 1 gradients at x + N(0, σ²), σ = ``stdev_spread`` ·
-    (max(x) − min(x)), averaged; squared first when ``magnitude`` (FastEstimator's default)."""
-    return smoothed(Term(noise_spread=stdev_spread), nsamples, magnitude)
+    (max(x) − min(x)), averaged; squared first when ``magnitude`` (FastEstimator's default). The
+    noise is drawn together by ``sampling`` (``draws.py``)."""
+    return smoothed(Term(noise_spread=stdev_spread, sampling=sampling), nsamples, magnitude)
 
 
 def smoothed(noisy: Term, nsamples, magnitude) -> Method:
@@ -23,4 +24,5 @@ def smoothed(noisy: Term, nsamples, magnitude) -> Method:
 
 
 METHOD = Gradients(name="smoothgrad", title="Smoothed {}", order=20, needs=("smoothing",),
-                   default=True, recipe=lambda settings: smooth_grad(settings.smoothing))
+                   default=True, recipe=lambda settings: smooth_grad(
+                       settings.smoothing, sampling=settings.passes.sampling))

@@ -13,12 +13,14 @@ from xaiexp.xai.kinds import Sampled
 from xaiexp.xai.method import Method, Term
 
 
-def noisy_gradients(nsamples=25, stdev_spread=0.15) -> dict[str, Method]:
+def noisy_gradients(nsamples=25, stdev_spread=0.15, sampling="random") -> dict[str, Method]:
     """``nsamples`` gradients at x + N(0, σ²), σ = ``stdev_spread`` · (max(x) − min(x)), each its
-    own method so the engine returns them unsummed."""
+    own method so the engine returns them unsummed; their noise is one stream ("vargrad"), drawn
+    together by ``sampling``."""
     if nsamples < 1:
         raise ValueError(f"nsamples must be >= 1, got {nsamples}")
-    return {f"vargrad_{i}": (Term(noise_spread=stdev_spread),) for i in range(nsamples)}
+    noisy = Term(noise_spread=stdev_spread, sampling=sampling, stream="vargrad")
+    return {f"vargrad_{i}": (noisy,) for i in range(nsamples)}
 
 
 def variance(gradients):
@@ -29,4 +31,5 @@ def variance(gradients):
 
 
 METHOD = Sampled(name="vargrad", title="VarGrad {}", order=60, needs=("smoothing",),
-                 samples=lambda settings: noisy_gradients(settings.smoothing), combine=variance)
+                 samples=lambda settings: noisy_gradients(
+                     settings.smoothing, sampling=settings.passes.sampling), combine=variance)
