@@ -28,7 +28,11 @@ def test_mirrored_over_two_cpus_matches_one_device(tmp_path):
             one, two = single[path][mode], mirrored[path][mode]
             assert one.keys() == two.keys() and "ce" in one and "accuracy" in one
             assert two["accuracy"] == one["accuracy"], (path, mode)
-            assert two == pytest.approx(one, rel=1e-4, abs=1e-5), (path, mode)  # (small CI bounds)
+            trained = {key for key in one if "xai/" not in key}
+            assert {k: two[k] for k in trained} == pytest.approx({k: one[k] for k in trained}, rel=1e-4)
+            # explanation scores rank pixels: a last-digit difference in a map may swap two of
+            # them in a deletion curve, so means of 100 images agree to 1e-3, not 1e-4
+            assert two == pytest.approx(one, rel=1e-4, abs=1e-3), (path, mode)
     assert single["library"]["eval"]["accuracy"] > 0.9  # it learned: the comparison means something
     for one, two in zip(single["library"]["weights"], mirrored["library"]["weights"], strict=True):
         np.testing.assert_allclose(two, one, rtol=1e-4, atol=1e-6)
