@@ -60,13 +60,14 @@ def run_sweep(home, *overrides, env=None):
 
 QUICK = textwrap.dedent("""
     # @package _global_
-    # a user's quick settings: their model, small data, three epochs, cheap maps
+    # a user's quick settings: their model, small data, three epochs, cheap maps scored on
+    # the probes, every epoch
     defaults:
       - override /model: mine
     dataset: {n_train: 256, n_eval: 128}
     epochs: 3
     log_steps: 4
-    explain: {samples: 4, smoothing: 3, integrating: [4, 2]}
+    explain: {samples: 4, smoothing: 3, integrating: [4, 2], score_samples: null, score_every: 1}
 """)
 
 

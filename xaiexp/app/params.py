@@ -34,9 +34,16 @@ def run_params(flat: dict, choices: dict, overrides: list[str]) -> dict:
     key an override set (the command line's or a sweeper's, so a sweep's values are always
     there), with its value as the config resolved it."""
     keys = [key for key, _ in set_keys(overrides, choices)]
-    picked = {key: value for key, value in flat.items()
+    picked = {key: _as_typed(value) for key, value in flat.items()
               if any(key == k or key.startswith(f"{k}.") for k in keys)}
     return {**option_labels(flat, choices, overrides, identity=False), **picked}
+
+
+def _as_typed(value):
+    """``value`` as a command line spells it: YAML's ``null``, ``true`` and ``false`` (MLflow
+    would log Python's ``None``, ``True``, ``False``)."""
+    return {None: "null", True: "true", False: "false"}.get(value, value) if isinstance(
+        value, (bool, type(None))) else value
 
 
 def run_name(flat: dict, choices: dict, overrides: list[str], swept=None) -> str:
