@@ -165,10 +165,11 @@ def _wait_ready(url, server, log, timeout):
 
 
 def _stop_group(server, grace=5):
-    """SIGTERM the server's process group, then SIGKILL whatever is left after ``grace`` seconds."""
+    """SIGTERM the server's process group, then SIGKILL whatever is left after ``grace`` seconds
+    (``xaiexp ui`` stops its MLflow server within 20 s, or kills it: 60 s is a hang)."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(server.pid, signal.SIGTERM)
-    server.wait()
+    server.wait(timeout=60)
     deadline = time.monotonic() + grace
     try:
         while time.monotonic() < deadline:

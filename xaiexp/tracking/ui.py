@@ -7,7 +7,9 @@ carries ``?workflowType=machine_learning`` inside the hash route, the one place 
 """
 
 import argparse
+import contextlib
 import errno
+import os
 import signal
 import socket
 import sqlite3
@@ -170,18 +172,48 @@ def main(argv):
     url = f"http://{shown_host}:{args.port}"
     print(f"xaiexp: starting the MLflow UI for {target.uri} at {url} (the first start takes ~30 s)",
           file=sys.stderr, flush=True)
-    server = subprocess.Popen(server_command(target, args.host, args.port, allowed_hosts=allowed))
-    # stop the server with us: Ctrl-C reaches its whole process group, SIGTERM is passed on
-    signal.signal(signal.SIGTERM, lambda signum, frame: server.terminate())
+    # The server has a process group of its own and gets exactly one SIGTERM, from us: MLflow's
+    # server deadlocks in its signal handler when a second one arrives while it forwards the
+    # first (a kill of our group plus our forwarding did that).
+    server = _Server(server_command(target, args.host, args.port, allowed_hosts=allowed))
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, lambda *_: server.stop())
     try:
-        if wait_until_ready(url, server):
+        if wait_until_ready(url, server.process):
             print(f"xaiexp: MLflow UI ready at {url}/#/{TRAINING_VIEW} (Ctrl-C to stop)",
                   file=sys.stderr, flush=True)
-        elif server.poll() is None:
+        elif server.process.poll() is None:
             print(f"xaiexp: warning: the MLflow server has not answered {url}/health yet",
                   file=sys.stderr, flush=True)
         code = server.wait()
     except KeyboardInterrupt:
-        server.terminate()
+        server.stop()
         code = server.wait()
     sys.exit(code if code > 0 else 0)  # a signal's negative code: stopped as asked
+
+
+class _Server:
+    """The MLflow server process: stopped once, and killed with all it started if it has not
+    ended ``GRACE`` seconds after."""
+
+    GRACE = 20
+
+    def __init__(self, command):
+        self.process = subprocess.Popen(command, start_new_session=True)
+        self.stopped_at = None
+
+    def stop(self):
+        """SIGTERM, the first time only; safe in a signal handler (it does not wait)."""
+        if self.stopped_at is None and self.process.poll() is None:
+            self.stopped_at = time.monotonic()
+            self.process.terminate()
+
+    def wait(self):
+        """The server's exit code, once it has ended."""
+        while True:
+            try:
+                return self.process.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                if self.stopped_at is not None and time.monotonic() - self.stopped_at > self.GRACE:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(self.process.pid, signal.SIGKILL)
