@@ -42,8 +42,11 @@ def run_params(flat: dict, choices: dict, overrides: list[str]) -> dict:
 def _as_typed(value):
     """``value`` as a command line spells it: YAML's ``null``, ``true`` and ``false`` (MLflow
     would log Python's ``None``, ``True``, ``False``)."""
-    return {None: "null", True: "true", False: "false"}.get(value, value) if isinstance(
-        value, (bool, type(None))) else value
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
 
 
 def run_name(flat: dict, choices: dict, overrides: list[str], swept=None) -> str:
