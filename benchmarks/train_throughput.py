@@ -120,7 +120,7 @@ def profiled_share(cfg, run, label):
 
 def tracking_overhead(rounds):
     from xaiexp.app.cli import compose_config
-    from xaiexp.app.run import run
+    from xaiexp.app.tasks.train import run
 
     os.environ["XAIEXP_HOME"] = tempfile.mkdtemp(prefix="xaiexp-bench-")
 

@@ -16,7 +16,7 @@ import numpy as np
 
 import xaiexp as xe
 from xaiexp.architecture.tensorflow import LeNet
-from xaiexp.distribute import get_strategy
+from xaiexp.backend.distribute import get_strategy
 from xaiexp.op.numpyop.univariate import Normalize
 from xaiexp.op.tensorop.loss import CrossEntropy
 from xaiexp.op.tensorop.model import ModelOp, UpdateOp
@@ -52,8 +52,8 @@ def library_run(distribute):
 def runner_run(distribute):
     """The configured experiment (Adam, cosine schedule, saliency, best-model saving)."""
     from xaiexp.app.cli import compose_config
-    from xaiexp.app.build import build_experiment
-    from xaiexp.app.run import train_and_test
+    from xaiexp.app.tasks.build import build_experiment
+    from xaiexp.app.tasks.train import train_and_test
 
     cfg = compose_config(["dataset.n_train=130", "dataset.n_eval=64", "epochs=2", "log_steps=0",
                           "explain.samples=2", "explain.smoothing=2", "explain.integrating=[3,2]",

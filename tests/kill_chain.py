@@ -16,7 +16,7 @@ import sys
 import time
 
 import matplotlib.backends.backend_agg  # noqa: F401  (imported once, for the children)
-import xaiexp.app.run  # noqa: F401  (TensorFlow, Keras, the estimator)
+import xaiexp.app.tasks.train  # noqa: F401  (TensorFlow, Keras, the estimator)
 import xaiexp.tracking.mlflow_trace  # noqa: F401
 import xaiexp.tracking.run  # noqa: F401
 import xaiexp.tracking.sqlite_store  # noqa: F401  (MLflow's SQLAlchemy store)

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from xaiexp.app.cli import COMPOSITION_ERRORS, compose_config, config_dir, describe
-from xaiexp.app.schema import Config
+from xaiexp.app.config.schema import Config
 
 
 def schema_keys(schema=Config, prefix=""):

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from xaiexp.distribute import is_chief
+from xaiexp.backend.distribute import is_chief
 
 
 @pytest.mark.slow

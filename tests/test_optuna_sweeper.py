@@ -15,11 +15,11 @@ from omegaconf import OmegaConf
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 
-from xaiexp.app.pruning import PRUNED_TAG, TRIAL_TAG, PruningTrace
-from xaiexp.app.search_space import search_space
-from xaiexp.app.study_storage import check_study_storage
-from xaiexp.app.study import IN_MEMORY, TRIAL_ENV, job_trial, open_storage, shown, storage_file
-from xaiexp.app.sweeper import OptunaSweeper
+from xaiexp.app.sweep.pruning import PRUNED_TAG, TRIAL_TAG, PruningTrace
+from xaiexp.app.sweep.search_space import search_space
+from xaiexp.app.sweep.study_storage import check_study_storage
+from xaiexp.app.sweep.study import IN_MEMORY, TRIAL_ENV, job_trial, open_storage, shown, storage_file
+from xaiexp.app.sweep.optuna_sweeper import OptunaSweeper
 from xaiexp.util.errors import ConfigError
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -207,7 +207,7 @@ def test_a_batch_that_all_diverges_stops_the_sweep_with_the_finished_trials_answ
 
 def test_a_grid_launch_hands_back_failed_jobs_as_done_and_keeps_their_errors():
     """Hydra's grid loop re-raises a failed job's error: the wrapper logs it and keeps it."""
-    from xaiexp.app.grid_sweeper import FailuresLogged
+    from xaiexp.app.sweep.grid_sweeper import FailuresLogged
 
     def job(values):
         if values["lr"] == "1e6":

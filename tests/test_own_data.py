@@ -158,7 +158,7 @@ def test_an_image_size_far_from_the_images_own_is_warned_in_one_line(tmp_path, c
 def test_the_data_line_fits_100_columns_cutting_names_then_the_path(path, names, expected):
     from omegaconf import OmegaConf
 
-    from xaiexp.app.data_line import PREFIX, describe_data
+    from xaiexp.app.tasks.data_line import PREFIX, describe_data
     from xaiexp.dataset import FileDataset
 
     mapping = {name: label for label, name in enumerate(names)}

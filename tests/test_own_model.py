@@ -172,7 +172,7 @@ def saved_models(folder):
     ("any size", None),
 ])
 def test_a_saved_model_that_does_not_fit_the_data_is_named_right_after_loading(tmp_path, case, message):
-    from xaiexp.app.build import make_model
+    from xaiexp.app.tasks.build import make_model
 
     path = saved_models(tmp_path)[case]
     cfg = compose_config(["model=saved", f"model.path={path}"])

@@ -10,7 +10,7 @@ import pytest
 import saliency.core as pair
 import tensorflow as tf
 
-from xaiexp.app.build import instantiate_group
+from xaiexp.app.tasks.build import instantiate_group
 from xaiexp.app.cli import COMPOSITION_ERRORS, compose_config, describe
 from xaiexp.xai import SaliencyNet, integrated_gradients, smooth_grad
 from xaiexp.xai.draws import SAMPLERS, Draws

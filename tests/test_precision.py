@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import xaiexp as xe
-from xaiexp.app.build import build_experiment
+from xaiexp.app.tasks.build import build_experiment
 from xaiexp.app.cli import compose_config
 from xaiexp.architecture.tensorflow import LeNet
 from xaiexp.trace.xai import Saliency

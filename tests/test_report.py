@@ -16,8 +16,8 @@ from xaiexp.app.cli import main
 from xaiexp.system import System
 from xaiexp.tracking import MLflowTrace, TrackingTarget, mlflow_run
 from xaiexp.tracking.figure_arrays import load_last_epoch
-from xaiexp.tracking.report_runs import select_runs
-from xaiexp.tracking.saliency_grid import saliency_grid
+from xaiexp.tracking.report.runs import select_runs
+from xaiexp.tracking.report.saliency_grid import saliency_grid
 from xaiexp.tracking.sweep import finish_sweep, start_sweep
 from xaiexp.util.data import Data
 from xaiexp.util.img_data import CELL_PIXELS, HEADER_PIXELS, ImgData, Overlay
@@ -383,7 +383,7 @@ def test_a_tie_has_one_best_on_the_parent_the_console_the_report_and_in_optuna(t
     trial 1 started first and MLflow lists the newest run first."""
     import optuna
 
-    from xaiexp.app.sweeper import best_trial
+    from xaiexp.app.sweep.optuna_sweeper import best_trial
     from xaiexp.tracking.best import TRIAL_TAG
     from xaiexp.tracking.sweep_summary import DESCRIPTION_TAG
 
@@ -413,7 +413,7 @@ def test_a_tie_has_one_best_on_the_parent_the_console_the_report_and_in_optuna(t
 def test_scores_show_their_logged_95_percent_interval_as_the_console_does(tmp_path):
     import pandas as pd
 
-    from xaiexp.tracking.report_table import methods_table, runs_table
+    from xaiexp.tracking.report.table import methods_table, runs_table
 
     frame = pd.DataFrame([{"run_id": "1", "status": "FINISHED", "tags.mlflow.runName": "a",
                            "metrics.eval/accuracy": 0.93, "metrics.eval/xai/saliency/relevance_mass": 0.41234,
@@ -611,8 +611,8 @@ def test_a_hit_or_miss_score_gets_exact_mcnemar_and_an_exact_interval(store, tmp
 
 
 def test_without_the_best_runs_scores_nothing_is_paired():
-    from xaiexp.tracking.report import pairing_notes
-    from xaiexp.tracking.report_pairs import Pairing
+    from xaiexp.tracking.report.command import pairing_notes
+    from xaiexp.tracking.report.pairs import Pairing
 
     assert pairing_notes(["a", "b"], [False, True], [None, None]) == [
         "the best run 'a' logged no per-image scores: no paired tests"]

@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from xaiexp.architecture.tensorflow import LeNet
 from xaiexp.xai import SaliencyNet
-from xaiexp.xai.grad_cam import last_feature_layer
+from xaiexp.xai.class_activation import last_feature_layer
 from xaiexp.xai.method_set import MethodSet, raw_key
 from xaiexp.xai.registry import method_names
 

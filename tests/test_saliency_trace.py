@@ -203,7 +203,7 @@ def test_randomization_falls_below_identical_weights_without_retracing():
 
 def test_a_logged_metric_is_a_valid_objective():
     from xaiexp.app.cli import compose_config
-    from xaiexp.app.run import objective
+    from xaiexp.app.tasks.train import objective
 
     made = trace(metrics=["relevance_mass", "deletion_auc"], mask_key="mask")
     logs = epoch(made, probes(mask=1)).read_logs()
@@ -216,7 +216,7 @@ def test_a_logged_metric_is_a_valid_objective():
     ("maximize", 0.95, 0.5), ("maximize", 0.85, -math.inf), ("minimize", 0.85, math.inf)])
 def test_an_objective_counts_only_above_its_floor(direction, accuracy, expected, capsys):
     from xaiexp.app.cli import compose_config
-    from xaiexp.app.run import objective
+    from xaiexp.app.tasks.train import objective
 
     cfg = compose_config(["objective.metric=eval/xai/saliency/relevance_mass",
                           f"objective.direction={direction}", "objective.subject_to.at_least=0.9"])

@@ -10,7 +10,7 @@ from hydra import compose, initialize_config_dir
 from browser import user_project
 from conftest import run_cli
 from xaiexp.app.cli import COMPOSITION_ERRORS, _setup, compose_config, config_dir, describe
-from xaiexp.app.search_keys import named_for_search, searchable
+from xaiexp.app.sweep.search_keys import named_for_search, searchable
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from browser import _stop_group, free_port, wait_healthy
 from conftest import run_cli
 from test_own_model import MODULE
 from xaiexp.app.cli import compose_config, config_dir
-from xaiexp.app.stored import read_stored, trusted_targets
+from xaiexp.app.config.stored import read_stored, trusted_targets
 from xaiexp.tracking.lookup import find_run
 from xaiexp.tracking.lookup import logged_config as stored_yaml
 from xaiexp.tracking.store import TrackingTarget

@@ -1,5 +1,5 @@
 """Fuzz: a run's logged config, tampered at random, read back as ``explain`` and ``resume`` read it
-(``xaiexp.app.stored.read_stored``). Random ``_target_``s drawn from the callables of installed
+(``xaiexp.app.config.stored.read_stored``). Random ``_target_``s drawn from the callables of installed
 packages, at any depth, random interpolations and resolvers, keys no xaiexp version knows: the
 config comes back holding only allowed targets and no interpolation, or one ConfigError line
 names the key. An audit hook (PEP 578) watches every call: nothing is imported, executed,
@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
 from xaiexp.app.cli import compose_config, config_dir
-from xaiexp.app.stored import read_stored, targets, trusted_targets
+from xaiexp.app.config.stored import read_stored, targets, trusted_targets
 from xaiexp.util.errors import ConfigError
 
 SECRET = "fuzz-secret-7f3a"  # in the environment: no config may ever hold it

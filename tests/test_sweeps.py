@@ -15,8 +15,8 @@ import optuna
 import pytest
 
 from conftest import TINY, run_cli
-from xaiexp.app.study import open_storage
-from xaiexp.tracking.report_runs import select_runs
+from xaiexp.app.sweep.study import open_storage
+from xaiexp.tracking.report.runs import select_runs
 from xaiexp.tracking.store import TrackingTarget
 from xaiexp.util.img_data import CELL_PIXELS, HEADER_PIXELS
 

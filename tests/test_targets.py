@@ -11,8 +11,8 @@ import pytest
 from hydra.utils import get_object
 
 from xaiexp.app.cli import config_dir
-from xaiexp.app.schema import RUNNER_ARGUMENTS, TARGET_SCHEMAS, DatasetKeys, ModelKeys
-from xaiexp.app.targets import TargetNotFound, signature
+from xaiexp.app.config.schema import RUNNER_ARGUMENTS, TARGET_SCHEMAS, DatasetKeys, ModelKeys
+from xaiexp.app.config.targets import TargetNotFound, signature
 
 
 def test_a_users_module_is_read_not_imported(tmp_path, monkeypatch):
@@ -44,7 +44,7 @@ def test_a_missing_target_is_named(target, message):
 
 
 def test_finding_keras_targets_does_not_start_tensorflow():
-    code = ("import sys; from xaiexp.app.targets import signature\n"
+    code = ("import sys; from xaiexp.app.config.targets import signature\n"
             "print(signature('keras.optimizers.SGD').accepts('momentum'),"
             " signature('keras.applications.MobileNetV2').accepts('alpha'),"
             " 'tensorflow' in sys.modules, 'keras' in sys.modules)")

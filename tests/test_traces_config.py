@@ -10,8 +10,8 @@ import pytest
 
 from conftest import TINY, run_cli
 from xaiexp.app.cli import COMPOSITION_ERRORS, compose_config, describe
-from xaiexp.app.schema import ExplainConfig
-from xaiexp.app.targets import signature
+from xaiexp.app.config.schema import ExplainConfig
+from xaiexp.app.config.targets import signature
 
 
 def quick_trace(**changes):

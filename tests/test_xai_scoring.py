@@ -264,7 +264,7 @@ def test_a_score_outside_its_range_is_an_error_never_a_logged_number():
     (["dataset.normalize=null"], 0.0),  # a model that normalizes itself sees pixels
 ])
 def test_the_black_baseline_is_pixel_zero_through_the_datasets_normalize(overrides, black):
-    from xaiexp.app.build import black_pixel, load_datasets, make_model, make_traces
+    from xaiexp.app.tasks.build import black_pixel, load_datasets, make_model, make_traces
     from xaiexp.app.cli import compose_config
 
     cfg = compose_config(["dataset.n_train=8", "dataset.n_eval=8", *overrides])

@@ -23,7 +23,7 @@ _ATTRIBUTES = {
     "Estimator": "xaiexp.estimator",
 }
 _SUBPACKAGES = {
-    "architecture", "backend", "dataset", "distribute", "op", "schedule", "trace", "tracking", "util",
+    "architecture", "backend", "dataset", "op", "schedule", "trace", "tracking", "util",
     "xai",
 }
 

@@ -6,7 +6,7 @@ import keras
 import tensorflow as tf
 
 from xaiexp.backend.precision import dtype_policy, float32_output, loss_scaled
-from xaiexp.distribute import merge_replicas
+from xaiexp.backend.distribute import merge_replicas
 from xaiexp.op.tensorop.model import ModelOp, UpdateOp
 
 DIVERGED = "xaiexp: non-finite loss"
@@ -22,7 +22,7 @@ def build(model_fn, optimizer_fn, model_name="model", strategy=None, precision="
 
     ``optimizer_fn`` is a Keras optimizer name ("adam", "sgd", ...) or a function returning an
     optimizer. ``model_name`` prefixes the model's logged values (``model_lr``). With a
-    ``tf.distribute`` ``strategy`` (``xaiexp.distribute.get_strategy("mirrored")``, or the one
+    ``tf.distribute`` ``strategy`` (``xaiexp.backend.distribute.get_strategy("mirrored")``, or the one
     whose ``scope()`` is active), both are created in its scope and the Network trains the
     model data-parallel. ``precision`` is the Keras dtype policy its layers are created with:
     "float32", or "mixed_float16" / "mixed_bfloat16" (GPU training; the final layer stays

@@ -20,15 +20,15 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
-from xaiexp.app.explain_source import source_config, split_overrides
-from xaiexp.app.paths import absolute_paths
-from xaiexp.app.preflight import check_output_dir, check_resources, no_space_left
-from xaiexp.app.remote_checks import check_launcher, check_study_database
-from xaiexp.app.schema import register_configs
-from xaiexp.app.stored import read_stored, trusted_targets
-from xaiexp.app.study_storage import check_study_storage
-from xaiexp.app.search_keys import check_search_keys
-from xaiexp.app.validate import check_overrides, require, schema_at, unknown_key_message, validate
+from xaiexp.app.tasks.explain_source import source_config, split_overrides
+from xaiexp.app.config.paths import absolute_paths
+from xaiexp.app.config.preflight import check_output_dir, check_resources, no_space_left
+from xaiexp.app.config.remote_checks import check_launcher, check_study_database
+from xaiexp.app.config.schema import register_configs
+from xaiexp.app.config.stored import read_stored, trusted_targets
+from xaiexp.app.sweep.study_storage import check_study_storage
+from xaiexp.app.sweep.search_keys import check_search_keys
+from xaiexp.app.config.validate import check_overrides, require, schema_at, unknown_key_message, validate
 from xaiexp.util.console import ConsoleLog, status, tensorflow_notices_once
 from xaiexp.util.errors import ConfigError, one_line
 from xaiexp.util.machine import missing_tensorflow
@@ -128,7 +128,7 @@ def _composed(compose, overrides):
     raised as a ConfigError naming it."""
     import yaml
 
-    from xaiexp.app.config_files import BAD_FILE_ERRORS, config_file_error
+    from xaiexp.app.config.files import BAD_FILE_ERRORS, config_file_error
 
     try:
         return compose(config_name="config", overrides=list(overrides), return_hydra_config=True)
@@ -188,7 +188,7 @@ def _job(cfg, task="train", stored_overrides=()):
 
 
 def _trusted(cfg, stored_overrides=()):
-    """The ``_target_``s a run's logged config may name (see ``xaiexp.app.stored``): xaiexp's,
+    """The ``_target_``s a run's logged config may name (see ``xaiexp.app.config.stored``): xaiexp's,
     and those of this command (its config, overrides and config folders)."""
     hydra = HydraConfig.get()
     folders = [source.path for source in hydra.runtime.config_sources if source.schema == "file"]
@@ -216,11 +216,11 @@ def _work(cfg, task, run_to_use, stored_overrides):
         status("starting TensorFlow…")
     with tensorflow_notices_once():  # imports TensorFlow: only once the config is known good
         if task == "explain":
-            from xaiexp.app.explain import explain
+            from xaiexp.app.tasks.explain import explain
 
             work = functools.partial(explain, cfg, run_to_use, overrides=stored_overrides)
         else:
-            from xaiexp.app.run import run
+            from xaiexp.app.tasks.train import run
 
             work = functools.partial(run, cfg, resume=run_to_use)
     if cfg.debug or HydraConfig.get().mode == RunMode.MULTIRUN:
@@ -274,11 +274,11 @@ def _resume_point(cfg):
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["ui"]:
-        from xaiexp.tracking.ui import main as ui_main
+        from xaiexp.tracking.ui.command import main as ui_main
 
         return ui_main(argv[1:])
     if argv[:1] == ["report"]:
-        from xaiexp.tracking.report import main as report_main
+        from xaiexp.tracking.report.command import main as report_main
 
         return report_main(argv[1:])
     task = "explain" if argv[:1] == ["explain"] else "train"

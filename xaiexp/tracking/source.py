@@ -17,7 +17,7 @@ SOURCE_TAG = "xaiexp.source_run_id"  # an explanation run's trained run
 class SourceRun:
     run_id: str
     run_name: str
-    config: dict  # the run's resolved config, as logged at its start (data: see xaiexp.app.stored)
+    config: dict  # the run's resolved config, as logged at its start (data: see xaiexp.app.config.stored)
     model_path: str  # its logged .keras model, downloaded
     params: dict  # its MLflow params: its dataset and model choices, its overridden keys
 

@@ -6,9 +6,9 @@ MLflow description, the ``mlflow.note.content`` tag, and the artifact ``sweep_su
 import pandas
 
 from xaiexp.tracking.best import ranked
-from xaiexp.tracking.report_layout import fit
+from xaiexp.tracking.report.layout import fit
 from xaiexp.xai.registry import metric_names
-from xaiexp.tracking.report_table import SE_SUFFIX
+from xaiexp.tracking.report.table import SE_SUFFIX
 
 DESCRIPTION_TAG = "mlflow.note.content"  # what the MLflow UI shows as a run's description
 SUMMARY_ARTIFACT = "sweep_summary.md"

@@ -13,11 +13,11 @@ from xaiexp.xai.methods.integrated import integrated_gradients
 from xaiexp.xai.methods.smint import smooth_integrated
 from xaiexp.xai.methods.smoothgrad import smooth_grad
 from xaiexp.xai.methods.vanilla import vanilla_gradient
-from xaiexp.xai.occlusion import occlusion
+from xaiexp.xai.patch_drops import occlusion
 
 _LAZY = {
-    "GradCam": "xaiexp.xai.grad_cam",
-    "last_feature_layer": "xaiexp.xai.grad_cam",
+    "GradCam": "xaiexp.xai.class_activation",
+    "last_feature_layer": "xaiexp.xai.class_activation",
     "SaliencyNet": "xaiexp.xai.saliency",
 }
 

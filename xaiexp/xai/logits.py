@@ -9,7 +9,7 @@ sign; gradients of the logit do not saturate (Smilkov et al., 2017, and Sundarar
 
 import keras
 
-from xaiexp.xai.grad_cam import layer_outputs
+from xaiexp.xai.class_activation import layer_outputs
 from xaiexp.xai.registry import OUTPUTS
 
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from xaiexp.backend.to_number import to_number
 from xaiexp.xai.engine import Attributions, GradientEngine
-from xaiexp.xai.grad_cam import GradCam
+from xaiexp.xai.class_activation import GradCam
 from xaiexp.xai.logits import explained_model, probabilities
 from xaiexp.xai.masks import to_masks
 from xaiexp.xai.method import Method
@@ -16,7 +16,7 @@ from xaiexp.xai.methods.smint import smooth_integrated
 from xaiexp.xai.methods.smoothgrad import smooth_grad
 from xaiexp.xai.methods.vanilla import vanilla_gradient
 from xaiexp.xai.methods.vargrad import noisy_gradients, variance
-from xaiexp.xai.occlusion import occlusion
+from xaiexp.xai.patch_drops import occlusion
 from xaiexp.xai.plan import PassPlan
 from xaiexp.xai.refine import refine
 

@@ -1,5 +1,5 @@
 """Grad-CAM (Selvaraju et al., 2017, https://arxiv.org/abs/1610.02391) as a column: the class
-activation map of the last feature layer (``xaiexp/xai/grad_cam.py``), resized to the input."""
+activation map of the last feature layer (``xaiexp/xai/class_activation.py``), resized to the input."""
 
 from xaiexp.xai.kinds import Computed
 

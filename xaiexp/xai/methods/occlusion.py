@@ -1,5 +1,5 @@
 """Occlusion (Zeiler & Fergus, 2014, https://arxiv.org/abs/1311.2901) as a column: the score
-drop under patches of ``Settings.occlusion`` = (patch, stride) (``xaiexp/xai/occlusion.py``)."""
+drop under patches of ``Settings.occlusion`` = (patch, stride) (``xaiexp/xai/patch_drops.py``)."""
 
 from xaiexp.xai.kinds import Computed
 

@@ -10,7 +10,7 @@ a deletion AUC of 57.7 "probability"), so it is refused before any training step
 import keras
 import numpy as np
 
-from xaiexp.app.validate import model_keys
+from xaiexp.app.config.validate import model_keys
 from xaiexp.util.errors import ConfigError
 
 PROBES = 8  # training images the model is run on

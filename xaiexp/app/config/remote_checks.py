@@ -13,7 +13,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from xaiexp.app.validate import require
+from xaiexp.app.config.validate import require
 from xaiexp.util.errors import ConfigError, one_line
 
 CONNECT_TIMEOUT = 5  # seconds for a database or a cluster to accept a connection
@@ -28,7 +28,7 @@ def check_study_database(storage: str | None) -> None:
     answers, lets xaiexp in, and holds an Optuna schema or no table: never another program's
     tables, MLflow's above all (Optuna would add its own beside them; both use a table named
     ``alembic_version``). SQLite files and journals are checked by preflight.check_study_storage."""
-    from xaiexp.app.study import is_journal, shown
+    from xaiexp.app.sweep.study import is_journal, shown
 
     if not storage or is_journal(storage) or str(storage).strip().startswith("sqlite:"):
         return

@@ -1,5 +1,5 @@
 """``hydra.sweeper.storage``, checked before any job of a sweep starts: a study Optuna can open,
-one branch per kind of storage (see ``xaiexp.app.study``), else one line naming the key. Optuna
+one branch per kind of storage (see ``xaiexp.app.sweep.study``), else one line naming the key. Optuna
 itself would stop the sweep with a traceback, or write its tables into another app's database."""
 
 import contextlib
@@ -7,8 +7,8 @@ import functools
 import json
 import sqlite3
 
-from xaiexp.app.preflight import check_writable
-from xaiexp.app.validate import require
+from xaiexp.app.config.preflight import check_writable
+from xaiexp.app.config.validate import require
 from xaiexp.util.errors import ConfigError
 from xaiexp.util.sqlite_url import is_sqlite_or_empty
 
@@ -19,7 +19,7 @@ NEW_STUDY = "give a new file for a new study"
 def check_study_storage(storage):
     """A journal file (one JSON record a line), an Optuna SQLite database (not, e.g., xaiexp's
     MLflow store), or a database URL of a dialect SQLAlchemy has; raises ConfigError."""
-    from xaiexp.app.study import is_journal, storage_file
+    from xaiexp.app.sweep.study import is_journal, storage_file
 
     if storage is None or not str(storage).strip():
         return
@@ -89,7 +89,7 @@ def _check_database_url(url):
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-    from xaiexp.app.study import shown
+    from xaiexp.app.sweep.study import shown
 
     expected = ("expected a journal file (outputs/optuna.journal), sqlite:///outputs/optuna.db or a "
                 "database URL (postgresql://user@host/db)")

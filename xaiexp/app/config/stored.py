@@ -25,9 +25,9 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
 import xaiexp
-from xaiexp.app.schema import TARGET_SCHEMAS, TRACE_DIRECTORIES, Config
-from xaiexp.app.targets import leaves, named_targets
-from xaiexp.app.validate import validate
+from xaiexp.app.config.schema import TARGET_SCHEMAS, TRACE_DIRECTORIES, Config
+from xaiexp.app.config.targets import leaves, named_targets
+from xaiexp.app.config.validate import validate
 from xaiexp.util.errors import ConfigError
 
 TARGET = "_target_"

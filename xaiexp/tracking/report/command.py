@@ -16,11 +16,11 @@ import yaml
 
 from xaiexp.util.project import project_root
 from xaiexp.tracking.figure_arrays import load_last_epoch
-from xaiexp.tracking.report_pairs import ALPHA, adjusted, compare
-from xaiexp.tracking.report_runs import ReportError, runs_frame, select_runs
-from xaiexp.tracking.report_table import (LOW, P_SUFFIX, Q_SUFFIX, SHARED, SIGNIFICANT, Table, methods_table,
+from xaiexp.tracking.report.pairs import ALPHA, adjusted, compare
+from xaiexp.tracking.report.runs import ReportError, runs_frame, select_runs
+from xaiexp.tracking.report.table import (LOW, P_SUFFIX, Q_SUFFIX, SHARED, SIGNIFICANT, Table, methods_table,
                                           runs_table, with_intervals)
-from xaiexp.tracking.saliency_grid import saliency_grid
+from xaiexp.tracking.report.saliency_grid import saliency_grid
 from xaiexp.tracking.store import TrackingTarget
 from xaiexp.util.util import safe_name
 from xaiexp.xai.image_scores import IMAGE_ID

@@ -71,7 +71,7 @@ def _run_by_prefix(client, prefix, target):
 def _study_parents(client, parent_run):
     """``parent_run``, and the other sweeps' parents of its Optuna study (several processes or
     machines sharing one storage): one study's trials are ranked together."""
-    from xaiexp.tracking.study import STORAGE_TAG, STUDY_TAG
+    from xaiexp.tracking.study_run import STORAGE_TAG, STUDY_TAG
 
     tags = parent_run.data.tags
     if STUDY_TAG not in tags:

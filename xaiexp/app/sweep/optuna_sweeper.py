@@ -1,11 +1,11 @@
 """An Optuna sweeper for Hydra: Optuna's ask/tell loop over Hydra's launcher.
 
 Each round asks the study for ``n_jobs`` trials, turns their sampled values into Hydra overrides
-(see xaiexp.app.search_space), launches them as jobs and tells the study what each returned: its
+(see xaiexp.app.sweep.search_space), launches them as jobs and tells the study what each returned: its
 value, FAIL for an error or a NaN (the study goes on until more than ``max_failure_rate`` of
 ``n_trials`` failed; it then stops, and fails only if no trial finished), PRUNED when the job stopped because the pruner said so
-(see xaiexp.app.pruning). The study lives in ``storage`` under ``study_name`` (see
-xaiexp.app.study): every process started with the same ones asks the same study, so sweeps on
+(see xaiexp.app.sweep.pruning). The study lives in ``storage`` under ``study_name`` (see
+xaiexp.app.sweep.study): every process started with the same ones asks the same study, so sweeps on
 several machines share it and the same command again resumes it. ``n_trials`` counts this
 process's trials.
 
@@ -26,10 +26,10 @@ from hydra.core.utils import JobStatus
 from hydra.plugins.sweeper import Sweeper
 from omegaconf import OmegaConf
 
-from xaiexp.app.schema import plain_value
-from xaiexp.app.search_keys import lacking, searchable
-from xaiexp.app.search_space import as_overrides, search_space, suggest
-from xaiexp.app.study import IN_MEMORY, TRIAL_ENV, open_storage, shown
+from xaiexp.app.config.schema import plain_value
+from xaiexp.app.sweep.search_keys import lacking, searchable
+from xaiexp.app.sweep.search_space import as_overrides, search_space, suggest
+from xaiexp.app.sweep.study import IN_MEMORY, TRIAL_ENV, open_storage, shown
 from xaiexp.tracking.best import best_first
 
 log = logging.getLogger(__name__)
@@ -144,7 +144,7 @@ class OptunaSweeper(Sweeper):
         runs of every process sharing it) and log ``figures`` there; nothing untracked."""
         if not self.config.get("tracking", {}).get("enabled"):
             return
-        from xaiexp.tracking.study import STORAGE_TAG, STUDY_TAG, describe_study
+        from xaiexp.tracking.study_run import STORAGE_TAG, STUDY_TAG, describe_study
 
         describe_study({STUDY_TAG: study.study_name, STORAGE_TAG: shown(self.storage)}, figures or {})
 

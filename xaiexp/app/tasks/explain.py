@@ -2,7 +2,7 @@
 
 The model is any ``model`` config (``model=saved model.path=...``, a pretrained backbone), or
 the model a finished run logged (``explain_run=<run id or prefix>|last``), explained with that
-run's config (``xaiexp.app.explain_source``), so its probes, noise and maps are the ones its test
+run's config (``xaiexp.app.tasks.explain_source``), so its probes, noise and maps are the ones its test
 epoch had.
 """
 
@@ -12,13 +12,13 @@ import keras
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
 
-from xaiexp.app.build import (instantiate_group, load_datasets, make_estimator, make_model,
+from xaiexp.app.tasks.build import (instantiate_group, load_datasets, make_estimator, make_model,
                               make_network, make_pipeline, make_traces)
-from xaiexp.app.explain_source import COMMAND_KEYS, inherited_params
-from xaiexp.app.params import run_name, run_params
-from xaiexp.app.run import described, flatten, run_tags, say_where
-from xaiexp.app.schema import plain_value
-from xaiexp.app.validate import model_keys
+from xaiexp.app.tasks.explain_source import COMMAND_KEYS, inherited_params
+from xaiexp.app.tasks.params import run_name, run_params
+from xaiexp.app.tasks.train import described, flatten, run_tags, say_where
+from xaiexp.app.config.schema import plain_value
+from xaiexp.app.config.validate import model_keys
 from xaiexp.util.project import project_root
 
 

@@ -6,7 +6,7 @@ images' size (and the size they are resized to) and the split sizes, within 100 
 
 import os
 
-from xaiexp.app.schema import TARGET_SCHEMAS
+from xaiexp.app.config.schema import TARGET_SCHEMAS
 
 WIDTH = 100
 PREFIX = "xaiexp: "  # what ``status`` puts before it

@@ -13,12 +13,12 @@ from hydra.types import RunMode
 from omegaconf import OmegaConf
 
 import xaiexp
-from xaiexp.app.build import build_experiment
-from xaiexp.app.params import flatten, option_labels, run_name, run_params
-from xaiexp.app.ray_launcher import NODE_ENV
-from xaiexp.app.schema import plain_value
+from xaiexp.app.tasks.build import build_experiment
+from xaiexp.app.tasks.params import flatten, option_labels, run_name, run_params
+from xaiexp.app.sweep.ray_launcher import NODE_ENV
+from xaiexp.app.config.schema import plain_value
 from xaiexp.backend.devices import report_devices
-from xaiexp.distribute import is_chief
+from xaiexp.backend.distribute import is_chief
 from xaiexp.trace.io import BestModelSaver
 from xaiexp.trace.logger import Logger
 from xaiexp.tracking.best import JOB_TAG, OBJECTIVE_UNMET
@@ -161,7 +161,7 @@ def described(resolved, hydra):
 def say_where(target, active, what):
     """The closing lines: which ``what`` (run, explanation run) finished, in which store, and
     the link that opens it in the MLflow UI."""
-    from xaiexp.tracking.ui import how_to_open, run_link
+    from xaiexp.tracking.ui.command import how_to_open, run_link
 
     run_id, experiment = active.info.run_id, active.info.experiment_id
     link = run_link(target.uri, experiment, run_id)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from xaiexp.tracking.report_layout import terminal_text
-from xaiexp.tracking.report_pairs import ALPHA
+from xaiexp.tracking.report.layout import terminal_text
+from xaiexp.tracking.report.pairs import ALPHA
 from xaiexp.xai.registry import metric_key, metric_names, registered_methods
 from xaiexp.xai.statistics import COMPANIONS, score_interval, shown
 

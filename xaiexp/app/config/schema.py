@@ -4,7 +4,7 @@ Registered with Hydra's ConfigStore so an unknown key or a wrong type fails at c
 naming the key. The groups that make objects (dataset, model, optimizer, schedule) are
 ``_target_`` nodes, built with ``hydra.utils.instantiate``: a built-in target's arguments are
 checked against its schema below, a user's own target against its signature
-(``xaiexp.app.targets``). None of this imports TensorFlow.
+(``xaiexp.app.config.targets``). None of this imports TensorFlow.
 """
 
 from dataclasses import dataclass, field

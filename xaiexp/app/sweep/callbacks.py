@@ -4,8 +4,8 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import OmegaConf
 
-from xaiexp.app.params import flatten, sweep_name
-from xaiexp.app.search_keys import searchable
+from xaiexp.app.tasks.params import flatten, sweep_name
+from xaiexp.app.sweep.search_keys import searchable
 from xaiexp.util.project import project_root
 
 

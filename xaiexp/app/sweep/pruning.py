@@ -12,7 +12,7 @@ import optuna
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 
-from xaiexp.app.study import TRIAL_ENV, job_trial
+from xaiexp.app.sweep.study import TRIAL_ENV, job_trial
 from xaiexp.trace.trace import Trace
 from xaiexp.tracking.best import TRIAL_TAG  # the trial's number, on its run
 
@@ -61,5 +61,5 @@ def trial_traces(cfg) -> dict[str, Trace]:
         return {}
     tag = None
     if cfg.tracking.enabled:
-        from xaiexp.tracking.study import tag_active_run as tag
+        from xaiexp.tracking.study_run import tag_active_run as tag
     return {"optuna_trial": PruningTrace(trial, cfg.objective.metric.partition("/")[2], tag=tag)}

@@ -13,13 +13,13 @@ import keras
 import numpy as np
 from hydra.utils import get_object, instantiate
 
-from xaiexp.app.data_line import describe_data
-from xaiexp.app.model_outputs import PROBES, check_outputs
-from xaiexp.app.pruning import trial_traces
-from xaiexp.app.schema import MLFLOW_TRACE, TRACE_DIRECTORIES, plain_value
-from xaiexp.app.targets import import_target_module, named_targets, signature
-from xaiexp.app.validate import dataset_keys, model_keys, resolved, target_arguments
-from xaiexp.distribute import get_strategy
+from xaiexp.app.tasks.data_line import describe_data
+from xaiexp.app.tasks.model_outputs import PROBES, check_outputs
+from xaiexp.app.sweep.pruning import trial_traces
+from xaiexp.app.config.schema import MLFLOW_TRACE, TRACE_DIRECTORIES, plain_value
+from xaiexp.app.config.targets import import_target_module, named_targets, signature
+from xaiexp.app.config.validate import dataset_keys, model_keys, resolved, target_arguments
+from xaiexp.backend.distribute import get_strategy
 from xaiexp.estimator import Estimator, TraceInputError
 from xaiexp.network import Network, build
 from xaiexp.op.numpyop.univariate import Normalize

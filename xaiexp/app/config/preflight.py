@@ -16,10 +16,10 @@ import urllib.request
 from pathlib import Path
 
 
-from xaiexp.app.paths import path_arguments
-from xaiexp.app.remote_checks import check_server_store
-from xaiexp.app.schema import BACKBONES, TARGET_SCHEMAS, SavedModelConfig
-from xaiexp.app.validate import dataset_keys, require, resolved, target_arguments
+from xaiexp.app.config.paths import path_arguments
+from xaiexp.app.config.remote_checks import check_server_store
+from xaiexp.app.config.schema import BACKBONES, TARGET_SCHEMAS, SavedModelConfig
+from xaiexp.app.config.validate import dataset_keys, require, resolved, target_arguments
 from xaiexp.architecture.keras_file import keras_file_problem
 from xaiexp.dataset.data.summary import held_out
 from xaiexp.tracking.store import TrackingTarget

@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 
 from xaiexp.util.errors import ConfigError
 
-PARAMS = "hydra.sweeper.params"  # the search space of the Optuna sweeper (xaiexp/app/sweeper.py)
+PARAMS = "hydra.sweeper.params"  # the search space of the Optuna sweeper (xaiexp/app/sweep/optuna_sweeper.py)
 _ABSENT = object()
 
 

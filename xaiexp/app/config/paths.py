@@ -9,8 +9,8 @@ import os
 
 from omegaconf import DictConfig
 
-from xaiexp.app.schema import TARGET_SCHEMAS
-from xaiexp.app.validate import resolved, target_arguments
+from xaiexp.app.config.schema import TARGET_SCHEMAS
+from xaiexp.app.config.validate import resolved, target_arguments
 
 PATH_ENDINGS = ("path", "masks", "dir")
 PATH_GROUPS = ("dataset", "model")

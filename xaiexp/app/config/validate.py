@@ -12,9 +12,9 @@ from typing import List, Union, get_args, get_origin, get_type_hints
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationResolutionError, OmegaConfBaseException
 
-from xaiexp.app.schema import (RUNNER_ARGUMENTS, TARGET_GROUPS, TARGET_SCHEMAS, TRACE_SCHEMAS, Config,
+from xaiexp.app.config.schema import (RUNNER_ARGUMENTS, TARGET_GROUPS, TARGET_SCHEMAS, TRACE_SCHEMAS, Config,
                                DatasetKeys, ModelKeys, plain_value)
-from xaiexp.app.targets import TargetNotFound, signature
+from xaiexp.app.config.targets import TargetNotFound, signature
 from xaiexp.util.errors import ConfigError
 
 MAX_INT = 2 ** 31 - 1  # counts beyond this overflow TensorFlow's int32 shapes
