@@ -32,16 +32,11 @@ from xaiexp.app.config.validate import check_overrides, require, schema_at, unkn
 from xaiexp.util.console import ConsoleLog, status, tensorflow_notices_once
 from xaiexp.util.errors import ConfigError, one_line
 from xaiexp.util.machine import missing_tensorflow
-from xaiexp.util.project import project_root
+from xaiexp.util.project import config_dir, project_root
 
 EXIT_FAILED = 1
 EXIT_CONFIG_ERROR = 2
 EXIT_INTERRUPTED = 130
-
-
-def config_dir():
-    """The package's conf/ (in a checkout, a link to the top-level conf/ that users edit)."""
-    return str(Path(__file__).resolve().parent.parent / "conf")
 
 
 def _setup():

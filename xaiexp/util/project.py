@@ -1,4 +1,5 @@
-"""Where a project's ``outputs/`` (runs, the MLflow store, reports) live."""
+"""Where a project's ``outputs/`` (runs, the MLflow store, reports) live, and the package's
+configs."""
 
 import os
 from pathlib import Path
@@ -13,3 +14,8 @@ def project_root() -> str:
     if (checkout / "pyproject.toml").exists() and (checkout / "conf").is_dir():
         return str(checkout)
     return str(Path.cwd())
+
+
+def config_dir() -> str:
+    """The package's conf/ (in a checkout, a link to the top-level conf/ that users edit)."""
+    return str(Path(__file__).resolve().parent.parent / "conf")

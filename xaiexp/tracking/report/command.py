@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from xaiexp.util.project import project_root
+from xaiexp.util.project import config_dir, project_root
 from xaiexp.tracking.figure_arrays import load_last_epoch
 from xaiexp.tracking.report.pairs import ALPHA, adjusted, compare
 from xaiexp.tracking.report.runs import ReportError, runs_frame, select_runs
@@ -33,7 +33,7 @@ TABLES = {"runs": runs_table, "methods": methods_table}
 
 def default_experiment():
     """The experiment a plain ``xaiexp`` logs to: the ``name`` in conf/config.yaml."""
-    config = Path(__file__).resolve().parents[1] / "conf" / "config.yaml"
+    config = Path(config_dir()) / "config.yaml"
     return yaml.safe_load(config.read_text())["name"]
 
 
