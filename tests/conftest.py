@@ -28,11 +28,10 @@ def tracking_server(tmp_path_factory):
     (~40 s to answer here: a test calls ``browser.wait_healthy`` once it needs it)."""
     root = tmp_path_factory.mktemp("server")
     port = free_port()
-    log = tempfile.TemporaryFile("w+")
-    server = subprocess.Popen([sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
-                               "--workers", "1", "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
-                               "--artifacts-destination", str(root / "artifacts")],
-                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    yield {"url": f"http://127.0.0.1:{port}", "process": server, "log": log, "store": root / "mlflow.db"}
-    _stop_group(server)
-    log.close()
+    with tempfile.TemporaryFile("w+") as log:
+        server = subprocess.Popen([sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
+                                   "--workers", "1", "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
+                                   "--artifacts-destination", str(root / "artifacts")],
+                                  stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        yield {"url": f"http://127.0.0.1:{port}", "process": server, "log": log, "store": root / "mlflow.db"}
+        _stop_group(server)

@@ -31,8 +31,8 @@ def test_a_run_logs_everything_to_mlflow(home):
     result = run_cli(*TINY, "name=tiny", "schedule.init_lr=3e-4")
     assert result.returncode == 0, result.stderr[-3000:]
     # the calm console: the main values on one line per epoch, every value in the run's log file
-    assert re.search(r"^xaiexp-Test: step: 16; epoch: 2; ce: \S+; accuracy: \S+; xai/smint_saliency/relevance_mass: \S+;$",
-                     result.stdout, re.M)
+    assert re.search(r"^xaiexp-Test: step: 16; epoch: 2; ce: \S+; accuracy: \S+; "
+                     r"xai/smint_saliency/relevance_mass: \S+;$", result.stdout, re.M)
     assert re.search(r"^  smint +~?\S+ \[\S+, \S+\]", result.stdout, re.M)  # the closing table
     assert "xai/saliency/pointing_game" not in result.stdout and "since_best" not in result.stdout
     assert result.stderr.count("TensorFlow with oneDNN") == 1 and "absl::InitializeLog" not in result.stderr

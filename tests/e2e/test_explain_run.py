@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -69,7 +70,8 @@ def explanation(trained):
 
 def test_a_folder_run_is_explained_from_another_folder_with_other_masks(trained, tmp_path):
     client, source = trained["client"], trained["run"]
-    logged = yaml.safe_load(open(client.download_artifacts(source.info.run_id, "config.yaml", str(tmp_path))))
+    config = Path(client.download_artifacts(source.info.run_id, "config.yaml", str(tmp_path)))
+    logged = yaml.safe_load(config.read_text())
     project = trained["project"]
     assert (logged["dataset"]["path"], logged["dataset"]["masks"]) == (str(project / "photos"),
                                                                        str(project / "masks"))

@@ -150,7 +150,8 @@ def test_an_image_size_far_from_the_images_own_is_warned_in_one_line(tmp_path, c
 @pytest.mark.parametrize("path, names, expected", [
     ("~/digits", list("0123456789"),
      "folder ~/digits: 10 classes (0, …), 64×64 → 32×32×3, train 1440 · eval 180 · test 180"),
-    ("pets", ["cat", "dog", "fox"], "folder pets: 3 classes (cat, …), 64×64 → 32×32×3, train 1440 · eval 180 · test 180"),
+    ("pets", ["cat", "dog", "fox"],
+     "folder pets: 3 classes (cat, …), 64×64 → 32×32×3, train 1440 · eval 180 · test 180"),
     ("/" + "deep/" * 30 + "pets", ["cat", "dog", "fox"],
      "folder …ep/deep/pets: 3 classes (…), 64×64 → 32×32×3, train 1440 · eval 180 · test 180"),
     ("p", ["a", "b"], "folder p: 2 classes (a, b), 64×64 → 32×32×3, train 1440 · eval 180 · test 180"),

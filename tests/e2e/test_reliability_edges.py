@@ -122,7 +122,9 @@ def _eval_epoch(line):
 
 
 def _train_epoch_end(line):
-    return int(line.split("epoch: ")[1].split(";")[0]) if line.startswith("xaiexp-Train:") and "epoch: " in line else None
+    if line.startswith("xaiexp-Train:") and "epoch: " in line:
+        return int(line.split("epoch: ")[1].split(";")[0])
+    return None
 
 
 @pytest.mark.slow

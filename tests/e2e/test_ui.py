@@ -45,7 +45,8 @@ def test_ui_on_every_interface_warns_and_accepts_this_machines_name(tmp_path):
         while time.monotonic() < deadline and not any("ready at" in line for line in lines):
             lines.append(server.stderr.readline())
             assert lines[-1] or server.poll() is None, "".join(lines)
-        warnings = [n for n, line in enumerate(lines) if line.startswith("xaiexp: warning: --host 0.0.0.0 exposes the UI")]
+        warning = "xaiexp: warning: --host 0.0.0.0 exposes the UI"
+        warnings = [n for n, line in enumerate(lines) if line.startswith(warning)]
         assert warnings and warnings[0] < len(lines) - 1, "".join(lines)  # said before "ready"
         assert status_with_host(port, f"{socket.gethostname()}:{port}") == 200  # MLflow alone: 403
         assert status_with_host(port, f"localhost:{port}") == 200

@@ -7,6 +7,7 @@ commands) run in a namespace with loopback only, made with ``unshare --net --pid
 services left, so a failed test cannot leave a daemon behind.
 """
 
+import contextlib
 import glob
 import os
 import pwd
@@ -57,9 +58,9 @@ class Namespace:
                               timeout=timeout, **options)
 
     def popen(self, command, log_path, **options):
-        log = open(log_path, "w")
-        return subprocess.Popen(self.prefix + list(command), stdout=log, stderr=subprocess.STDOUT,
-                                **options)
+        with open(log_path, "w") as log:  # the process writes to its own copy of the descriptor
+            return subprocess.Popen(self.prefix + list(command), stdout=log, stderr=subprocess.STDOUT,
+                                    **options)
 
     def python(self, code, timeout=300, **options):
         """Run Python ``code`` inside; its stdout, or an error with its stderr."""
@@ -97,10 +98,8 @@ class Namespace:
 
     def stop(self):
         """Kill the namespace's init: the kernel then kills every process inside."""
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(self.init, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.holder.wait(timeout=30)
 
 
@@ -170,10 +169,8 @@ class PostgreSQL:
         return done
 
     def stop(self):
-        try:
+        with contextlib.suppress(RuntimeError):  # already stopped: the namespace's end takes what is left
             self.pg_ctl("stop", "-m", "immediate")
-        except RuntimeError:
-            pass  # already stopped: the namespace's end takes what is left
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -259,10 +256,8 @@ class RayCluster:
                    if _cmdline(pid).split(" ")[0].endswith("/raylet") and " --head" not in _cmdline(pid)]
         doomed = [pid for raylet in raylets for pid in _tree(raylet)]
         for pid in doomed:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         return doomed
 
     def stop(self):

@@ -45,18 +45,16 @@ def test_a_run_logs_params_tags_and_stepped_metrics(target):
 
 
 def test_an_exception_ends_the_run_failed_with_the_reason(target):
-    with pytest.raises(RuntimeError):
-        with mlflow_run(target, "demo"):
-            raise RuntimeError("loss is NaN")
+    with pytest.raises(RuntimeError), mlflow_run(target, "demo"):
+        raise RuntimeError("loss is NaN")
     (run,) = runs(target)
     assert run.info.status == "FAILED"
     assert run.data.tags["xaiexp.error"] == "RuntimeError: loss is NaN"
 
 
 def test_ctrl_c_ends_the_run_killed(target):
-    with pytest.raises(KeyboardInterrupt):
-        with mlflow_run(target, "demo"):
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), mlflow_run(target, "demo"):
+        raise KeyboardInterrupt
     (run,) = runs(target)
     assert run.info.status == "KILLED"
 

@@ -62,7 +62,8 @@ def test_a_few_images_cannot_rule_the_decoy_out():
 def test_a_model_at_chance_cannot_be_judged_whatever_its_maps_show():
     at_chance = Accuracy(12, 100, 0.11, "eval")  # 11 % is what always answering the largest class scores
     verdict = judge(evidence([0.9, 0.9], 50), "50 eval images", at_chance, None)
-    assert verdict.answer == CANNOT_TELL and "eval accuracy 0.120 on 100 images is not shown to beat chance" in verdict.reason
+    assert verdict.answer == CANNOT_TELL
+    assert "eval accuracy 0.120 on 100 images is not shown to beat chance" in verdict.reason
     assert at_chance.above_chance_p == pytest.approx(statistics.above_chance(12, 100, 0.11))
 
 

@@ -115,8 +115,9 @@ def test_seed_experiment_is_the_tutorial():
     ("dataset.image_size=8", "dataset.image_size: shapes has 8x8 images; model LeNet needs at least 18x18"),
     ("explain.samples=0", "explain.samples: must be >= 1"),
     ("explain.smoothing=-1", "explain.smoothing: must be >= 0"),
-    ("explain.methods=[vanilla,lime]", "explain.methods: unknown 'lime'; choose from "
-                                       "vanilla, smoothgrad, integrated, smint, gradient_x_input, vargrad, gradcam, occlusion"),
+    ("explain.methods=[vanilla,lime]",
+     "explain.methods: unknown 'lime'; choose from "
+     "vanilla, smoothgrad, integrated, smint, gradient_x_input, vargrad, gradcam, occlusion"),
     ("explain.metrics=[accuracy]", "explain.metrics: unknown 'accuracy'; choose from "
                                    "relevance_mass, pointing_game, deletion_auc, insertion_auc, road_morf, road_lerf, "
                                    "randomization, randomization_ssim, completeness"),
@@ -153,9 +154,9 @@ def _run_python(code):
 @pytest.mark.parametrize("args", [["--help"], ["--cfg", "job"], ["epochs=0"]])
 def test_cli_answers_without_importing_tensorflow(args):
     code = ("import sys; from xaiexp.app.cli import main\n"
-            "try:\n    main(%r)\nexcept SystemExit as e:\n    code = e.code\n"
+            f"try:\n    main({args!r})\nexcept SystemExit as e:\n    code = e.code\n"
             "else:\n    code = 0\n"
-            "print('TF-IMPORTED' if 'tensorflow' in sys.modules else 'NO-TF', code)") % (args,)
+            "print('TF-IMPORTED' if 'tensorflow' in sys.modules else 'NO-TF', code)")
     result = _run_python(code)
     assert result.stdout.strip().splitlines()[-1] in ("NO-TF 0", "NO-TF None", "NO-TF 2"), result.stderr
 

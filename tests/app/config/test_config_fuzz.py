@@ -51,7 +51,8 @@ def overrides(draw):
     return draw(prefixes) + draw(keys) + "=" + draw(values)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(st.lists(overrides(), min_size=1, max_size=3))
 def test_random_overrides_compose_or_fail_with_one_line(home, arguments):
     try:

@@ -40,7 +40,7 @@ def test_hydra_sweep_grammar_becomes_optuna_distributions():
     assert sorted(swept["order"].choices) == [1, 2]
     assert fixed == {"epochs": "4"}  # the later override wins (the command line after params)
     # the plain loop Hydra runs for a grid sweep gives the same values as the int distributions
-    assert [v for v in range(2, 11, 3)] == [2 + 3 * i for i in range(3)]
+    assert list(range(2, 11, 3)) == [2 + 3 * i for i in range(3)]
 
 
 def test_a_command_line_value_fixes_a_key_the_preset_sweeps():

@@ -40,7 +40,8 @@ def test_the_preset_keeps_the_keys_the_chosen_model_has(conf):
 def test_the_keys_a_command_line_names_for_the_search():
     assert named_for_search(["hparams_search=optuna", "schedule.init_lr=interval(1e-4, 1e-2)", "epochs=1,2",
                              "+optimizer.momentum=0.8,0.9", "hydra.sweeper.n_trials=3",
-                             '++hydra.sweeper.params={dataset.test_split: "interval(0.2, 0.5)", model.width: null}']) == [
+                             '++hydra.sweeper.params='
+                             '{dataset.test_split: "interval(0.2, 0.5)", model.width: null}']) == [
         "schedule.init_lr", "epochs", "dataset.test_split"]
 
 

@@ -262,7 +262,8 @@ def test_by_methods_pivots_the_quality_metrics(store, tmp_path):
     assert header == ["run", "run_id", "model.name", "schedule.init_lr", "accuracy", "method", "relevance_mass",
                       "pointing_game"]
     assert [(row[0], row[5]) for row in rows] == [
-        ("schedule.init_lr=0.0003,model=lenet", "saliency"), ("schedule.init_lr=0.0003,model=lenet", "smoothed_saliency"),
+        ("schedule.init_lr=0.0003,model=lenet", "saliency"),
+        ("schedule.init_lr=0.0003,model=lenet", "smoothed_saliency"),
         ("schedule.init_lr=0.001,model=lenet", "saliency"), ("schedule.init_lr=0.001,model=lenet", "smoothed_saliency")]
     assert rows[0][4:] == ["0.7", "saliency", "0.412", "0.206"]
     assert float(read_csv(tmp_path / "report.csv")[0]["relevance_mass"]) == 0.41234567
@@ -570,7 +571,8 @@ def test_paired_tests_mark_what_differs_from_the_best_run(paired, tmp_path, caps
             "   by Benjamini-Hochberg (paired sign-flip permutation test: relevance_mass); CSV:") in text
     assert "each score: mean [95 % CI] (exact Clopper-Pearson for 0/1 scores, Student-t for the others)" in text
     low, high = (float(rows["shifted"][f"xai/saliency/relevance_mass{end}"]) for end in ("_ci_low", "_ci_high"))
-    assert cells["shifted"][-2] == f"{float(rows['shifted']['xai/saliency/relevance_mass']):.3g} [{low:.2g}, {high:.2g}] *"
+    mean = float(rows["shifted"]["xai/saliency/relevance_mass"])
+    assert cells["shifted"][-2] == f"{mean:.3g} [{low:.2g}, {high:.2g}] *"
     assert "*: differs from the first run's" in printed.out and max(map(len, printed.out.splitlines()[:-2])) <= 100
     assert ("xaiexp: note: run 'other seed' scored none of the best run's images (another seed or dataset?): "
             "its scores cannot be compared image by image") in printed.err
@@ -654,8 +656,9 @@ def test_a_real_sweep_is_paired_on_its_shared_scoring_set(home, tmp_path, capsys
     its p-value, adjusted for the report's other tests, is below 0.05."""
     from tests.support.cli import TINY, run_cli
 
-    result = run_cli("-m", *TINY, "epochs=1", "name=pairs", "explain.score_samples=24", "explain.methods=[vanilla,smoothgrad]",
-                     "explain.metrics=[relevance_mass,deletion_auc]", "schedule.init_lr=1e-3,3e-4")
+    result = run_cli("-m", *TINY, "epochs=1", "name=pairs", "explain.score_samples=24",
+                     "explain.methods=[vanilla,smoothgrad]", "explain.metrics=[relevance_mass,deletion_auc]",
+                     "schedule.init_lr=1e-3,3e-4")
     assert result.returncode == 0, result.stderr[-3000:]
     main(["report", "--experiment", "pairs", "--sweep", "last", "--out", str(tmp_path)])
     rows = read_csv(tmp_path / "report.csv")
