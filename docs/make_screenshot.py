@@ -10,7 +10,7 @@
 runs the default experiment (under a minute on 2 cores; overrides make it another one) and a
 small grid sweep (one of its learning rates diverges) into a temporary store, serves it with
 ``xaiexp ui`` and photographs the pages in headless Chromium, each opened from the link xaiexp
-printed. Needs what tests/test_browser.py needs: Debian's /usr/bin/chromium and
+printed. Needs what tests/e2e/test_browser.py needs: Debian's /usr/bin/chromium and
 ``pip install playwright``.
 """
 
@@ -24,10 +24,11 @@ from pathlib import Path
 from PIL import Image
 
 DOCS = Path(__file__).resolve().parent
-sys.path.insert(0, str(DOCS.parent / "tests"))  # the browser helpers the end-to-end test uses
+sys.path.insert(0, str(DOCS.parent))  # tests.support: the browser helpers the end-to-end test uses
 
-from browser import (chromium_page, loaded_width, mlflow_ui, next_step, run_experiment,  # noqa: E402
-                     run_sweep, served_link, show_artifact, show_stepped_image)
+from tests.support.browser import (chromium_page, loaded_width, mlflow_ui, next_step,  # noqa: E402
+                                   run_experiment, run_sweep, served_link, show_artifact,
+                                   show_stepped_image)
 
 # a small sweep: three learning rates (the last diverges), two epochs, cheaper saliency maps
 SWEEP = ["schedule.init_lr=1e-3,3e-4,1e6", "epochs=2", "dataset.n_train=512", "explain.samples=4",

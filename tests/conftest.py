@@ -7,6 +7,8 @@ import tempfile
 
 import pytest
 
+from tests.support.browser import _stop_group, free_port
+
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -20,33 +22,16 @@ def home(tmp_path, monkeypatch):
     return tmp_path / "home"
 
 
-def run_cli(*args, timeout=600, env=None, cwd=None):
-    """Run the real ``xaiexp`` command (``python -m xaiexp``) and capture its output."""
-    return subprocess.run([sys.executable, "-m", "xaiexp", *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})}, cwd=cwd)
-
-
-# Overrides that make the default experiment take seconds: tiny shapes, one short epoch; the
-# metrics score the 2 probes every epoch (the default's 100-image scoring set would be most of
-# the eval split, scored at the last epoch only).
-TINY = ["dataset.n_train=256", "dataset.n_eval=128", "epochs=2", "batch_size=32", "log_steps=4",
-        "explain.samples=2", "explain.smoothing=3", "explain.integrating=[4,2]",
-        "explain.score_samples=null", "explain.score_every=1"]
-
-
 @pytest.fixture(scope="module")
 def tracking_server(tmp_path_factory):
     """A real ``mlflow server`` on a free port (one worker: 2 cores), started and not waited for
     (~40 s to answer here: a test calls ``browser.wait_healthy`` once it needs it)."""
-    from browser import _stop_group, free_port
-
     root = tmp_path_factory.mktemp("server")
     port = free_port()
-    log = tempfile.TemporaryFile("w+")
-    server = subprocess.Popen([sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
-                               "--workers", "1", "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
-                               "--artifacts-destination", str(root / "artifacts")],
-                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    yield {"url": f"http://127.0.0.1:{port}", "process": server, "log": log, "store": root / "mlflow.db"}
-    _stop_group(server)
-    log.close()
+    with tempfile.TemporaryFile("w+") as log:
+        server = subprocess.Popen([sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
+                                   "--workers", "1", "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
+                                   "--artifacts-destination", str(root / "artifacts")],
+                                  stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        yield {"url": f"http://127.0.0.1:{port}", "process": server, "log": log, "store": root / "mlflow.db"}
+        _stop_group(server)

@@ -7,7 +7,7 @@ import keras
 import pytest
 import tensorflow as tf
 
-from test_training import make_estimator
+from tests.support.tiny_estimator import make_estimator
 from xaiexp.architecture.tensorflow import CNN
 from xaiexp.checkpoint import Checkpoint
 from xaiexp.trace import Trace

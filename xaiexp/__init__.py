@@ -8,6 +8,7 @@ importing TensorFlow.
 
 import importlib
 import os
+from typing import Any
 
 # Set before TensorFlow is first imported: oneDNN kernels are off by default on these CPUs and
 # give +20-30 % training and up to 2x saliency throughput (benchmarks/). Users may override.
@@ -28,7 +29,7 @@ _SUBPACKAGES = {
 }
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
     if name in _ATTRIBUTES:
         return getattr(importlib.import_module(_ATTRIBUTES[name]), name)
     if name in _SUBPACKAGES:
@@ -36,5 +37,5 @@ def __getattr__(name):
     raise AttributeError(f"module 'xaiexp' has no attribute {name!r}")
 
 
-def __dir__():
+def __dir__() -> list[str]:
     return sorted([*globals(), *_ATTRIBUTES, *_SUBPACKAGES])

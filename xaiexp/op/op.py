@@ -1,5 +1,8 @@
 """The Op contract shared by NumPy ops (pipeline) and tensor ops (network)."""
 
+from collections.abc import Iterable
+from typing import Any
+
 from xaiexp.util.util import parse_modes, to_list
 
 
@@ -10,15 +13,16 @@ class Op:
     else a list) and returns the output value(s) in the same convention.
     """
 
-    def __init__(self, inputs=None, outputs=None, mode=None):
+    def __init__(self, inputs: str | Iterable[str] | None = None, outputs: str | Iterable[str] | None = None,
+                 mode: str | Iterable[str] | None = None) -> None:
         self.inputs = to_list(inputs)
         self.outputs = to_list(outputs)
         self.mode = parse_modes(mode)
 
-    def forward(self, data, state):
+    def forward(self, data: Any, state: dict[str, Any]) -> Any:
         raise NotImplementedError
 
-    def apply(self, batch, state):
+    def apply(self, batch: dict[str, Any], state: dict[str, Any]) -> None:
         """Run ``forward`` on ``batch`` in place: gather inputs, scatter outputs."""
         values = [batch[key] for key in self.inputs]
         result = self.forward(values[0] if len(values) == 1 else values, state)

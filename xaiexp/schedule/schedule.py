@@ -2,9 +2,11 @@
 
 import functools
 import math
+from collections.abc import Callable
 
 
-def cosine_decay(time, cycle_length, init_lr, min_lr=1e-6, start=1, cycle_multiplier=1):
+def cosine_decay(time: float, cycle_length: float, init_lr: float, min_lr: float = 1e-6, start: float = 1,
+                 cycle_multiplier: float = 1) -> float:
     """Cosine annealing with warm restarts, FastEstimator's semantics.
 
     ``time`` is the step (or epoch) counted from ``start``, which gets ``init_lr``; the rate
@@ -29,17 +31,17 @@ def cosine_decay(time, cycle_length, init_lr, min_lr=1e-6, start=1, cycle_multip
 
 
 def cosine(init_lr: float, total_steps: int, min_lr: float = 1e-6, cycle_length: int | None = None,
-           cycle_multiplier: float = 1.0):
+           cycle_multiplier: float = 1.0) -> Callable[[int], float]:
     """``lr_fn(step)``: ``cosine_decay`` per step, one cycle over ``total_steps`` unless
     ``cycle_length`` is given (what ``schedule=cosine`` builds)."""
     return functools.partial(cosine_decay, cycle_length=cycle_length or total_steps, init_lr=init_lr,
                              min_lr=min_lr, cycle_multiplier=cycle_multiplier)
 
 
-def constant(init_lr: float):
+def constant(init_lr: float) -> Callable[[int], float]:
     """``lr_fn(step)`` that is always ``init_lr`` (what ``schedule=constant`` builds)."""
     return functools.partial(_constant, init_lr=init_lr)
 
 
-def _constant(step, init_lr):
+def _constant(step: int, init_lr: float) -> float:
     return init_lr

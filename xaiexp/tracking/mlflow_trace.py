@@ -20,7 +20,7 @@ from xaiexp.util.util import safe_name
 
 # MLflow's image card shows a stepped image as a 256-pixel thumbnail, centred in a square box under
 # the run's params; a strip at least this many times wider than high stays whole in the card when
-# the params fit a line (measured in Chromium on MLflow 3.18, tests/test_browser.py).
+# the params fit a line (measured in Chromium on MLflow 3.18, tests/e2e/test_browser.py).
 CARD_ASPECT = 4
 
 

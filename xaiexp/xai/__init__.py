@@ -6,6 +6,7 @@ read the registry before TensorFlow starts.
 """
 
 import importlib
+from typing import Any
 
 from xaiexp.xai.method import Method, Term
 from xaiexp.xai.methods.gradient_x_input import gradient_x_input
@@ -36,11 +37,11 @@ __all__ = [
 ]
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'xaiexp.xai' has no attribute {name!r}")
 
 
-def __dir__():
+def __dir__() -> list[str]:
     return sorted([*globals(), *_LAZY])

@@ -40,7 +40,7 @@ class Term:
     sampling: str = "random"
     stream: str | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.rule not in RULES:
             raise ValueError(f"rule must be one of {list(RULES)}, got {self.rule!r}")
         if self.sampling not in SAMPLERS:
@@ -53,13 +53,13 @@ class Term:
             raise ValueError(f"noise_spread must be >= 0, got {self.noise_spread}")
 
     @property
-    def path(self):
+    def path(self) -> tuple[float, bool, int, bool, float, str]:
         """What the gradients depend on; terms with equal noise-free paths are computed once."""
         return self.noise_spread, self.integrated, self.steps, self.times_input, self.scale, \
             self.rule
 
     @property
-    def is_random(self):
+    def is_random(self) -> bool:
         """Whether the term draws noise or a baseline (so two such terms never share a pass)."""
         return self.noise_spread > 0 or self.integrated
 

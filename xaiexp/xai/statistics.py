@@ -7,7 +7,7 @@ binomial and Poisson-binomial distributions — because a normal approximation p
 sign-flip permutation tests, which hold at the few images of a probe set. NaN scores (undefined
 ones, such as any share of an all-zero map) are left out and not counted in ``n``.
 
-``tests/test_statistics.py`` checks every interval's coverage by simulation and every test
+``tests/xai/test_statistics.py`` checks every interval's coverage by simulation and every test
 against scipy's or a plain enumeration.
 """
 
