@@ -147,7 +147,7 @@ def speed_worker(reps):
 def metrics_worker(reps):
     """Trace time with each metric setting over the time without metrics, interleaved. One
     trace serves all settings (its scorecard swapped), so all time the same compiled engine."""
-    from xaiexp.trace.xai import DEFAULT_METRICS
+    from xaiexp.xai.registry import DEFAULT_METRICS
     from xaiexp.xai.metrics.scorecard import METRICS, Scorecard
 
     _, _, trace = build()
@@ -179,7 +179,7 @@ def scoring_worker(reps):
     interleaved; the sets are random images with random masks, set as if collected."""
     import numpy as np
 
-    from xaiexp.trace.xai import DEFAULT_METRICS
+    from xaiexp.xai.registry import DEFAULT_METRICS
     from xaiexp.xai.metrics.scorecard import Scorecard
 
     _, probes, trace = build()
