@@ -3,20 +3,25 @@
 import contextlib
 import signal
 import threading
+from collections.abc import Iterable, Iterator, Sequence
+from types import FrameType
+from typing import Any
 
 import numpy as np
 
 from xaiexp.checkpoint import Checkpoint
-from xaiexp.network import TrainingDivergedError
+from xaiexp.network import Batch, Network, TrainingDivergedError
+from xaiexp.pipeline import Pipeline
 from xaiexp.system import System
 from xaiexp.trace.essential import EvalEssential, TrainEssential
 from xaiexp.trace.logger import Logger
+from xaiexp.trace.trace import Trace
 from xaiexp.util.data import Data
 from xaiexp.util.faults import fault_point
 from xaiexp.util.util import to_list
 
 
-def sort_traces(traces):
+def sort_traces(traces: Iterable[Trace]) -> list[Trace]:
     """Order traces so that a trace reading a key runs after the traces that write it, and
     recorders of logs (``Trace.records_logs``) after all others; ties keep the given order."""
     pending, ordered = list(traces), []
@@ -36,13 +41,13 @@ def sort_traces(traces):
 class TraceInputError(ValueError):
     """A trace reads a key that neither the data, the ops nor another trace writes."""
 
-    def __init__(self, trace, key, written):
+    def __init__(self, trace: Trace, key: str, written: Iterable[str]) -> None:
         super().__init__(f"{type(trace).__name__} reads {key!r}, which nothing writes; the data, "
                          f"ops and traces write: {', '.join(sorted(written))}")
         self.trace, self.key = trace, key
 
 
-def check_trace_inputs(pipeline, network, traces):
+def check_trace_inputs(pipeline: Pipeline, network: Network, traces: Iterable[Trace]) -> None:
     """Raise TraceInputError for the first trace input that nothing produces (a typo in a key
     would otherwise surface as a KeyError at the end of the first epoch)."""
     datasets = pipeline.data.values()
@@ -57,7 +62,7 @@ def check_trace_inputs(pipeline, network, traces):
                 raise TraceInputError(trace, key, written)
 
 
-def _alias(name, value, fastestimator_value):
+def _alias(name: str, value: int | None, fastestimator_value: int | None) -> int | None:
     """``value``, or FastEstimator's spelling of the same argument (``name`` without ``max_``)."""
     if value is not None and fastestimator_value is not None and value != fastestimator_value:
         raise ValueError(f"{name}={value!r} and {name.removeprefix('max_')}={fastestimator_value!r} "
@@ -81,9 +86,11 @@ class Estimator:
     schedule position, so a resumed run ends as an uninterrupted one would.
     """
 
-    def __init__(self, pipeline, network, epochs, traces=None, log_steps=100,
-                 max_train_steps_per_epoch=None, max_eval_steps_per_epoch=None, checkpoint_dir=None,
-                 train_steps_per_epoch=None, eval_steps_per_epoch=None):
+    def __init__(self, pipeline: Pipeline, network: Network, epochs: int,
+                 traces: Trace | Sequence[Trace] | None = None, log_steps: int | None = 100,
+                 max_train_steps_per_epoch: int | None = None, max_eval_steps_per_epoch: int | None = None,
+                 checkpoint_dir: str | None = None, train_steps_per_epoch: int | None = None,
+                 eval_steps_per_epoch: int | None = None) -> None:
         if not isinstance(epochs, int) or epochs < 1:
             raise ValueError(f"epochs must be a positive int, got {epochs!r}")
         if log_steps is not None and (not isinstance(log_steps, int) or log_steps < 0):
@@ -103,11 +110,11 @@ class Estimator:
         for trace in self.traces:
             trace.system = self.system
         self.checkpoint = Checkpoint(checkpoint_dir) if checkpoint_dir else None
-        self._iterators = {}
+        self._iterators: dict[str, Iterator[Batch]] = {}
         self._train_done = 0  # training batches finished in the current epoch
-        self._eval_logs = {}  # the last eval epoch's logs, what fit() returns
+        self._eval_logs: dict[str, Any] = {}  # the last eval epoch's logs, what fit() returns
 
-    def fit(self, resume=False):
+    def fit(self, resume: bool = False) -> dict[str, Any]:
         """Train for the remaining epochs; returns the final eval logs. ``resume=True`` first
         restores the checkpoint in ``checkpoint_dir``, if there is one."""
         modes = {"train", "eval"} if "eval" in self.pipeline.data else {"train"}
@@ -129,7 +136,7 @@ class Estimator:
                     break
         return self._eval_logs
 
-    def test(self, mode="test"):
+    def test(self, mode: str = "test") -> dict[str, Any]:
         """One pass over the test split; returns its logs (accuracy, loss, ...). ``mode="eval"``
         makes it a pass over the eval split, outside fit (``xaiexp explain explain.split=eval``):
         its values are then logged and shown as eval's."""
@@ -139,11 +146,12 @@ class Estimator:
         with self._run(mode, {mode}):
             return self._run_epoch(mode)
 
-    def _steps(self, mode):
+    def _steps(self, mode: str) -> int:
         steps = self.pipeline.steps_per_epoch(mode)
-        return min(steps, self.max_steps[mode]) if self.max_steps[mode] else steps
+        limit = self.max_steps[mode]
+        return min(steps, limit) if limit else steps
 
-    def _save(self):
+    def _save(self) -> None:
         if self.checkpoint:
             position = {"epoch_idx": self.system.epoch_idx, "global_step": self.system.global_step,
                         "train_done": self._train_done,
@@ -152,7 +160,8 @@ class Estimator:
                       if t.state_dict() is not None}
             self.checkpoint.save(self.network.models, position, states)
 
-    def _restore(self):
+    def _restore(self) -> None:
+        assert self.checkpoint is not None  # fit() restores only with a checkpoint_dir
         position, states = self.checkpoint.load(self.network.models)
         self.system.epoch_idx = position["epoch_idx"]
         self.system.global_step = position["global_step"]
@@ -164,13 +173,13 @@ class Estimator:
                 trace.load_state_dict(states[key])
 
     @contextlib.contextmanager
-    def _stop_on_signals(self):
+    def _stop_on_signals(self) -> Iterator[None]:
         """SIGINT/SIGTERM ask the loop to stop at the next step boundary (main thread only)."""
         if threading.current_thread() is not threading.main_thread():
             yield
             return
 
-        def request_stop(signum, frame):
+        def request_stop(signum: int, frame: FrameType | None) -> None:
             name = signal.Signals(signum).name
             if self.system.stop_requested:
                 raise KeyboardInterrupt(name)
@@ -183,16 +192,16 @@ class Estimator:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
-    def _stop_if_requested(self):
+    def _stop_if_requested(self) -> None:
         if self.system.stop_requested:
             self._save()
             raise KeyboardInterrupt(self.system.stop_requested)
 
-    def _active(self, modes):
+    def _active(self, modes: set[str]) -> list[Trace]:
         return [trace for trace in self.traces if trace.mode & modes]
 
     @contextlib.contextmanager
-    def _run(self, run_mode, modes):
+    def _run(self, run_mode: str, modes: set[str]) -> Iterator[None]:
         """on_begin before and on_end after (also on errors) for the traces of these modes."""
         traces = self._active(modes)
         self.system.mode = run_mode
@@ -210,7 +219,7 @@ class Estimator:
             for trace in traces:
                 trace.on_end(data)
 
-    def _iterator(self, mode, skip=0):
+    def _iterator(self, mode: str, skip: int = 0) -> Iterator[Batch]:
         """One long-lived iterator per mode; training's starts at the current epoch's data order
         (after ``skip`` batches when resuming mid-epoch). Split over the replicas when the
         Network trains data-parallel."""
@@ -220,7 +229,7 @@ class Estimator:
             self._iterators[mode] = iter(self.network.distribute(loader))
         return self._iterators[mode]
 
-    def _run_epoch(self, mode, skip=0):
+    def _run_epoch(self, mode: str, skip: int = 0) -> dict[str, Any]:
         system = self.system
         system.mode = mode
         traces = self._active({mode})

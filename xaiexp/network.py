@@ -1,6 +1,8 @@
 """Network: the tensor ops of one training step, compiled once per mode."""
 
 import contextlib
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, cast
 
 import keras
 import tensorflow as tf
@@ -8,6 +10,9 @@ import tensorflow as tf
 from xaiexp.backend.precision import dtype_policy, float32_output, loss_scaled
 from xaiexp.backend.distribute import merge_replicas
 from xaiexp.op.tensorop.model import ModelOp, UpdateOp
+from xaiexp.op.tensorop.tensorop import TensorOp
+
+Batch = dict[str, Any]  # key -> tensor
 
 DIVERGED = "xaiexp: non-finite loss"
 
@@ -17,7 +22,9 @@ class TrainingDivergedError(FloatingPointError):
     or in eval/test, where the same guard keeps a NaN from being logged as a result."""
 
 
-def build(model_fn, optimizer_fn, model_name="model", strategy=None, precision="float32"):
+def build(model_fn: Callable[[], keras.Model], optimizer_fn: str | Callable[[], keras.optimizers.Optimizer],
+          model_name: str = "model", strategy: tf.distribute.Strategy | None = None,
+          precision: str = "float32") -> keras.Model:
     """Create the model and attach its optimizer, as ``fe.build`` does.
 
     ``optimizer_fn`` is a Keras optimizer name ("adam", "sgd", ...) or a function returning an
@@ -53,7 +60,7 @@ class Network:
     step returns the global batch (losses summed, predictions gathered) as on one device.
     """
 
-    def __init__(self, ops):
+    def __init__(self, ops: Iterable[TensorOp]) -> None:
         self.ops = list(ops)
         self.models = list({id(op.model): op.model for op in self.ops if isinstance(op, ModelOp | UpdateOp)}.values())
         for model in self.models:
@@ -63,14 +70,14 @@ class Network:
         strategies = {id(model.strategy): model.strategy for model in self.models}
         if len(strategies) > 1:
             raise ValueError("all of a Network's models must be built with the same strategy")
-        self.strategy = next(iter(strategies.values()), None)
-        self._steps = {}
+        self.strategy: tf.distribute.Strategy | None = next(iter(strategies.values()), None)
+        self._steps: dict[str, Callable[[Iterator[Batch]], Batch]] = {}
 
-    def distribute(self, dataset):
+    def distribute(self, dataset: tf.data.Dataset) -> tf.data.Dataset:
         """The pipeline's ``dataset`` (of global batches) split over the strategy's replicas."""
         return self.strategy.experimental_distribute_dataset(dataset) if self.strategy else dataset
 
-    def run_step(self, iterator, mode):
+    def run_step(self, iterator: Iterator[Batch], mode: str) -> Batch:
         """Take the next batch from ``iterator`` and run the ops of ``mode``; returns the batch
         with every op output added, as tensors."""
         if mode not in self._steps:
@@ -87,11 +94,11 @@ class Network:
                 if mode == "train" else f"the {mode} loss {key!r} is NaN or infinite (non-finite "
                                         f"{mode} images, or a model whose outputs overflow?)") from None
 
-    def _step(self, iterator, mode):
+    def _step(self, iterator: Iterator[Batch], mode: str) -> Batch:
         return self.forward(next(iterator), mode)
 
-    def _distributed_step(self, iterator, mode):
-        def replica_step(batch):
+    def _distributed_step(self, iterator: Iterator[Batch], mode: str) -> Batch:
+        def replica_step(batch: Batch) -> Batch:
             size = tf.shape(next(iter(batch.values())))[0]
             total = tf.distribute.get_replica_context().all_reduce(
                 tf.distribute.ReduceOp.SUM, tf.cast(size, tf.float32))
@@ -104,10 +111,11 @@ class Network:
             results = self.forward(batch, mode, loss_weight=tf.cast(size, tf.float32) / total)
             return {key: value[:size] if value.shape.rank else value for key, value in results.items()}
 
-        results = self.strategy.run(replica_step, args=(next(iterator),))
-        return merge_replicas(self.strategy, results, self.loss_keys)
+        strategy = cast(tf.distribute.Strategy, self.strategy)  # this step is only made with one
+        results = strategy.run(replica_step, args=(next(iterator),))
+        return merge_replicas(strategy, results, self.loss_keys)
 
-    def forward(self, batch, mode, loss_weight=None):
+    def forward(self, batch: Batch, mode: str, loss_weight: tf.Tensor | None = None) -> Batch:
         """The ops of ``mode`` on one batch (eager or traced); returns the enlarged batch.
 
         ``loss_weight`` (a replica's share of the global batch) scales the losses before their
@@ -131,14 +139,14 @@ class Network:
         return batch
 
     @staticmethod
-    def _checked_losses(batch, keys):
+    def _checked_losses(batch: Batch, keys: Iterable[str]) -> Batch:
         """``batch`` whose losses under ``keys`` fail the step when NaN or infinite."""
         for key in keys:
             if key in batch:
                 batch[key] = tf.debugging.check_numerics(batch[key], f"{DIVERGED} {key}")
         return batch
 
-    def _weigh_losses(self, batch, weight):
+    def _weigh_losses(self, batch: Batch, weight: tf.Tensor | None) -> Batch:
         if weight is not None:
             for key in self.loss_keys:
                 if key in batch:

@@ -14,7 +14,7 @@ class Trace:
     some trace needs from TensorFlow to NumPy. ``self.system`` is set by the Estimator.
     """
 
-    system = None
+    system: Any = None  # the Estimator's System (xaiexp/system.py), set before the first hook
     # A recorder of what the other traces log (console, MLflow, TensorBoard): the Estimator
     # runs it after every trace that is not one, whatever their order in the list.
     records_logs = False
