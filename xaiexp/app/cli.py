@@ -26,6 +26,7 @@ from xaiexp.app.config.preflight import check_output_dir, check_resources, no_sp
 from xaiexp.app.config.remote_checks import check_launcher, check_study_database
 from xaiexp.app.config.schema import register_configs
 from xaiexp.app.config.stored import read_stored, trusted_targets
+from xaiexp.app.config.tracked import experiment_name, tracking_target
 from xaiexp.app.sweep.study_storage import check_study_storage
 from xaiexp.app.sweep.search_keys import check_search_keys
 from xaiexp.app.config.validate import check_overrides, require, schema_at, unknown_key_message, validate
@@ -241,15 +242,13 @@ def _source_run(cfg):
     from xaiexp.tracking.source import find_source_run
 
     target = _lookup_target(cfg, "explain_run", "the run")
-    return find_source_run(target, cfg.tracking.experiment or cfg.name, cfg.explain_run)
+    return find_source_run(target, experiment_name(cfg), cfg.explain_run)
 
 
 def _lookup_target(cfg, key, what):
     """The tracking target in which config ``key`` looks ``what`` up; ConfigError without one."""
-    from xaiexp.tracking.store import TrackingTarget
-
     require(cfg.tracking.enabled, key, f"needs tracking=mlflow: {what} is looked up in MLflow")
-    return TrackingTarget.from_config(cfg.tracking.uri, project_root())
+    return tracking_target(cfg)
 
 
 def _refuse(error):
@@ -268,7 +267,7 @@ def _resume_point(cfg):
     from xaiexp.tracking.resume import find_resume_point
 
     target = _lookup_target(cfg, "resume", "the run to resume")
-    return find_resume_point(target, cfg.tracking.experiment or cfg.name, cfg.resume)
+    return find_resume_point(target, experiment_name(cfg), cfg.resume)
 
 
 def main(argv=None):

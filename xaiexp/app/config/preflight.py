@@ -19,6 +19,7 @@ from pathlib import Path
 from xaiexp.app.config.paths import path_arguments
 from xaiexp.app.config.remote_checks import check_server_store
 from xaiexp.app.config.schema import BACKBONES, TARGET_SCHEMAS, SavedModelConfig
+from xaiexp.app.config.tracked import tracking_target
 from xaiexp.app.config.validate import dataset_keys, require, resolved, target_arguments
 from xaiexp.architecture.keras_file import keras_file_problem
 from xaiexp.dataset.data.summary import held_out
@@ -266,7 +267,7 @@ def no_space_left(error, cfg, output_dir):
     if getattr(error, "errno", None) != errno.ENOSPC and not any(words in str(error) for words in full):
         return None
     folders = [output_dir]
-    uri = TrackingTarget.from_config(cfg.tracking.uri, project_root()).uri
+    uri = tracking_target(cfg).uri
     if cfg.tracking.enabled and sqlite_path(uri):
         folders.append(os.path.dirname(sqlite_path(uri)))
     free, folder = min((shutil.disk_usage(f).free, f) for f in folders if os.path.isdir(f))

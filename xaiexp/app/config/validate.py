@@ -15,6 +15,7 @@ from omegaconf.errors import InterpolationResolutionError, OmegaConfBaseExceptio
 from xaiexp.app.config.schema import (RUNNER_ARGUMENTS, TARGET_GROUPS, TARGET_SCHEMAS, TRACE_SCHEMAS, Config,
                                DatasetKeys, ModelKeys, plain_value)
 from xaiexp.app.config.targets import TargetNotFound, signature
+from xaiexp.app.config.tracked import experiment_name
 from xaiexp.util.errors import ConfigError
 
 MAX_INT = 2 ** 31 - 1  # counts beyond this overflow TensorFlow's int32 shapes
@@ -275,7 +276,7 @@ def _check_experiment_name(cfg):
         return
     key = "name" if OmegaConf.is_interpolation(tracking, "experiment") or not tracking.experiment \
         else "tracking.experiment"
-    length = len(tracking.experiment or cfg.name)
+    length = len(experiment_name(cfg))
     require(length <= MAX_EXPERIMENT_NAME, key, f"names the MLflow experiment, which MLflow limits to "
                                                 f"{MAX_EXPERIMENT_NAME} characters; got {length}")
 

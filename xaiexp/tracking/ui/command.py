@@ -21,7 +21,6 @@ from xaiexp.tracking.health import answers
 from xaiexp.tracking.store import TrackingTarget
 from xaiexp.util.console import clear_transient, transient
 from xaiexp.util.errors import ConfigError
-from xaiexp.util.project import project_root
 from xaiexp.util.sqlite_url import is_sqlite_or_empty, sqlite_path
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 5000
@@ -156,7 +155,7 @@ def main(argv):
         print(f"xaiexp: {args.uri} is a tracking server, which serves the MLflow UI itself: open "
               f"{ui_address(args.uri)}/#/{TRAINING_VIEW}", file=sys.stderr)
         return
-    target = TrackingTarget.from_config(args.uri, project_root())
+    target = TrackingTarget.from_config(args.uri)
     try:
         check_port(args.host, args.port)
         prepare_store(target, given=bool(args.uri))
