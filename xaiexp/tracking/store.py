@@ -6,6 +6,8 @@ from pathlib import Path
 from xaiexp.util.project import project_root
 from xaiexp.util.sqlite_url import sqlite_path
 
+MLFLOW_TABLES = {"experiments", "runs", "metrics"}  # tables every MLflow tracking database holds
+
 
 @dataclass(frozen=True)
 class TrackingTarget:
