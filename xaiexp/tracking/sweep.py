@@ -55,7 +55,7 @@ def finish_sweep(metric, direction):
     and on the console, and end the parent: FINISHED when a child finished, else FAILED.
     The best child is ``best.best_run``'s. Returns it, if any."""
     from xaiexp.tracking.sweep_summary import DESCRIPTION_TAG, SUMMARY_ARTIFACT, console_text, describe, ranking
-    from xaiexp.tracking.ui.command import how_to_open, run_link
+    from xaiexp.tracking.ui.links import how_to_open, run_link
 
     parent, uri = os.environ.get(PARENT_RUN_ID), os.environ.get(PARENT_URI)
     if parent is None:

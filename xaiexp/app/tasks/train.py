@@ -162,7 +162,7 @@ def described(resolved, hydra):
 def say_where(target, active, what):
     """The closing lines: which ``what`` (run, explanation run) finished, in which store, and
     the link that opens it in the MLflow UI."""
-    from xaiexp.tracking.ui.command import how_to_open, run_link
+    from xaiexp.tracking.ui.links import how_to_open, run_link
 
     run_id, experiment = active.info.run_id, active.info.experiment_id
     link = run_link(target.uri, experiment, run_id)
