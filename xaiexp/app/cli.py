@@ -53,12 +53,12 @@ def _setup():
         OmegaConf.register_new_resolver("xaiexp_root", project_root)
 
 
-def describe(error):
+def error_line(error):
     """One line for a composition or validation error, naming the key and what is allowed."""
-    return one_line(_describe(error)) or type(error).__name__
+    return one_line(_error_text(error)) or type(error).__name__
 
 
-def _describe(error):
+def _error_text(error):
     if isinstance(error, ConfigError):
         return str(error)
     if isinstance(error, MissingConfigException) and error.missing_cfg_file:
@@ -185,7 +185,7 @@ def _job(cfg, task="train", stored_overrides=()):
     except COMPOSITION_ERRORS as error:
         if HydraConfig.get().mode == RunMode.MULTIRUN:
             raise  # one bad sampled value fails that trial, not the sweep
-        _refuse(describe(error))
+        _refuse(error_line(error))
     with ConsoleLog(console_log_path()):
         return _work(cfg, task, run_to_use, list(stored_overrides))
 
@@ -299,7 +299,7 @@ def main(argv=None):
                                searched=args.overrides if args.multirun else ())
             check_output_dir(args.overrides, args.multirun)
         except COMPOSITION_ERRORS as error:
-            print(f"xaiexp: error: {describe(error)}", file=sys.stderr)
+            print(f"xaiexp: error: {error_line(error)}", file=sys.stderr)
             sys.exit(EXIT_CONFIG_ERROR)
     signal.signal(signal.SIGTERM, _interrupt)
     sys.argv = ["xaiexp", *argv]  # Hydra reads its arguments from there

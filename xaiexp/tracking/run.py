@@ -79,9 +79,9 @@ def _owned(output_dir, key):
     owner = RunOwnership(output_dir)
     if not owner.acquire():
         raise ConfigError(key, f"{output_dir} belongs to a run that is still alive "
-                               f"({owner.describe()}); wait for it or stop it first")
+                               f"({owner.who()}); wait for it or stop it first")
     try:
-        yield owner.describe()
+        yield owner.who()
     finally:
         owner.release()
 
