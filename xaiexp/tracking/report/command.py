@@ -33,7 +33,7 @@ TABLES = {"runs": runs_table, "methods": methods_table}
 
 def default_experiment():
     """The experiment a plain ``xaiexp`` logs to: the ``name`` in conf/config.yaml."""
-    config = Path(__file__).resolve().parents[1] / "conf" / "config.yaml"
+    config = Path(__file__).resolve().parents[2] / "conf" / "config.yaml"
     return yaml.safe_load(config.read_text())["name"]
 
 
