@@ -24,7 +24,7 @@ def check_study_database(storage: str | None) -> None:
     """A database server named by ``hydra.sweeper.storage`` (postgresql://, mysql://, ...)
     answers, lets xaiexp in, and holds an Optuna schema or no table: never another program's
     tables, MLflow's above all (Optuna would add its own beside them; both use a table named
-    ``alembic_version``). SQLite files and journals are checked by preflight.check_study_storage."""
+    ``alembic_version``). SQLite files and journals are checked by study_storage.check_study_storage."""
     from xaiexp.app.sweep.study import is_journal, shown
 
     if not storage or is_journal(storage) or str(storage).strip().startswith("sqlite:"):
