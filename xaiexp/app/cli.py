@@ -23,7 +23,7 @@ from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBase
 from xaiexp.app.tasks.explain_source import source_config, split_overrides
 from xaiexp.app.config.paths import absolute_paths
 from xaiexp.app.config.disk_full import no_space_left
-from xaiexp.app.config.folders import check_output_dir
+from xaiexp.app.config.writable_folders import check_output_dir
 from xaiexp.app.config.preflight import check_resources
 from xaiexp.app.config.remote_checks import check_launcher, check_study_database
 from xaiexp.app.config.schema import register_configs
