@@ -13,7 +13,7 @@ from PIL import Image
 import xaiexp
 from tests.support.cli import TINY, run_cli
 from tests.support.user_model import MODULE
-from xaiexp.app.cli import COMPOSITION_ERRORS, compose_config, describe
+from xaiexp.app.cli import COMPOSITION_ERRORS, compose_config, error_line
 from xaiexp.dataset import NumpyDataset
 from xaiexp.util.errors import ConfigError
 
@@ -62,7 +62,7 @@ def photos(project):
 def test_a_wrong_argument_or_target_is_named_before_tensorflow(project, overrides, message):
     with pytest.raises(COMPOSITION_ERRORS) as error:
         compose_config(overrides)
-    assert message in describe(error.value)
+    assert message in error_line(error.value)
     assert "mymodels" not in sys.modules
 
 

@@ -73,7 +73,7 @@ def test_a_label_of_2_to_the_40_is_refused_in_well_under_1_5_gib(tmp_path):
 def test_the_experiment_name_limit_is_mlflows():
     from mlflow.utils.validation import MAX_EXPERIMENT_NAME_LENGTH
 
-    from xaiexp.app.config.validate import MAX_EXPERIMENT_NAME
+    from xaiexp.tracking.limits import MAX_EXPERIMENT_NAME
 
     assert MAX_EXPERIMENT_NAME == MAX_EXPERIMENT_NAME_LENGTH
 

@@ -13,7 +13,7 @@ import pytest
 from tests.support.browser import _stop_group, free_port
 from tests.support.cli import run_cli
 
-from xaiexp.tracking.ui.command import run_link
+from xaiexp.tracking.ui.links import run_link
 
 
 def test_links_open_the_training_view_on_the_server_that_holds_the_run():

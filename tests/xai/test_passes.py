@@ -11,7 +11,7 @@ import saliency.core as pair
 import tensorflow as tf
 
 from xaiexp.app.tasks.build import instantiate_group
-from xaiexp.app.cli import COMPOSITION_ERRORS, compose_config, describe
+from xaiexp.app.cli import COMPOSITION_ERRORS, compose_config, error_line
 from xaiexp.xai import SaliencyNet, integrated_gradients, smooth_grad
 from xaiexp.xai.draws import SAMPLERS, Draws
 from xaiexp.xai.kinds import PassOptions
@@ -232,7 +232,7 @@ def test_adaptive_steps_stop_within_tolerance_and_keep_their_baselines():
 def test_pass_options_are_checked_before_tensorflow(override, expected, home):
     with pytest.raises(COMPOSITION_ERRORS) as error:
         compose_config([override])
-    assert expected in describe(error.value) and "\n" not in describe(error.value)
+    assert expected in error_line(error.value) and "\n" not in error_line(error.value)
 
 
 def test_the_tutorial_keeps_fastestimators_passes_and_the_default_experiment_does_not():

@@ -148,14 +148,14 @@ def test_a_name_declared_twice_is_refused(extra_method):
      "traces.best_model_saver.metric=xai/saliency/relevance_mass", None),  # not heavy
 ])
 def test_heavy_every_is_checked_before_tensorflow(overrides, expected, home):
-    from xaiexp.app.cli import COMPOSITION_ERRORS, compose_config, describe
+    from xaiexp.app.cli import COMPOSITION_ERRORS, compose_config, error_line
 
     if expected is None:
         assert compose_config(overrides.split()).explain.heavy_every == 2
         return
     with pytest.raises(COMPOSITION_ERRORS) as error:
         compose_config(overrides.split())
-    assert expected in describe(error.value) and "\n" not in describe(error.value)
+    assert expected in error_line(error.value) and "\n" not in error_line(error.value)
 
 
 def test_smint_and_occlusion_are_the_heavy_methods():

@@ -22,10 +22,13 @@ from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBase
 
 from xaiexp.app.tasks.explain_source import source_config, split_overrides
 from xaiexp.app.config.paths import absolute_paths
-from xaiexp.app.config.preflight import check_output_dir, check_resources, no_space_left
+from xaiexp.app.config.disk_full import no_space_left
+from xaiexp.app.config.writable_folders import check_output_dir
+from xaiexp.app.config.preflight import check_resources
 from xaiexp.app.config.remote_checks import check_launcher, check_study_database
 from xaiexp.app.config.schema import register_configs
 from xaiexp.app.config.stored import read_stored, trusted_targets
+from xaiexp.app.config.tracked import experiment_name, tracking_target
 from xaiexp.app.sweep.study_storage import check_study_storage
 from xaiexp.app.sweep.search_keys import check_search_keys
 from xaiexp.app.config.validate import check_overrides, require, schema_at, unknown_key_message, validate
@@ -45,12 +48,12 @@ def _setup():
         OmegaConf.register_new_resolver("xaiexp_root", project_root)
 
 
-def describe(error):
+def error_line(error):
     """One line for a composition or validation error, naming the key and what is allowed."""
-    return one_line(_describe(error)) or type(error).__name__
+    return one_line(_error_text(error)) or type(error).__name__
 
 
-def _describe(error):
+def _error_text(error):
     if isinstance(error, ConfigError):
         return str(error)
     if isinstance(error, MissingConfigException) and error.missing_cfg_file:
@@ -177,7 +180,7 @@ def _job(cfg, task="train", stored_overrides=()):
     except COMPOSITION_ERRORS as error:
         if HydraConfig.get().mode == RunMode.MULTIRUN:
             raise  # one bad sampled value fails that trial, not the sweep
-        _refuse(describe(error))
+        _refuse(error_line(error))
     with ConsoleLog(console_log_path()):
         return _work(cfg, task, run_to_use, list(stored_overrides))
 
@@ -236,15 +239,13 @@ def _source_run(cfg):
     from xaiexp.tracking.source import find_source_run
 
     target = _lookup_target(cfg, "explain_run", "the run")
-    return find_source_run(target, cfg.tracking.experiment or cfg.name, cfg.explain_run)
+    return find_source_run(target, experiment_name(cfg), cfg.explain_run)
 
 
 def _lookup_target(cfg, key, what):
     """The tracking target in which config ``key`` looks ``what`` up; ConfigError without one."""
-    from xaiexp.tracking.store import TrackingTarget
-
     require(cfg.tracking.enabled, key, f"needs tracking=mlflow: {what} is looked up in MLflow")
-    return TrackingTarget.from_config(cfg.tracking.uri, project_root())
+    return tracking_target(cfg)
 
 
 def _refuse(error):
@@ -263,7 +264,7 @@ def _resume_point(cfg):
     from xaiexp.tracking.resume import find_resume_point
 
     target = _lookup_target(cfg, "resume", "the run to resume")
-    return find_resume_point(target, cfg.tracking.experiment or cfg.name, cfg.resume)
+    return find_resume_point(target, experiment_name(cfg), cfg.resume)
 
 
 def main(argv=None):
@@ -293,7 +294,7 @@ def main(argv=None):
                                searched=args.overrides if args.multirun else ())
             check_output_dir(args.overrides, args.multirun)
         except COMPOSITION_ERRORS as error:
-            print(f"xaiexp: error: {describe(error)}", file=sys.stderr)
+            print(f"xaiexp: error: {error_line(error)}", file=sys.stderr)
             sys.exit(EXIT_CONFIG_ERROR)
     signal.signal(signal.SIGTERM, _interrupt)
     sys.argv = ["xaiexp", *argv]  # Hydra reads its arguments from there

@@ -1,5 +1,6 @@
-"""Data-parallel strategies by name: "none", "mirrored" (the devices of one machine) and
-"multi_worker" (several machines, described by the TF_CONFIG environment variable)."""
+"""Data-parallel strategies by name (``choices.STRATEGIES``): "none", "mirrored" (the devices of
+one machine) and "multi_worker" (several machines, described by the TF_CONFIG environment
+variable)."""
 
 import functools
 import json
@@ -7,7 +8,7 @@ import os
 
 import tensorflow as tf
 
-STRATEGIES = ("none", "mirrored", "multi_worker")
+from xaiexp.backend.choices import STRATEGIES
 
 
 @functools.cache

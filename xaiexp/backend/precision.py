@@ -13,8 +13,8 @@ FLOAT32 = "float32"
 
 @contextlib.contextmanager
 def dtype_policy(precision: str):
-    """Layers created inside compute in ``precision``, a Keras dtype policy name ("float32",
-    "mixed_float16", "mixed_bfloat16"); the global policy is restored after."""
+    """Layers created inside compute in ``precision``, a Keras dtype policy name (a config picks
+    one of ``choices.PRECISIONS``); the global policy is restored after."""
     policy = keras.DTypePolicy(precision)  # an unknown name raises ValueError, naming the choices
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(policy)

@@ -64,7 +64,7 @@ def mark_if_dead(client, run):
         run = client.get_run(run.info.run_id)
         if run.info.status == "RUNNING":
             what = "sweep" if is_sweep_parent(run) else "run"
-            reason = f"its process ({owner.describe()}) died without ending the {what}"
+            reason = f"its process ({owner.who()}) died without ending the {what}"
             counts = counted(children_of(client, run)) if is_sweep_parent(run) else {}
             _set_tags(client, run.info.run_id, {"xaiexp.error": reason, **counts})
             client.set_terminated(run.info.run_id, "FAILED")

@@ -42,7 +42,7 @@ def find_resume_point(target, experiment, which):
         raise ConfigError("resume", f"run {run.info.run_id} was not started by xaiexp (no output_dir tag)")
     if run.info.status == "RUNNING" and os.path.isdir(output_dir):  # else on another machine
         raise ConfigError("resume", f"run {run.info.run_id} is still running "
-                                    f"({RunOwnership(output_dir).describe()}); stop it first")
+                                    f"({RunOwnership(output_dir).who()}); stop it first")
     if not Checkpoint(os.path.join(output_dir, "checkpoint")).exists():
         raise ConfigError("resume", f"run {run.info.run_id} left no checkpoint in {output_dir}/checkpoint")
     return ResumePoint(run.info.run_id, output_dir, logged_config(client, run, "resume"))

@@ -8,6 +8,7 @@ import mlflow
 from mlflow.entities import Metric, Param, RunTag
 
 from xaiexp.tracking.dead_runs import mark_dead_runs, recount_ended_parent
+from xaiexp.tracking.limits import MAX_PARAM_VALUE, MAX_TAG_VALUE
 from xaiexp.tracking.outbox import Outbox, bound_failures, outbox_folder
 from xaiexp.util.errors import ConfigError
 from xaiexp.util.ownership import RunOwnership
@@ -15,13 +16,13 @@ from xaiexp.util.util import safe_name
 
 
 def as_params(values):
-    """MLflow params (values cut to MLflow's 6000-character limit)."""
-    return [Param(key, str(value)[:6000]) for key, value in values.items()]
+    """MLflow params (values cut to MLflow's limit)."""
+    return [Param(key, str(value)[:MAX_PARAM_VALUE]) for key, value in values.items()]
 
 
 def as_tags(values):
-    """MLflow tags (values cut to 8000 characters)."""
-    return [RunTag(key, str(value)[:8000]) for key, value in values.items()]
+    """MLflow tags (values cut to MLflow's limit)."""
+    return [RunTag(key, str(value)[:MAX_TAG_VALUE]) for key, value in values.items()]
 
 
 def experiment_id(client, name, artifact_root=None):
@@ -78,9 +79,9 @@ def _owned(output_dir, key):
     owner = RunOwnership(output_dir)
     if not owner.acquire():
         raise ConfigError(key, f"{output_dir} belongs to a run that is still alive "
-                               f"({owner.describe()}); wait for it or stop it first")
+                               f"({owner.who()}); wait for it or stop it first")
     try:
-        yield owner.describe()
+        yield owner.who()
     finally:
         owner.release()
 

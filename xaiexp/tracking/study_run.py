@@ -11,7 +11,7 @@ from xaiexp.tracking.sweep import PARENT_RUN_ID, PARENT_URI
 STUDY_TAG, STORAGE_TAG = "xaiexp.optuna.study", "xaiexp.optuna.storage"  # on a sweep's parent
 
 
-def describe_study(tags: dict, figures: dict) -> None:
+def log_study(tags: dict, figures: dict) -> None:
     """Tag the open sweep's parent run with ``tags`` and log ``figures`` (matplotlib figures by
     file name) as its artifacts under ``optuna/``; nothing outside a sweep."""
     from matplotlib import pyplot

@@ -36,7 +36,7 @@ def start_sweep(target, experiment, name, definition, swept_keys=(), folder=None
         folder = os.path.abspath(folder)
         owner = _owners[run.info.run_id] = sweep_owner(folder, run.info.run_id)
         owner.acquire()  # a lock of its own name: free
-        tags = {OUTPUT_DIR: folder, "xaiexp.owner": owner.describe()}
+        tags = {OUTPUT_DIR: folder, "xaiexp.owner": owner.who()}
         client.log_batch(run.info.run_id, tags=as_tags(tags))
     os.environ[PARENT_RUN_ID] = run.info.run_id
     os.environ[PARENT_URI] = target.uri
@@ -54,8 +54,8 @@ def finish_sweep(metric, direction):
     ``xaiexp.best_child_*``), rank the children there (its description and ``sweep_summary.md``)
     and on the console, and end the parent: FINISHED when a child finished, else FAILED.
     The best child is ``best.best_run``'s. Returns it, if any."""
-    from xaiexp.tracking.sweep_summary import DESCRIPTION_TAG, SUMMARY_ARTIFACT, console_text, describe, ranking
-    from xaiexp.tracking.ui.command import how_to_open, run_link
+    from xaiexp.tracking.sweep_summary import DESCRIPTION_TAG, SUMMARY_ARTIFACT, console_text, parent_description, ranking
+    from xaiexp.tracking.ui.links import how_to_open, run_link
 
     parent, uri = os.environ.get(PARENT_RUN_ID), os.environ.get(PARENT_URI)
     if parent is None:
@@ -72,7 +72,7 @@ def finish_sweep(metric, direction):
         tags |= {"xaiexp.best_child_run_id": best.info.run_id, "xaiexp.best_child_name": best.info.run_name}
     link = run_link(uri, experiment, parent)
     table = ranking(children, metric, maximize=direction == "maximize")
-    summary = describe(table, link, metric, maximize=direction == "maximize")
+    summary = parent_description(table, link, metric, maximize=direction == "maximize")
     client.log_batch(parent, tags=as_tags({**tags, DESCRIPTION_TAG: summary}))
     client.log_text(parent, summary, SUMMARY_ARTIFACT)
     print(f"xaiexp: sweep {parent} ended: {finished} of {len(children)} jobs finished; ranked by "

@@ -49,7 +49,7 @@ def score_name(column):
     return column.replace("/xai/", "/", 1) if column.count("/") == 3 else column
 
 
-def describe(table, link, objective, maximize):
+def parent_description(table, link, objective, maximize):
     """The Markdown description of the sweep's parent run: the best child, then the ranking (the
     MLflow UI shows a description's first lines until "Show more" is clicked)."""
     finished = int((table["status"] == "FINISHED").sum())

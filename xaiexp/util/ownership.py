@@ -59,7 +59,7 @@ class RunOwnership:
         finally:
             probe.release()
 
-    def describe(self) -> str:
+    def who(self) -> str:
         """e.g. "pid 4242 on host1 since 2026-12-02T08:00:00+00:00", from owner.json."""
         try:
             with open(self._owner_file) as file:

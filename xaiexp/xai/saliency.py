@@ -4,7 +4,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from xaiexp.backend.to_number import to_number
+from xaiexp.backend import to_number
 from xaiexp.xai.engine import Attributions, GradientEngine
 from xaiexp.xai.class_activation import GradCam
 from xaiexp.xai.logits import explained_model, probabilities

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from xaiexp.app.cli import COMPOSITION_ERRORS, compose_config, config_dir, describe
+from xaiexp.app.cli import COMPOSITION_ERRORS, compose_config, config_dir, error_line
 
 GROUPS = {p.name: sorted(f.stem for f in p.glob("*.yaml")) for p in Path(config_dir()).iterdir() if p.is_dir()}
 
@@ -142,7 +142,7 @@ def test_bad_input_names_the_key(override, expected, home):
         return
     with pytest.raises(COMPOSITION_ERRORS) as error:
         compose_config(override.split())
-    message = describe(error.value)
+    message = error_line(error.value)
     assert expected in message
     assert "\n" not in message
 

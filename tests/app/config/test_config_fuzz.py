@@ -7,7 +7,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xaiexp.app.cli import COMPOSITION_ERRORS, compose_config, config_dir, describe
+from xaiexp.app.cli import COMPOSITION_ERRORS, compose_config, config_dir, error_line
 from xaiexp.app.config.schema import Config
 
 
@@ -58,6 +58,6 @@ def test_random_overrides_compose_or_fail_with_one_line(home, arguments):
     try:
         compose_config(arguments)
     except COMPOSITION_ERRORS as error:
-        message = describe(error)
+        message = error_line(error)
         assert isinstance(message, str) and message.strip()
         assert len(message.splitlines()) == 1, message

@@ -9,7 +9,7 @@ import mlflow
 import pytest
 
 from tests.support.cli import TINY, run_cli
-from xaiexp.app.cli import COMPOSITION_ERRORS, compose_config, describe
+from xaiexp.app.cli import COMPOSITION_ERRORS, compose_config, error_line
 from xaiexp.app.config.schema import ExplainConfig
 from xaiexp.app.config.targets import signature
 
@@ -56,7 +56,7 @@ def test_entries_are_added_and_removed_from_the_command_line(overrides, entries)
 def test_a_bad_trace_entry_is_named_before_tensorflow(override, message):
     with pytest.raises(COMPOSITION_ERRORS) as error:
         compose_config([override])
-    assert message in describe(error.value)
+    assert message in error_line(error.value)
 
 
 def refused_values(schema):
@@ -92,7 +92,7 @@ def test_a_trace_key_is_refused_as_its_explain_short_form_is(name, value):
         override = quick_trace(**{name: value}) if key.startswith("traces.quick") else f"{key}={value}"
         with pytest.raises(COMPOSITION_ERRORS) as error:
             compose_config([override])
-        line = describe(error.value)
+        line = error_line(error.value)
         assert line.startswith(f"{key}: "), line
         messages.append(line.removeprefix(f"{key}: "))
     assert messages[0] == messages[1] == messages[2]
@@ -104,7 +104,7 @@ def test_a_trace_without_methods_is_checked_with_the_methods_it_would_choose():
     assert compose_config([quick_trace(methods=None, smoothing=0, integrating=0)]).traces.quick.smoothing == 0
     with pytest.raises(COMPOSITION_ERRORS) as error:
         compose_config([quick_trace(methods="[smoothgrad]", smoothing=0)])
-    assert describe(error.value) == ("traces.quick.smoothing: must be >= 1 while traces.quick.methods has smoothgrad, "
+    assert error_line(error.value) == ("traces.quick.smoothing: must be >= 1 while traces.quick.methods has smoothgrad, "
                                      "got 0; raise it or remove smoothgrad from traces.quick.methods")
 
 

@@ -9,7 +9,7 @@ from hydra import compose, initialize_config_dir
 
 from tests.support.browser import user_project
 from tests.support.cli import run_cli
-from xaiexp.app.cli import COMPOSITION_ERRORS, _setup, compose_config, config_dir, describe
+from xaiexp.app.cli import COMPOSITION_ERRORS, _setup, compose_config, config_dir, error_line
 from xaiexp.app.sweep.search_keys import named_for_search, searchable
 
 
@@ -65,7 +65,7 @@ def test_a_key_the_command_line_searches_and_the_config_lacks_is_refused(conf, o
     with pytest.raises(COMPOSITION_ERRORS) as error:
         compose_config([o for o in command if "interval" not in o or "params" in o], [str(conf)],
                        searched=command)
-    assert describe(error.value) == message
+    assert error_line(error.value) == message
 
 
 @pytest.mark.slow

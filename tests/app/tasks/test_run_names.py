@@ -3,7 +3,7 @@ group choices Hydra recorded and the overrides (README "Browsing results")."""
 
 import pytest
 
-from xaiexp.app.cli import COMPOSITION_ERRORS, compose_config, describe
+from xaiexp.app.cli import COMPOSITION_ERRORS, compose_config, error_line
 from xaiexp.app.tasks.params import flatten, run_name, run_params, sweep_name
 from xaiexp.util.util import short_value
 
@@ -78,6 +78,6 @@ def test_numbers_take_their_shortest_spelling(text, short):
 def test_a_run_name_longer_than_mlflow_keeps_is_refused_in_one_line():
     with pytest.raises(COMPOSITION_ERRORS) as error:
         compose_config([f"run_name={'x' * 251}"])
-    assert describe(error.value) == ("run_name: names the MLflow run: 1 to 250 characters (null: named by what "
+    assert error_line(error.value) == ("run_name: names the MLflow run: 1 to 250 characters (null: named by what "
                                      "sets the run apart), got 251")
     assert compose_config(["run_name=baseline"]).run_name == "baseline"

@@ -1,25 +1,22 @@
-"""Pre-flight checks of what a command reaches over the network besides the tracking server's
-``/health``: an Optuna study's database, the tracking server's own store, a Ray cluster.
+"""Pre-flight checks of what a sweep reaches over the network: an Optuna study's database and a
+Ray cluster (the tracking server's are ``xaiexp.tracking.health``'s).
 
 Each is asked once, within seconds, before any MLflow run exists; a "no" is one line naming the
 config key (ConfigError: exit code 2), not a traceback minutes into a sweep.
 """
 
 import functools
-import json
 import os
 import socket
-import urllib.error
 import urllib.parse
-import urllib.request
 
 from xaiexp.app.config.validate import require
-from xaiexp.util.errors import ConfigError, one_line
+from xaiexp.tracking.store import MLFLOW_TABLES
+from xaiexp.util.errors import ConfigError, first_line
 
 CONNECT_TIMEOUT = 5  # seconds for a database or a cluster to accept a connection
 STORAGE_KEY = "hydra.sweeper.storage"
 OPTUNA_TABLES = {"studies", "trials", "version_info"}  # Optuna's RDB schema (a subset)
-MLFLOW_TABLES = {"experiments", "runs", "metrics"}  # an MLflow tracking store's
 
 
 @functools.lru_cache(maxsize=8)
@@ -27,7 +24,7 @@ def check_study_database(storage: str | None) -> None:
     """A database server named by ``hydra.sweeper.storage`` (postgresql://, mysql://, ...)
     answers, lets xaiexp in, and holds an Optuna schema or no table: never another program's
     tables, MLflow's above all (Optuna would add its own beside them; both use a table named
-    ``alembic_version``). SQLite files and journals are checked by preflight.check_study_storage."""
+    ``alembic_version``). SQLite files and journals are checked by study_storage.check_study_storage."""
     from xaiexp.app.sweep.study import is_journal, shown
 
     if not storage or is_journal(storage) or str(storage).strip().startswith("sqlite:"):
@@ -72,37 +69,7 @@ def _timeout_argument(url):
 
 
 def _first_line(error):
-    text = " ".join(str(error).split("\n")[0].split()) or type(error).__name__
-    return one_line(text.removeprefix("connection failed: "))
-
-
-def check_server_store(uri: str) -> None:
-    """An MLflow server that answers ``/health`` also answers a read of its store: a server whose
-    database is down or refuses it answers 5xx, and one behind a login or a Host check 401/403."""
-    url = f"{uri.rstrip('/')}/api/2.0/mlflow/experiments/search?max_results=1"
-    try:
-        with urllib.request.urlopen(url, timeout=CONNECT_TIMEOUT * 2):
-            return
-    except urllib.error.HTTPError as error:
-        status, message = error.code, _server_message(error)
-    except (OSError, ValueError):  # gone since /health answered: the run's own calls will say
-        return
-    if status in (401, 403):
-        raise ConfigError("tracking.uri", f"the MLflow server at {uri} refuses xaiexp (HTTP {status}: "
-                                          f"{message}); check its --allowed-hosts or credentials")
-    require(status < 500, "tracking.uri", f"the MLflow server at {uri} answers, but its store does not "
-                                          f"(HTTP {status}: {message}); is its database up?")
-
-
-def _server_message(error):
-    try:
-        body = error.read(4000).decode(errors="replace")
-    except OSError:
-        return error.reason
-    try:
-        return _first_line(json.loads(body).get("message", body))
-    except ValueError:
-        return _first_line(body) if body.strip() else str(error.reason)
+    return first_line(error).removeprefix("connection failed: ")  # psycopg's words before libpq's
 
 
 RAY_LAUNCHER = "hydra_plugins.xaiexp_ray_launcher.RayLauncher"

@@ -15,6 +15,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
 from xaiexp.architecture import pretrained
+from xaiexp.backend.choices import PRECISIONS, STRATEGIES
 from xaiexp.xai.kinds import PassOptions
 from xaiexp.xai.registry import (DEFAULT_METRICS, FAITHFULNESS_BASELINES, NOISE_RANGES, OUTPUTS,
                                   PROBE_CHOICES, default_methods)
@@ -292,18 +293,8 @@ class TrackingConfig:
     log_model: bool = True
 
 
-class Distribute(Enum):
-    none = "none"  # one device
-    mirrored = "mirrored"  # data-parallel over the GPUs (else the logical CPUs) of this machine
-    multi_worker = "multi_worker"  # data-parallel over the machines described by $TF_CONFIG
-
-
-class Precision(Enum):
-    """Keras dtype policies (README "GPU machines"): mixed ones compute in 16 bits, keep float32
-    weights and a float32 final layer, so saliency maps and scores stay float32."""
-    float32 = "float32"
-    mixed_float16 = "mixed_float16"  # NVIDIA GPUs with tensor cores (compute capability >= 7)
-    mixed_bfloat16 = "mixed_bfloat16"  # TPUs, NVIDIA Ampere and newer, CPUs with AMX/AVX512-BF16
+Distribute = Enum("Distribute", {name: name for name in STRATEGIES})
+Precision = Enum("Precision", {name: name for name in PRECISIONS})
 
 
 class Direction(Enum):

@@ -15,12 +15,11 @@ from omegaconf.errors import InterpolationResolutionError, OmegaConfBaseExceptio
 from xaiexp.app.config.schema import (RUNNER_ARGUMENTS, TARGET_GROUPS, TARGET_SCHEMAS, TRACE_SCHEMAS, Config,
                                DatasetKeys, ModelKeys, plain_value)
 from xaiexp.app.config.targets import TargetNotFound, signature
+from xaiexp.app.config.tracked import experiment_name
+from xaiexp.tracking.limits import MAX_EXPERIMENT_NAME, MAX_RUN_NAME
 from xaiexp.util.errors import ConfigError
 
 MAX_INT = 2 ** 31 - 1  # counts beyond this overflow TensorFlow's int32 shapes
-# MLflow refuses longer experiment names (mlflow.utils.validation.MAX_EXPERIMENT_NAME_LENGTH)
-MAX_EXPERIMENT_NAME = 500
-MAX_RUN_NAME = 250  # MLflow's SQL stores keep a run's name in 250 characters
 HYDRA_KEYS = ("_target_", "_partial_", "_args_", "_recursive_", "_convert_")
 OWN_KEYS = {"dataset": DatasetKeys, "model": ModelKeys}  # a group's keys that xaiexp reads itself
 
@@ -275,7 +274,7 @@ def _check_experiment_name(cfg):
         return
     key = "name" if OmegaConf.is_interpolation(tracking, "experiment") or not tracking.experiment \
         else "tracking.experiment"
-    length = len(tracking.experiment or cfg.name)
+    length = len(experiment_name(cfg))
     require(length <= MAX_EXPERIMENT_NAME, key, f"names the MLflow experiment, which MLflow limits to "
                                                 f"{MAX_EXPERIMENT_NAME} characters; got {length}")
 

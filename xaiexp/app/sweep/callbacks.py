@@ -6,13 +6,7 @@ from omegaconf import OmegaConf
 
 from xaiexp.app.tasks.params import flatten, sweep_name
 from xaiexp.app.sweep.search_keys import searchable
-from xaiexp.util.project import project_root
-
-
-def _target(config):
-    from xaiexp.tracking.store import TrackingTarget
-
-    return TrackingTarget.from_config(config.tracking.uri, project_root())
+from xaiexp.app.config.tracked import experiment_name, tracking_target
 
 
 def job_config(config) -> dict:
@@ -43,7 +37,7 @@ class MLflowSweepCallback(Callback):
                       "sweep.direction": getattr(config.objective.direction, "value", config.objective.direction)}
         if params:
             definition["sweep.params"] = OmegaConf.to_yaml(params)
-        start_sweep(_target(config), config.tracking.experiment or config.name,
+        start_sweep(tracking_target(config), experiment_name(config),
                     sweep_name(job_config(config), dict(config.hydra.runtime.choices), overrides, swept),
                     definition, swept, folder=config.hydra.sweep.dir)
 

@@ -66,7 +66,7 @@ class OptunaSweeper(Sweeper):
                         f"(README \"Optuna\": changing the search space)")
         swept, fixed = search_space([f"{k}={v}" for k, v in space.items()] + list(arguments))
         study = self.open_study()
-        self.describe(study)
+        self.record_study(study)
         log.info(f"Study {study.study_name!r} ({shown(self.storage)}), direction {self.direction}, "
                  f"{len(study.trials)} trials so far; searching {', '.join(swept) or 'nothing'}")
         failures, launched = [], 0
@@ -137,16 +137,16 @@ class OptunaSweeper(Sweeper):
         os.makedirs(folder, exist_ok=True)  # launched nothing: n_trials=0
         OmegaConf.save(OmegaConf.create(result), os.path.join(folder, "optimization_results.yaml"))
         if self.plots:
-            self.describe(study, study_figures(study))
+            self.record_study(study, study_figures(study))
 
-    def describe(self, study, figures=None):
+    def record_study(self, study, figures=None):
         """Name the study on the MLflow parent run (``xaiexp.optuna.study``, ``.storage``: the
         runs of every process sharing it) and log ``figures`` there; nothing untracked."""
         if not self.config.get("tracking", {}).get("enabled"):
             return
-        from xaiexp.tracking.study_run import STORAGE_TAG, STUDY_TAG, describe_study
+        from xaiexp.tracking.study_run import STORAGE_TAG, STUDY_TAG, log_study
 
-        describe_study({STUDY_TAG: study.study_name, STORAGE_TAG: shown(self.storage)}, figures or {})
+        log_study({STUDY_TAG: study.study_name, STORAGE_TAG: shown(self.storage)}, figures or {})
 
 
 def best_trial(study):

@@ -7,7 +7,7 @@ import functools
 import json
 import sqlite3
 
-from xaiexp.app.config.preflight import check_writable
+from xaiexp.app.config.writable_folders import check_writable
 from xaiexp.app.config.validate import require
 from xaiexp.util.errors import ConfigError
 from xaiexp.util.sqlite_url import is_sqlite_or_empty

@@ -18,8 +18,8 @@ from xaiexp.app.tasks.explain_source import COMMAND_KEYS, inherited_params
 from xaiexp.app.tasks.params import run_name, run_params
 from xaiexp.app.tasks.train import described, flatten, run_tags, say_where
 from xaiexp.app.config.schema import plain_value
+from xaiexp.app.config.tracked import experiment_name, tracking_target
 from xaiexp.app.config.validate import model_keys
-from xaiexp.util.project import project_root
 
 
 def explain(cfg, source=None, output_dir=None, overrides=()):
@@ -45,17 +45,17 @@ def explain(cfg, source=None, output_dir=None, overrides=()):
     estimator = make_estimator(cfg, pipeline, network, traces, epochs=1)
     if not cfg.tracking.enabled:
         return estimator.test(mode)
-    from xaiexp.tracking import TrackingTarget, mlflow_run
+    from xaiexp.tracking import mlflow_run
     from xaiexp.tracking.run import log_dict
     from xaiexp.tracking.source import SOURCE_TAG, TASK_TAG
 
-    target = TrackingTarget.from_config(cfg.tracking.uri, project_root())
+    target = tracking_target(cfg)
     overrides = [*(hydra.overrides.task if hydra else []), *overrides]
     tags = {**run_tags(hydra, None), TASK_TAG: "explain", "xaiexp.overrides": " ".join(overrides)}
     if source:
         tags[SOURCE_TAG] = source.run_id
     resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
-    with mlflow_run(target, cfg.tracking.experiment or cfg.name,
+    with mlflow_run(target, experiment_name(cfg),
                     run_name=f"explain {source.run_name if source else run_name(*described(resolved, hydra))}",
                     params=_params(resolved, hydra, source, overrides), tags=tags) as active:
         log_dict(resolved, "config.yaml")

@@ -17,6 +17,7 @@ from xaiexp.app.tasks.build import build_experiment
 from xaiexp.app.tasks.params import flatten, option_labels, run_name, run_params
 from xaiexp.app.sweep.ray_launcher import NODE_ENV
 from xaiexp.app.config.schema import plain_value
+from xaiexp.app.config.tracked import experiment_name, tracking_target
 from xaiexp.backend.devices import report_devices
 from xaiexp.backend.distribute import is_chief
 from xaiexp.trace.io import BestModelSaver
@@ -122,15 +123,15 @@ def run(cfg, resume=None):
     if not cfg.tracking.enabled:
         return objective(cfg, train_and_test(estimator, resume=bool(resume)))
 
-    from xaiexp.tracking import TrackingTarget, mlflow_run
+    from xaiexp.tracking import mlflow_run
     from xaiexp.tracking.run import log_artifact, log_artifacts, log_dict, set_tags
     from xaiexp.tracking.sweep import PARENT_RUN_ID, swept_keys
 
-    target = TrackingTarget.from_config(cfg.tracking.uri, project_root())
+    target = tracking_target(cfg)
     parent = os.environ.get(PARENT_RUN_ID) if hydra and hydra.mode == RunMode.MULTIRUN else None
     tags = {**run_tags(hydra, parent), "xaiexp.output_dir": output_dir, "xaiexp.devices": devices}
     name = run_name(*described(resolved, hydra), swept=swept_keys() if parent else None)
-    with mlflow_run(target, cfg.tracking.experiment or cfg.name, run_name=name or f"job {hydra.job.num}",
+    with mlflow_run(target, experiment_name(cfg), run_name=name or f"job {hydra.job.num}",
                     params=run_params(*described(resolved, hydra)), tags=tags, parent_run_id=parent,
                     run_id=resume.run_id if resume else None, output_dir=output_dir) as active:
         if not resume:
@@ -161,7 +162,7 @@ def described(resolved, hydra):
 def say_where(target, active, what):
     """The closing lines: which ``what`` (run, explanation run) finished, in which store, and
     the link that opens it in the MLflow UI."""
-    from xaiexp.tracking.ui.command import how_to_open, run_link
+    from xaiexp.tracking.ui.links import how_to_open, run_link
 
     run_id, experiment = active.info.run_id, active.info.experiment_id
     link = run_link(target.uri, experiment, run_id)

@@ -5,7 +5,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from xaiexp.backend.precision import float32_copy, follow
-from xaiexp.backend.to_number import to_number
+from xaiexp.backend import to_number
 from xaiexp.trace.trace import Trace
 from xaiexp.trace.weights import explained_weights
 from xaiexp.util.console import transient

@@ -78,7 +78,7 @@ class ShortcutCheck(Trace):
 
     def on_end(self, data):
         if self.verdict is not None:
-            print("\n".join(describe(self.verdict, self.weights)), file=sys.stderr)
+            print("\n".join(verdict_lines(self.verdict, self.weights)), file=sys.stderr)
 
     def state_dict(self):
         return {"eval": {str(epoch): list(astuple(a)) for epoch, a in self.eval_accuracy.items()}}
@@ -142,7 +142,7 @@ def verdict_metrics(verdict) -> dict[str, float]:
     return logged
 
 
-def describe(verdict, weights=None) -> list[str]:
+def verdict_lines(verdict, weights=None) -> list[str]:
     """The verdict for the console, within 100 columns; ``weights`` (``trace.weights.Weights``):
     the weights it is about."""
     which = ""

@@ -75,7 +75,7 @@ def argument_parser():
 def main(argv):
     args = argument_parser().parse_args(argv)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one bar per run
-    target = TrackingTarget.from_config(args.uri, project_root())
+    target = TrackingTarget.from_config(args.uri)
     try:
         check_out(args.out)
         with warnings.catch_warnings():  # what a report cannot show, its notes say; scipy's and

@@ -1,1 +1,2 @@
-"""``xaiexp ui``: the MLflow UI for the project's store, and the links to its pages."""
+"""``xaiexp ui``: the MLflow UI for the project's store (``command``), and the links to its pages
+that xaiexp prints (``links``)."""

@@ -1,10 +1,5 @@
-"""``xaiexp ui``: the MLflow UI for the project's store, on 127.0.0.1 unless told otherwise; and the
-links to its pages that xaiexp prints.
-
-MLflow 3.17 opens a page in its GenAI layout unless the URL asks for the training one: every link
-carries ``?workflowType=machine_learning`` inside the hash route, the one place its router reads it
-(checked in Chromium: before the ``#`` it is ignored).
-"""
+"""``xaiexp ui``: the MLflow UI for the project's store, on 127.0.0.1 unless told otherwise (the
+links to its pages are ``links``'s)."""
 
 import argparse
 import contextlib
@@ -19,34 +14,12 @@ import time
 
 from xaiexp.tracking.health import answers
 from xaiexp.tracking.store import TrackingTarget
+from xaiexp.tracking.ui.links import DEFAULT_HOST, DEFAULT_PORT, TRAINING_VIEW, serves_its_own_ui, ui_address
 from xaiexp.util.console import clear_transient, transient
 from xaiexp.util.errors import ConfigError
-from xaiexp.util.project import project_root
 from xaiexp.util.sqlite_url import is_sqlite_or_empty, sqlite_path
 
-DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 5000
-TRAINING_VIEW = "?workflowType=machine_learning"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-
-
-def ui_address(tracking_uri: str) -> str:
-    """Where the UI of ``tracking_uri`` is: a tracking server serves its own; any other store is
-    browsed with ``xaiexp ui`` at its default address."""
-    if tracking_uri.startswith(("http://", "https://")):
-        return tracking_uri.rstrip("/")
-    return f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
-
-
-def run_link(tracking_uri: str, experiment_id: str, run_id: str) -> str:
-    """The run's page, opened as a training run."""
-    return f"{ui_address(tracking_uri)}/#/experiments/{experiment_id}/runs/{run_id}{TRAINING_VIEW}"
-
-
-def how_to_open(tracking_uri: str, link: str) -> str:
-    """``open <link>``, after starting ``xaiexp ui`` when no server serves the store."""
-    if tracking_uri.startswith(("http://", "https://")):
-        return f"open {link}"
-    return f"browse it with `xaiexp ui`, then open {link}"
 
 
 def server_command(target, host, port, workers=1, allowed_hosts=None):
@@ -152,11 +125,11 @@ def main(argv):
     parser.add_argument("--uri", default=None,
                         help="tracking store (default: the embedded store under outputs/)")
     args = parser.parse_args(argv)
-    if (args.uri or "").startswith(("http://", "https://")):  # a tracking server serves its own UI
+    if serves_its_own_ui(args.uri or ""):
         print(f"xaiexp: {args.uri} is a tracking server, which serves the MLflow UI itself: open "
               f"{ui_address(args.uri)}/#/{TRAINING_VIEW}", file=sys.stderr)
         return
-    target = TrackingTarget.from_config(args.uri, project_root())
+    target = TrackingTarget.from_config(args.uri)
     try:
         check_port(args.host, args.port)
         prepare_store(target, given=bool(args.uri))
