@@ -25,6 +25,7 @@ from xaiexp.app.config.paths import absolute_paths
 from xaiexp.app.config.preflight import check_output_dir, check_resources, no_space_left
 from xaiexp.app.config.remote_checks import check_launcher, check_study_database
 from xaiexp.app.config.schema import register_configs
+from xaiexp.app.config.shared_store import share_config_store
 from xaiexp.app.config.stored import read_stored, trusted_targets
 from xaiexp.app.sweep.study_storage import check_study_storage
 from xaiexp.app.sweep.search_keys import check_search_keys
@@ -46,6 +47,7 @@ def config_dir():
 
 def _setup():
     register_configs()
+    share_config_store()
     if not OmegaConf.has_resolver("xaiexp_root"):
         OmegaConf.register_new_resolver("xaiexp_root", project_root)
 
