@@ -29,8 +29,8 @@ SHARED_HOMES = ("xaiexp", "xaiexp.util")
 
 # Modules that stay where they are although only one package imports them, and why.
 ONE_USER_EXCEPTIONS = {
-    "xaiexp.estimator": "FastEstimator's public path (xe.Estimator, fastestimator/estimator.py)",
-    "xaiexp.pipeline": "FastEstimator's public path (xe.Pipeline, fastestimator/pipeline/pipeline.py)",
+    "xaiexp.estimator": "FastEstimator's public path (fastestimator.estimator, xe.Estimator)",
+    "xaiexp.pipeline": "FastEstimator's public path (fastestimator.pipeline, xe.Pipeline)",
 }
 
 
@@ -147,7 +147,7 @@ def _sole_user_package(module: str) -> str | None:
 
 def test_the_graph_is_read():
     assert len(MODULES) > 100 and sum(map(len, EDGES.values())) > 300
-    assert "xaiexp.tracking.sweep_summary" in EDGES["xaiexp.tracking.sweep"]  # a function's import
+    assert "xaiexp.app.tasks.train" in EDGES["xaiexp.app.cli"]  # inside a function: it imports TensorFlow
 
 
 def test_no_import_cycles():
