@@ -8,7 +8,7 @@ from tests.support.cli import run_cli
 from xaiexp.dataset.data import shapes
 from xaiexp.system import System
 from xaiexp.trace.io import BestModelSaver
-from xaiexp.trace.weights import Weights, explained_weights
+from xaiexp.trace.xai.weights import Weights, explained_weights
 
 
 def only_run(home, experiment):

@@ -27,6 +27,7 @@ from xaiexp.app.config.writable_folders import check_output_dir
 from xaiexp.app.config.preflight import check_resources
 from xaiexp.app.config.remote_checks import check_launcher, check_study_database
 from xaiexp.app.config.schema import register_configs
+from xaiexp.app.config.shared_store import share_config_store
 from xaiexp.app.config.stored import read_stored, trusted_targets
 from xaiexp.app.config.tracked import experiment_name, tracking_target
 from xaiexp.app.sweep.study_storage import check_study_storage
@@ -44,6 +45,7 @@ EXIT_INTERRUPTED = 130
 
 def _setup():
     register_configs()
+    share_config_store()
     if not OmegaConf.has_resolver("xaiexp_root"):
         OmegaConf.register_new_resolver("xaiexp_root", project_root)
 

@@ -16,7 +16,7 @@ import sys
 from mlflow.entities import RunTag
 
 from xaiexp.tracking.outbox import PENDING, outbox_folder, send_kept
-from xaiexp.util.ownership import RunOwnership
+from xaiexp.tracking.ownership import RunOwnership
 
 OUTPUT_DIR = "xaiexp.output_dir"
 SWEEP_TAG = "xaiexp.sweep"  # "true" on a sweep's parent run

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from xaiexp.checkpoint import Checkpoint
 from xaiexp.tracking.dead_runs import OUTPUT_DIR, mark_dead_runs, mark_if_dead
 from xaiexp.tracking.lookup import find_run, logged_config, open_store
+from xaiexp.tracking.ownership import RunOwnership
 from xaiexp.util.errors import ConfigError
-from xaiexp.util.ownership import RunOwnership
 
 RESUMABLE = ("KILLED", "FAILED")  # and RUNNING, once its owner turns out to be dead
 

@@ -10,8 +10,8 @@ from mlflow.entities import Metric, Param, RunTag
 from xaiexp.tracking.dead_runs import mark_dead_runs, recount_ended_parent
 from xaiexp.tracking.limits import MAX_PARAM_VALUE, MAX_TAG_VALUE
 from xaiexp.tracking.outbox import Outbox, bound_failures, outbox_folder
+from xaiexp.tracking.ownership import RunOwnership
 from xaiexp.util.errors import ConfigError
-from xaiexp.util.ownership import RunOwnership
 from xaiexp.util.util import safe_name
 
 

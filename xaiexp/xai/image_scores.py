@@ -29,7 +29,7 @@ class ImageScores:
     the images ``ids``; ``weights`` says which weights were explained: "epoch" (the model as it
     is after that epoch), "best" (a best-model saver restored its best weights for test),
     "final" (the last epoch's weights, at test) or "loaded" (at test, nothing trained:
-    ``xaiexp explain``), and ``weights_epoch`` the epoch they are from (``trace/weights.py``).
+    ``xaiexp explain``), and ``weights_epoch`` the epoch they are from (``trace/xai/weights.py``).
     """
 
     ids: np.ndarray

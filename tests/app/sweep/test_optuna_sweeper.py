@@ -333,7 +333,7 @@ def test_the_preset_composes_to_the_sweeper_hydra_instantiates():
         cfg = compose("config", return_hydra_config=True, overrides=[
             "hparams_search=optuna", "hydra/sweeper/pruner=median", "objective.direction=minimize",
             "hydra.sweeper.storage=sqlite:///outputs/optuna.db", "seed=7"])
-    made = Plugins.instance()._instantiate(cfg.hydra.sweeper)
+    made = Plugins.instance()._instantiate(cfg.hydra.sweeper).sweeper  # the plugin holds xaiexp's sweeper
     assert isinstance(made, OptunaSweeper) and made.direction == "minimize"
     assert made.storage == "sqlite:///outputs/optuna.db" and made.study_name == "xaiexp"
     assert isinstance(made.pruner, optuna.pruners.MedianPruner)

@@ -50,7 +50,7 @@ def test_null_removes_a_key_from_the_preset(conf):
 
     command = ["hparams_search=optuna", "model=mine", "++hydra.sweeper.params={model.width: null, batch_size: null}"]
     compose_config(command, [str(conf)], searched=command)  # removing a key mine lacks is no mistake
-    made = Plugins.instance()._instantiate(composed(*command, conf=conf).hydra.sweeper)
+    made = Plugins.instance()._instantiate(composed(*command, conf=conf).hydra.sweeper).sweeper
     assert made.params == {"schedule.init_lr": "tag(log, interval(1e-4, 1e-2))"}
 
 

@@ -7,7 +7,7 @@ import numpy as np
 from xaiexp.backend.precision import float32_copy, follow
 from xaiexp.backend import to_number
 from xaiexp.trace.trace import Trace
-from xaiexp.trace.weights import explained_weights
+from xaiexp.trace.xai.weights import explained_weights
 from xaiexp.util.console import transient
 from xaiexp.util.img_data import ImgData, Overlay
 from xaiexp.util.util import safe_name

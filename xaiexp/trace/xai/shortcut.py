@@ -14,7 +14,7 @@ from dataclasses import astuple
 import numpy as np
 
 from xaiexp.trace.trace import Trace
-from xaiexp.trace.weights import explained_weights
+from xaiexp.trace.xai.weights import explained_weights
 from xaiexp.util.util import safe_name
 from xaiexp.xai import statistics
 from xaiexp.xai.registry import DECOY_METRICS, mask_metric_names
@@ -44,7 +44,7 @@ class ShortcutCheck(Trace):
         self.model = model if model is not None else getattr(saliency, "model", None)
         self.eval_accuracy = {}  # eval epoch -> Accuracy
         self.verdict = None
-        self.weights = None  # the weights the verdict is about (trace/weights.py)
+        self.weights = None  # the weights the verdict is about (trace/xai/weights.py)
         self._tally = []
 
     def on_epoch_begin(self, data):
@@ -143,7 +143,7 @@ def verdict_metrics(verdict) -> dict[str, float]:
 
 
 def verdict_lines(verdict, weights=None) -> list[str]:
-    """The verdict for the console, within 100 columns; ``weights`` (``trace.weights.Weights``):
+    """The verdict for the console, within 100 columns; ``weights`` (``trace.xai.weights.Weights``):
     the weights it is about."""
     which = ""
     if weights is not None and weights.kind == "best":
