@@ -30,7 +30,6 @@ SHARED_HOMES = ("xaiexp", "xaiexp.util")
 # Modules that stay where they are although only one package imports them, and why.
 ONE_USER_EXCEPTIONS = {
     "xaiexp.estimator": "FastEstimator's public path (fastestimator.estimator, xe.Estimator)",
-    "xaiexp.pipeline": "FastEstimator's public path (fastestimator.pipeline, xe.Pipeline)",
 }
 
 
