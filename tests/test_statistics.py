@@ -99,7 +99,7 @@ def test_the_sign_flip_test_is_exact_at_small_n():
 def test_intervals_are_cut_to_the_range_each_metric_cannot_leave():
     """Relative deletion AUCs are ratios of probabilities: never below 0, sometimes above 1. A
     t-interval of five of them reaches below 0; the logged one stops there, its top is scipy's."""
-    from xaiexp.trace.xai import summary
+    from xaiexp.trace.xai.saliency import summary
     from xaiexp.xai.registry import find_metric
 
     scores = np.array([0.0, 0.0, 0.02, 1.5, 0.01])

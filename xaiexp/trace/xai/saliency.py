@@ -18,7 +18,8 @@ from xaiexp.xai.image_scores import ImageScores, image_ids
 from xaiexp.xai.kinds import PassOptions
 from xaiexp.xai.method_set import MethodSet, raw_key
 from xaiexp.xai.metrics.scorecard import Scorecard
-from xaiexp.xai.registry import DEFAULT_METRICS, PROBE_CHOICES, default_methods, find_metric
+from xaiexp.xai.registry import (DEFAULT_METRICS, EXPLANATION, PROBE_CHOICES, default_methods,
+                                 explanation_key, find_metric)
 from xaiexp.xai.saliency import class_indices
 from xaiexp.xai.stratified import StratifiedSample
 
@@ -295,13 +296,13 @@ class Saliency(Trace):
         per_image = {}
         scored_maps = self.scorecard.per_sample(scored, maps)
         for (column, metric), scores in scored_maps.items():
-            name = f"{safe_name(column).lower()}/{metric}"
+            key = explanation_key(safe_name(column).lower(), metric)
             kind = find_metric(metric)
             floor = None if column in FLOOR_COLUMNS.values() or kind.floor is None else (
                 scored_maps.get((FLOOR_COLUMNS[kind.floor], metric)))
             for suffix, value in summary(scores, kind, floor).items():
-                data.write_with_log(f"xai/{name}{suffix}", float(value))
-            per_image[name] = scores
+                data.write_with_log(f"{key}{suffix}", float(value))
+            per_image[key.removeprefix(EXPLANATION)] = scores
         if not per_image:
             return
         weights = explained_weights(self.system, self.model)
