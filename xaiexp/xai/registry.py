@@ -21,13 +21,6 @@ from xaiexp.xai.metrics.metric import Metric
 EXPLANATION = "xai/"  # the Saliency trace's scores: xai/<method>/<metric>[<companion>]
 CASCADE_STEP = "_top"  # randomization_top2: the randomization metric, the top 2 layers re-initialized
 
-# The choices of SaliencyNet's ``output`` and ``noise_range`` and of the deletion and insertion
-# baselines (a number is also allowed there), here so config validation reads them without
-# TensorFlow.
-OUTPUTS = ("probability", "logit")
-PROBE_CHOICES = ("first", "stratified")  # the Saliency trace's ways of choosing its probes
-NOISE_RANGES = ("batch", "image")
-FAITHFULNESS_BASELINES = ("black", "mean", "blur")
 
 
 class Problem(NamedTuple):

@@ -368,7 +368,7 @@ def _check_explain(explain, key_of=lambda name: f"explain.{name}"):
     require(len(integrating) in (1, 2) and all(v >= 0 for v in integrating), key_of("integrating"),
             f"must be [steps] or [steps, smint_samples], each >= 0, got {integrating}")
     for field_name, allowed in (("methods", method_names()), ("metrics", metric_names())):
-        chosen = [plain_value(name) for name in explain[field_name]]
+        chosen = [plain_value(name) for name in explain[field_name] or ()]  # null: the defaults
         unknown = [name for name in chosen if name not in allowed]
         require(not unknown, key_of(field_name), f"unknown {unknown[0] if unknown else ''!r}; choose from "
                                                  f"{', '.join(allowed)}")

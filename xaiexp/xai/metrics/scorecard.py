@@ -16,6 +16,7 @@ from xaiexp.xai.metrics.faithfulness import Black, check_baseline
 from xaiexp.xai.metrics.randomized_maps import RandomizedMaps
 from xaiexp.xai.method_set import raw_key
 from xaiexp.xai.registry import find_metric, metric_names, registered_metrics
+from xaiexp.xai.saliency_settings import DEFAULTS
 
 RANGE_TOLERANCE = 1e-5  # float32 round-off of a probability or a share
 
@@ -57,9 +58,11 @@ class Scorecard:
     """
 
     def __init__(self, metrics, salnet, method_set, mask_key=None,
-                 decoy: Callable | None = None, deletion_baseline: str | float = "black",
-                 insertion_baseline: str | float = "blur", pointing_tolerance: float = 0.0,
-                 floors: bool = True, black: Black = 0.0, cascading: bool = False):
+                 decoy: Callable | None = None,
+                 deletion_baseline: str | float = DEFAULTS.deletion_baseline,
+                 insertion_baseline: str | float = DEFAULTS.insertion_baseline,
+                 pointing_tolerance: float = DEFAULTS.pointing_tolerance, floors: bool = True,
+                 black: Black = 0.0, cascading: bool = DEFAULTS.cascading):
         unknown = sorted(set(metrics) - set(registered_metrics()))
         if unknown:
             raise ValueError(f"unknown metric(s) {unknown}; choose from {list(metric_names())}")
