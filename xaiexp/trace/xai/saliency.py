@@ -34,7 +34,7 @@ def standard_error(scores):
 
 
 def summary(scores, kind, floor=None):
-    """What is logged of one ``kind`` of metric's (``registry.Metric``) per-image ``scores``
+    """What is logged of one ``kind`` of metric's (``metrics.metric.Metric``) per-image ``scores``
     beside its mean, by suffix: the standard error, the 95 % interval that fits the score
     (``statistics.score_interval``, within the range the metric cannot leave), the number
     of images with a defined score and, given the ``floor``'s scores of the same images, the
