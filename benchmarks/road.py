@@ -36,7 +36,7 @@ def main():
     from xaiexp.architecture.tensorflow import LeNet
     from xaiexp.xai import SaliencyNet
     from xaiexp.xai.method_set import MethodSet
-    from xaiexp.xai.metrics import deletion_auc, insertion_auc
+    from xaiexp.xai.metrics.faithfulness import deletion_auc, insertion_auc
     from xaiexp.xai.metrics.ranking import pixel_ranks
     from xaiexp.xai.metrics.road import PERCENTAGES, impute, road
 

@@ -147,11 +147,11 @@ def speed_worker(reps):
 def metrics_worker(reps):
     """Trace time with each metric setting over the time without metrics, interleaved. One
     trace serves all settings (its scorecard swapped), so all time the same compiled engine."""
-    from xaiexp.xai.registry import DEFAULT_METRICS
-    from xaiexp.xai.metrics.scorecard import METRICS, Scorecard
+    from xaiexp.xai.metrics.scorecard import Scorecard
+    from xaiexp.xai.registry import DEFAULT_METRICS, metric_names
 
     _, _, trace = build()
-    settings = {"defaults": DEFAULT_METRICS, **{name: (name,) for name in METRICS}}
+    settings = {"defaults": DEFAULT_METRICS, **{name: (name,) for name in metric_names()}}
     cards = {label: Scorecard(metrics, trace.salnet, trace.method_set, mask_key="mask")
              for label, metrics in {"none": (), **settings}.items()}
 
@@ -179,8 +179,8 @@ def scoring_worker(reps):
     interleaved; the sets are random images with random masks, set as if collected."""
     import numpy as np
 
-    from xaiexp.xai.registry import DEFAULT_METRICS
     from xaiexp.xai.metrics.scorecard import Scorecard
+    from xaiexp.xai.registry import DEFAULT_METRICS
 
     _, probes, trace = build()
     trace.scorecard = Scorecard(DEFAULT_METRICS, trace.salnet, trace.method_set, mask_key="mask")

@@ -43,9 +43,9 @@ from xaiexp.dataset.data import shapes
 from xaiexp.xai import (SaliencyNet, gradient_x_input, integrated_gradients, smooth_grad,
                         vanilla_gradient)
 from xaiexp.xai.masks import relevance
-from xaiexp.xai.metrics import (cascading_randomization, deletion_auc, insertion_auc,
-                                pointing_game, relevance_mass)
-from xaiexp.xai.metrics.randomization import rank_correlation
+from xaiexp.xai.metrics.faithfulness import deletion_auc, insertion_auc
+from xaiexp.xai.metrics.localization import pointing_game, relevance_mass
+from xaiexp.xai.metrics.randomization import cascading_randomization, rank_correlation
 from xaiexp.xai.metrics.road import road
 from xaiexp.xai.metrics.ssim import structural_similarity
 from xaiexp.xai.statistics import score_interval, shown

@@ -23,7 +23,7 @@ from xaiexp.architecture.tensorflow import LeNet
 from xaiexp.dataset.data import shapes
 from xaiexp.xai import SaliencyNet, integrated_gradients, smooth_grad, vanilla_gradient
 from xaiexp.xai.masks import relevance
-from xaiexp.xai.metrics import relevance_mass
+from xaiexp.xai.metrics.localization import relevance_mass
 from xaiexp.xai.stratified import StratifiedSample
 
 MEAN, STD = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])  # conf/dataset

@@ -27,7 +27,7 @@ import numpy as np
 from xaiexp.dataset.data import shapes
 from xaiexp.xai import SaliencyNet, integrated_gradients, smooth_grad, vanilla_gradient
 from xaiexp.xai.masks import relevance
-from xaiexp.xai.metrics import pointing_game, relevance_mass
+from xaiexp.xai.metrics.localization import pointing_game, relevance_mass
 
 MEAN, STD = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])  # conf/dataset
 SMOOTHING, SPREAD, STEPS, SEED = 25, 0.15, 100, 0

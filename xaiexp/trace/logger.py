@@ -11,11 +11,11 @@ from xaiexp.trace.trace import Trace
 from xaiexp.util.console import detail
 from xaiexp.util.util import safe_name
 from xaiexp.xai.floors import RANDOM, UNIFORM
+from xaiexp.xai.registry import EXPLANATION
 from xaiexp.xai import statistics
 from xaiexp.xai.statistics import COMPANIONS
 
 PREFIX = "xaiexp"
-EXPLANATION = "xai/"  # the Saliency trace's metrics: xai/<method>/<metric>[<companion>]
 FLOOR_KEYS = tuple(safe_name(column).lower() for column in (UNIFORM, RANDOM))  # xai/<floor>/...
 _TIMINGS = ("steps/sec", "epoch_time", "total_time")  # shown last, in this order
 WIDTH = 98  # columns the closing table keeps within (indented by two)

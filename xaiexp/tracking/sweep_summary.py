@@ -7,7 +7,7 @@ import pandas
 
 from xaiexp.tracking.best import ranked
 from xaiexp.tracking.report.layout import fit
-from xaiexp.xai.registry import metric_names
+from xaiexp.xai.registry import EXPLANATION, explained_method, metric_names
 from xaiexp.tracking.report.table import SE_SUFFIX
 
 DESCRIPTION_TAG = "mlflow.note.content"  # what the MLflow UI shows as a run's description
@@ -20,10 +20,10 @@ def explanation_metrics(children, objective):
     objective's mode (the Saliency trace's plain gradient, ``xai/saliency/...``, by default)."""
     mode, _, name = objective.partition("/")
     logged = [key for child in children for key in child.data.metrics
-              if key.startswith(f"{mode}/xai/") and key.count("/") == 3 and not key.endswith(SE_SUFFIX)]
+              if key.startswith(f"{mode}/{EXPLANATION}") and key.count("/") == 3 and not key.endswith(SE_SUFFIX)]
     if not logged:
         return []
-    maps = name.split("/")[1] if name.startswith("xai/") else sorted(
+    maps = explained_method(name) or sorted(
         {key.split("/")[2] for key in logged}, key=lambda m: (m != "saliency", m))[0]
     order = {metric: rank for rank, metric in enumerate(metric_names())}  # the registry's order
     return sorted({key for key in logged if key.split("/")[2] == maps},
@@ -46,7 +46,7 @@ def ranking(children, objective, maximize):
 def score_name(column):
     """``eval/xai/saliency/relevance_mass`` -> ``eval/saliency/relevance_mass``: split, maps,
     metric."""
-    return column.replace("/xai/", "/", 1) if column.count("/") == 3 else column
+    return column.replace(f"/{EXPLANATION}", "/", 1) if column.count("/") == 3 else column
 
 
 def parent_description(table, link, objective, maximize):

@@ -18,7 +18,7 @@ import tensorflow as tf
 
 from xaiexp.xai.baselines import BASELINES, DRAWN
 from xaiexp.xai.draws import Draws
-from xaiexp.xai.registry import NOISE_RANGES
+from xaiexp.xai.saliency_settings import NoiseRange, names
 
 
 def _vector(dtype):
@@ -80,8 +80,8 @@ class GradientEngine:
             raise ValueError(f"baseline must be one of {sorted(BASELINES)}, got {baseline!r}")
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
-        if noise_range not in NOISE_RANGES:
-            raise ValueError(f"noise_range must be one of {list(NOISE_RANGES)}, got "
+        if noise_range not in names(NoiseRange):
+            raise ValueError(f"noise_range must be one of {list(names(NoiseRange))}, got "
                              f"{noise_range!r}")
         self.model = model
         self.explained = model if explained is None else explained

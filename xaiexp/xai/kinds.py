@@ -13,47 +13,26 @@ validated) before TensorFlow is imported; ``Computed`` functions import it when 
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
-from xaiexp.xai.draws import SAMPLERS
 from xaiexp.xai.method import Method
-from xaiexp.xai.quadrature import RULES
+from xaiexp.xai.saliency_settings import DEFAULTS, PassOptions, patch_and_stride
 
 # The settings a method may need >= 1, and how messages name them.
 SETTING_LABELS = {"smoothing": "smoothing", "steps": "integration steps",
                   "smint_samples": "SmInt samples"}
 
 
-@dataclass
-class PassOptions:
-    """How the gradient methods spend their passes; the defaults are FastEstimator's.
-
-    This is also the ``explain.passes`` config node: the config's validation reads each field's
-    ``choices`` and bounds from its metadata, so a new option is one field here (and its use in
-    the recipes). ``tolerance`` refines integrated gradients image by image
-    (``SaliencyNet.explain``).
-    """
-
-    # quadrature of integrated gradients' and SmInt's paths (quadrature.py)
-    rule: str = field(default="linspace", metadata={"choices": tuple(RULES)})
-    # how the noise and random baselines of a method are drawn together (draws.py)
-    sampling: str = field(default="random", metadata={"choices": tuple(SAMPLERS)})
-    baselines: int = field(default=1, metadata={"minimum": 1})  # random baselines IG averages
-    # null: fixed steps; else IG's steps double per image until its completeness error is within
-    tolerance: Optional[float] = field(default=None, metadata={"above": 0})
-    max_steps: int = field(default=64, metadata={"minimum": 1})  # where the doubling stops
-
-
 @dataclass(frozen=True)
 class Settings:
-    """What the methods of one MethodSet are computed with."""
+    """What the methods of one MethodSet are computed with (defaults: ``saliency_settings``)."""
 
-    smoothing: int = 25  # noisy samples of SmoothGrad and VarGrad
-    steps: int = 100  # integration steps of integrated gradients and SmInt
-    smint_samples: int = 6  # SmInt's smoothing samples
-    occlusion: tuple[int, int] = (4, 4)  # (patch, stride) in pixels
+    smoothing: int = DEFAULTS.smoothing  # noisy samples of SmoothGrad and VarGrad
+    steps: int = DEFAULTS.integrating[0]  # integration steps of integrated gradients and SmInt
+    smint_samples: int = DEFAULTS.integrating[1]  # SmInt's smoothing samples
+    occlusion: tuple[int, int] = patch_and_stride(DEFAULTS.occlusion)  # (patch, stride) in pixels
     passes: PassOptions = field(default_factory=PassOptions)
 
 

@@ -10,7 +10,7 @@ sign; gradients of the logit do not saturate (Smilkov et al., 2017, and Sundarar
 import keras
 
 from xaiexp.xai.class_activation import layer_outputs
-from xaiexp.xai.registry import OUTPUTS
+from xaiexp.xai.saliency_settings import ExplainedOutput, names
 
 
 class DenseLogits(keras.layers.Layer):
@@ -44,8 +44,8 @@ def explained_model(model, output="probability"):
     input of the final softmax: the final ``Softmax`` (or ``Activation("softmax")``) layer's
     input, or a final ``Dense(activation="softmax")`` without its activation. A model whose
     final layer has no activation already outputs logits and is returned as it is."""
-    if output not in OUTPUTS:
-        raise ValueError(f"output must be one of {list(OUTPUTS)}, got {output!r}")
+    if output not in names(ExplainedOutput):
+        raise ValueError(f"output must be one of {list(names(ExplainedOutput))}, got {output!r}")
     if output == "probability" or outputs_logits(model):
         return model
     final = model.layers[-1]

@@ -9,7 +9,8 @@ as display masks (normalized and clipped, for the figures) and as raw relevance 
 
 from collections.abc import Mapping
 
-from xaiexp.xai.kinds import PassOptions, Settings
+from xaiexp.xai.kinds import Settings
+from xaiexp.xai.saliency_settings import DEFAULTS, PassOptions, patch_and_stride
 from xaiexp.xai.masks import relevance, to_masks
 from xaiexp.xai.registry import check_settings, find_methods
 
@@ -28,21 +29,23 @@ class MethodSet:
         smoothing: Noisy samples of SmoothGrad and VarGrad.
         steps: Integration steps of integrated gradients and SmInt.
         smint_samples: SmInt's smoothing samples.
-        occlusion: (patch, stride) of Occlusion, in pixels.
+        occlusion: (patch, stride) of Occlusion, in pixels (or an ``OcclusionSettings``).
         passes: How the gradient methods spend their passes: quadrature rule, sampling of the
             noise and baselines, IG's baselines, completeness tolerance (``PassOptions``, or a
             mapping of its fields; None: FastEstimator's).
     """
 
-    def __init__(self, methods, outputs="saliency", smoothing=25, steps=100, smint_samples=6,
-                 occlusion=(4, 4), passes: PassOptions | Mapping | None = None):
+    def __init__(self, methods, outputs="saliency", smoothing=DEFAULTS.smoothing,
+                 steps=DEFAULTS.integrating[0], smint_samples=DEFAULTS.integrating[1],
+                 occlusion=DEFAULTS.occlusion, passes: PassOptions | Mapping | None = None):
         chosen = find_methods(methods)
         problem = check_settings(chosen, smoothing, steps, smint_samples)
         if problem:
             raise ValueError(problem.message)
         if not isinstance(passes, PassOptions):
             passes = PassOptions(**(passes or {}))
-        self.settings = Settings(smoothing, steps, smint_samples, tuple(occlusion), passes)
+        self.settings = Settings(smoothing, steps, smint_samples, patch_and_stride(occlusion),
+                                 passes)
         self.columns = {method.title.format(outputs): name for name, method in chosen.items()}
         self._methods = {column: chosen[name] for column, name in self.columns.items()}
         # column -> {pass key: recipe}, run together in the shared engine call

@@ -1,13 +1,12 @@
 """The names of the saliency methods and metrics, read without importing TensorFlow: what the
 Saliency trace, MethodSet, Scorecard and the config's validation all read.
 
-Methods are found, not listed: every module of ``xaiexp.xai.methods`` declares one as ``METHOD``
-(``kinds.py``), so a new method is one new file there. Metrics are the Scorecard's, each with
-whether it needs the dataset's object masks.
+Methods and metrics are found, not listed: every module of ``xaiexp.xai.methods`` declares one
+method as ``METHOD`` (``kinds.py``), every module of ``xaiexp.xai.metrics.declared`` one metric as
+``METRIC`` (``metrics/metric.py``), so a new method or metric is one new file there.
 """
 
 import importlib
-import math
 import pkgutil
 from collections.abc import Iterable
 from typing import NamedTuple
@@ -15,51 +14,13 @@ from typing import NamedTuple
 from xaiexp.util.util import safe_name
 from xaiexp.xai import methods as methods_package
 from xaiexp.xai.kinds import SETTING_LABELS, SaliencyMethod, Settings
+from xaiexp.xai.metrics import declared as metrics_package
+from xaiexp.xai.metrics.metric import Metric
 
 
-class Metric(NamedTuple):
-    name: str
-    needs_masks: bool = False  # scored against object masks; skipped without them
-    default: bool = False  # logged unless the user chooses the metrics
-    higher_is_better: bool = True
-    # the chance floor (floors.py) a method's score is tested against: "uniform" (the mask
-    # metrics: its score is the chance level exactly), "random" (metrics that rank pixels), None
-    floor: str | None = None
-    unit_range: bool = False  # every score is in [0, 1]: one outside is an error, never logged
-    non_negative: bool = False  # no score is below 0 (a ratio of probabilities, an error's size)
-
-    @property
-    def bounds(self) -> tuple:
-        """The range no score leaves, to which its intervals are cut."""
-        return (0.0, 1.0) if self.unit_range else (0.0, math.inf) if self.non_negative else (-math.inf, math.inf)
-
-
-METRICS = (
-    Metric("relevance_mass", needs_masks=True, default=True, floor="uniform", unit_range=True),
-    Metric("pointing_game", needs_masks=True, default=True, floor="uniform", unit_range=True),
-    # deletion and insertion are relative to the clean image's score: insertion may pass 1
-    Metric("deletion_auc", default=True, higher_is_better=False, floor="random", non_negative=True),
-    Metric("insertion_auc", default=True, floor="random", non_negative=True),
-    Metric("road_morf", higher_is_better=False, floor="random", unit_range=True),
-    Metric("road_lerf", floor="random", unit_range=True),
-    Metric("randomization", higher_is_better=False),
-    Metric("randomization_ssim", higher_is_better=False),
-    Metric("completeness", higher_is_better=False, non_negative=True),
-)
-DEFAULT_METRICS = tuple(metric.name for metric in METRICS if metric.default)
-
-# Each mask metric scored against a shortcut's decoy masks is logged under this name.
-DECOY_METRICS = {"relevance_mass": "decoy_mass", "pointing_game": "decoy_pointing_game"}
-DECOY_SCORES = {decoy: metric for metric, decoy in DECOY_METRICS.items()}
+EXPLANATION = "xai/"  # the Saliency trace's scores: xai/<method>/<metric>[<companion>]
 CASCADE_STEP = "_top"  # randomization_top2: the randomization metric, the top 2 layers re-initialized
 
-# The choices of SaliencyNet's ``output`` and ``noise_range`` and of the deletion and insertion
-# baselines (a number is also allowed there), here so config validation reads them without
-# TensorFlow.
-OUTPUTS = ("probability", "logit")
-PROBE_CHOICES = ("first", "stratified")  # the Saliency trace's ways of choosing its probes
-NOISE_RANGES = ("batch", "image")
-FAITHFULNESS_BASELINES = ("black", "mean", "blur")
 
 
 class Problem(NamedTuple):
@@ -74,16 +35,29 @@ class Problem(NamedTuple):
         return f"{self.method} needs {SETTING_LABELS[self.setting]} >= 1, got {self.value}"
 
 
+def _declared(package, attribute: str, what: str) -> dict:
+    """Every module of ``package``'s ``attribute`` by its name, in ``order`` (then name)."""
+    found = {}
+    for module in pkgutil.iter_modules(package.__path__):
+        declared = getattr(importlib.import_module(f"{package.__name__}.{module.name}"), attribute)
+        if declared.name in found:
+            raise ValueError(f"{what} {declared.name!r} is declared twice, the second time in "
+                             f"{package.__name__}.{module.name}")
+        found[declared.name] = declared
+    return dict(sorted(found.items(), key=lambda item: (item[1].order, item[0])))
+
+
 def registered_methods() -> dict[str, SaliencyMethod]:
     """Every method of ``xaiexp.xai.methods`` by name, in column order (``order``, then name)."""
-    found = {}
-    for module in pkgutil.iter_modules(methods_package.__path__):
-        method = importlib.import_module(f"{methods_package.__name__}.{module.name}").METHOD
-        if method.name in found:
-            raise ValueError(f"saliency method {method.name!r} is declared twice, the second "
-                             f"time in xaiexp.xai.methods.{module.name}")
-        found[method.name] = method
-    return dict(sorted(found.items(), key=lambda item: (item[1].order, item[0])))
+    return _declared(methods_package, "METHOD", "saliency method")
+
+
+def registered_metrics() -> dict[str, Metric]:
+    """Every metric of ``xaiexp.xai.metrics.declared`` by name, in ``order`` (then name)."""
+    return _declared(metrics_package, "METRIC", "metric")
+
+
+DEFAULT_METRICS = tuple(name for name, metric in registered_metrics().items() if metric.default)
 
 
 def method_names() -> tuple[str, ...]:
@@ -103,7 +77,23 @@ def heavy_method_names() -> tuple[str, ...]:
 
 
 def metric_names() -> tuple[str, ...]:
-    return tuple(metric.name for metric in METRICS)
+    return tuple(registered_metrics())
+
+
+def decoy_names() -> dict[str, str]:
+    """{mask metric: the name of its score against a shortcut's decoy masks}: relevance_mass:
+    decoy_mass, pointing_game: decoy_pointing_game."""
+    return {name: metric.decoy for name, metric in registered_metrics().items() if metric.decoy}
+
+
+def explanation_key(method: str, metric: str) -> str:
+    """``xai/<method>/<metric>``: the key a method's (``metric_key``) score is logged under."""
+    return f"{EXPLANATION}{method}/{metric}"
+
+
+def explained_method(key: str) -> str | None:
+    """The ``<method>`` of an ``xai/<method>/<metric>`` key; None for any other key."""
+    return key.split("/")[1] if key.startswith(EXPLANATION) else None
 
 
 def cascade_key(metric: str, layers: int) -> str:
@@ -115,15 +105,15 @@ def cascade_key(metric: str, layers: int) -> str:
 def find_metric(name: str) -> Metric:
     """The metric called ``name``; a decoy score (``decoy_mass``, ``decoy_pointing_game``) is
     its mask metric's kind, a cascade step (``cascade_key``) its randomization metric's."""
-    name = DECOY_SCORES.get(name, name)
+    name = {decoy: metric for metric, decoy in decoy_names().items()}.get(name, name)
     if CASCADE_STEP in name:
         name = name.rpartition(CASCADE_STEP)[0]
-    return next(metric for metric in METRICS if metric.name == name)
+    return registered_metrics()[name]
 
 
 def mask_metric_names() -> tuple[str, ...]:
     """The metrics scored against object masks (skipped without them)."""
-    return tuple(metric.name for metric in METRICS if metric.needs_masks)
+    return tuple(name for name, metric in registered_metrics().items() if metric.needs_masks)
 
 
 def find_methods(names: Iterable[str]) -> dict[str, SaliencyMethod]:

@@ -19,6 +19,7 @@ from xaiexp.xai.methods.vargrad import noisy_gradients, variance
 from xaiexp.xai.patch_drops import occlusion
 from xaiexp.xai.plan import PassPlan
 from xaiexp.xai.refine import refine
+from xaiexp.xai.saliency_settings import DEFAULTS
 
 
 def class_indices(labels):
@@ -67,9 +68,9 @@ class SaliencyNet:
             the model's output itself.
     """
 
-    def __init__(self, model, model_inputs, model_outputs, outputs="saliency", chunk_size=1024,
-                 seed=None, target="predicted", baseline="uniform", output="probability",
-                 noise_range="batch", from_logits=False):
+    def __init__(self, model, model_inputs, model_outputs, outputs="saliency",
+                 chunk_size=DEFAULTS.chunk_size, seed=None, target="predicted", baseline="uniform",
+                 output=DEFAULTS.output, noise_range=DEFAULTS.noise_range, from_logits=False):
         model = probabilities(model) if from_logits else model
         self.model_inputs = model_inputs
         self.model_outputs = model_outputs

@@ -24,11 +24,10 @@ import numpy as np
 
 from xaiexp.xai import statistics
 from xaiexp.xai.floors import RANDOM, UNIFORM, above_floor
-from xaiexp.xai.registry import DECOY_METRICS
+from xaiexp.xai.registry import decoy_names
 
 LIFT = 2.0  # how many times the blind map's share a map must put on the decoy to point at it
 RELIES, DOES_NOT, CANNOT_TELL = "relies on the shortcut", "does not rely on it", "cannot tell"
-PHRASES = {"decoy_mass": "relevance mass", "decoy_pointing_game": "pointing game"}
 
 
 @dataclass(frozen=True)
@@ -104,7 +103,7 @@ def attention(scores, method_keys) -> dict[str, list[Attention]]:
     """{method key: [Attention per decoy metric]} of per-image ``scores`` ({(column, metric):
     (n,) scores}, the uniform floor's among them; ``method_keys``: {column: key})."""
     found = {}
-    for decoy in DECOY_METRICS.values():
+    for decoy in decoy_names().values():
         floor = scores.get((UNIFORM, decoy))
         if floor is None:
             continue

@@ -8,8 +8,10 @@ import pytest
 from xaiexp.architecture.tensorflow import LeNet
 from xaiexp.dataset.data import shapes
 from xaiexp.xai import SaliencyNet, last_feature_layer
-from xaiexp.xai.metrics import (cascading_randomization, completeness_error, deletion_auc,
-                                insertion_auc, pointing_game, relevance_mass)
+from xaiexp.xai.metrics.completeness import completeness_error
+from xaiexp.xai.metrics.faithfulness import deletion_auc, insertion_auc
+from xaiexp.xai.metrics.localization import pointing_game, relevance_mass
+from xaiexp.xai.metrics.randomization import cascading_randomization
 
 
 def salnet(model, **kwargs):

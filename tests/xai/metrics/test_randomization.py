@@ -10,8 +10,7 @@ from scipy.stats import spearmanr
 from xaiexp.architecture.tensorflow import LeNet
 from xaiexp.xai import SaliencyNet
 from xaiexp.xai.method_set import MethodSet
-from xaiexp.xai.metrics import cascading_randomization
-from xaiexp.xai.metrics.randomization import rank_correlation, visible_pixels
+from xaiexp.xai.metrics.randomization import cascading_randomization, rank_correlation, visible_pixels
 from xaiexp.xai.metrics.scorecard import Scorecard
 from xaiexp.xai.metrics.ssim import structural_similarity
 

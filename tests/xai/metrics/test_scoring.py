@@ -9,7 +9,8 @@ import pytest
 from xaiexp.xai import SaliencyNet
 from xaiexp.xai.masks import relevance, to_masks
 from xaiexp.xai.method_set import MethodSet, raw_key
-from xaiexp.xai.metrics import deletion_auc, insertion_auc, pointing_game, relevance_mass
+from xaiexp.xai.metrics.faithfulness import deletion_auc, insertion_auc
+from xaiexp.xai.metrics.localization import pointing_game, relevance_mass
 from xaiexp.xai.metrics.scorecard import Scorecard
 
 

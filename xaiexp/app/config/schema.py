@@ -7,7 +7,7 @@ checked against its schema below, a user's own target against its signature
 (``xaiexp.app.config.targets``). None of this imports TensorFlow.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import Enum
 from typing import Any, ClassVar, Dict, List, Optional
 
@@ -16,9 +16,9 @@ from omegaconf import MISSING
 
 from xaiexp.architecture import pretrained
 from xaiexp.backend.choices import PRECISIONS, STRATEGIES
-from xaiexp.xai.kinds import PassOptions
-from xaiexp.xai.registry import (DEFAULT_METRICS, FAITHFULNESS_BASELINES, NOISE_RANGES, OUTPUTS,
-                                  PROBE_CHOICES, default_methods)
+from xaiexp.xai.registry import DEFAULT_METRICS, default_methods
+from xaiexp.xai.saliency_settings import (DEFAULTS, ExplainedOutput, NoiseRange, PassOptions,
+                                          ProbeChoice, SaliencySettings)
 
 
 def bounded(default, minimum=None, above=None, below=None, maximum=None):
@@ -221,12 +221,6 @@ TARGET_SCHEMAS = _schemas(
        for name in ("cifar10", "mnist", "fashion_mnist")})
 
 
-@dataclass
-class OcclusionConfig:
-    patch: int = bounded(4, minimum=1)  # side of the square hidden at a time, in pixels
-    stride: int = bounded(4, minimum=1)  # pixels between squares
-
-
 class Split(Enum):
     """What ``xaiexp explain`` explains, in that split's own mode (a pass in training mode would
     run dropout and move batch-norm statistics, so the training split is not offered)."""
@@ -234,55 +228,59 @@ class Split(Enum):
     test = "test"
 
 
-# The choices the xai registry offers, as config enums (so a typo names the allowed values)
-ExplainedOutput = Enum("ExplainedOutput", {name: name for name in OUTPUTS})
-ProbeChoice = Enum("ProbeChoice", {name: name for name in PROBE_CHOICES})
-NoiseRange = Enum("NoiseRange", {name: name for name in NOISE_RANGES})
-Baseline = Enum("Baseline", {name: name for name in FAITHFULNESS_BASELINES})
+# IG's first steps (doubled to the tolerance, below), SmInt samples (x 2 nodes)
+INTEGRATING = (2, 7)
+
+
+def _chosen(name, default=None, factory=None):
+    """The Saliency setting ``name`` (its bounds and choices) with xaiexp's own default."""
+    setting = next(item for item in fields(SaliencySettings) if item.name == name)
+    if factory is not None:
+        return field(default_factory=factory, metadata=setting.metadata)
+    return field(default=default, metadata=setting.metadata)
 
 
 @dataclass
-class ExplainConfig:
-    enabled: bool = True
-    samples: int = bounded(5, minimum=1)  # probes explained at the end of every eval/test epoch
-    # how the probes are chosen: class-stratified and seeded, or the first images (FastEstimator's)
-    probes: ProbeChoice = ProbeChoice.stratified
-    # columns, in order (the overlay shows the last): names of xaiexp.xai's method registry
-    methods: List[str] = field(default_factory=lambda: default_methods(25, 100, 6))
-    smoothing: int = bounded(25, minimum=0)  # SmoothGrad and VarGrad samples
-    integrating: List[int] = field(default_factory=lambda: [100, 6])  # IG steps, SmInt samples
-    # quadrature rule, sampling of noise and baselines, IG baselines, completeness tolerance:
-    # xaiexp.xai's own dataclass, so an option is added there alone
-    passes: PassOptions = field(default_factory=PassOptions)
-    occlusion: OcclusionConfig = field(default_factory=OcclusionConfig)
-    chunk_size: int = bounded(1024, minimum=1)  # images per compiled gradient call
-    # logged per epoch as xai/<method>/<metric>: names of xaiexp.xai's metric registry
-    metrics: List[str] = field(default_factory=lambda: list(DEFAULT_METRICS))
+class ExplainConfig(SaliencySettings):
+    """The ``explain`` block: the Saliency trace's settings (``xaiexp.xai.saliency_settings``,
+    whose defaults are FastEstimator's), with xaiexp's own choices where they differ, below;
+    ``experiment=cifar10_saliency`` sets FastEstimator's back."""
+
+    enabled: bool = True  # false (explain=none): no saliency trace (traces.saliency is skipped)
     split: Split = Split.test  # what `xaiexp explain` explains (training explains eval and test)
-    every: int = bounded(1, minimum=1)  # explain every N-th eval epoch (always the last, and test)
+    samples: int = _chosen("samples", 5)  # probes explained at the end of every eval/test epoch
+    # class-stratified and seeded, so an image folder sorted by class shows all its classes
+    probes: ProbeChoice = _chosen("probes", "stratified")
+    # columns, in order (the overlay shows the last): names of xaiexp.xai's method registry
+    methods: List[str] = _chosen("methods", factory=lambda: default_methods(
+        DEFAULTS.smoothing, *INTEGRATING))
+    integrating: List[int] = _chosen("integrating", factory=lambda: list(INTEGRATING))
+    # Gauss-Legendre nodes, Latin-hypercube noise and baselines, IG over 2 random baselines with
+    # its steps doubled per image until the attributions add up to f(x) - f(b) within 5 %: as
+    # close to high-sample maps as FastEstimator's 726 passes an image, in ~90 (README "Fewer
+    # passes, same maps")
+    passes: PassOptions = _chosen("passes", factory=lambda: PassOptions(
+        rule="gausslegendre", sampling="latin", baselines=2, tolerance=0.05))
+    # logged per epoch as xai/<method>/<metric>: names of xaiexp.xai's metric registry
+    metrics: List[str] = _chosen("metrics", factory=lambda: list(DEFAULT_METRICS))
     # a class-stratified scoring set of N eval/test images; null: the metrics score the probes
-    score_samples: Optional[int] = bounded(100, minimum=1)
-    # score SmInt and Occlusion every N-th eval epoch only (always the last, and test)
-    heavy_every: int = bounded(1, minimum=1)
-    # compute the metrics every N-th explained eval epoch (always the last, and test); null: only
-    # then — the other epochs paint the figure alone
-    score_every: Optional[int] = bounded(1, minimum=1)
-    # what the gradients explain: the target's softmax probability (FastEstimator's) or logit
-    output: ExplainedOutput = ExplainedOutput.probability
-    # whose value range scales noise and baselines: the probe batch's (FastEstimator's) or each image's
-    noise_range: NoiseRange = NoiseRange.batch
-    deletion_baseline: Baseline = Baseline.black  # what deleted pixels become
-    insertion_baseline: Baseline = Baseline.blur  # what inserted pixels start from
-    # a pointing-game maximum this many pixels from the mask still hits (Zhang et al. use 15)
-    pointing_tolerance: float = bounded(0.0, minimum=0)
-    # the randomization metrics also re-initialize only the top k layers, for every k
-    cascading: bool = False
+    score_samples: Optional[int] = _chosen("score_samples", 100)
+    # eval's scores at the last epoch only (N: also every N-th explained eval epoch)
+    score_every: Optional[int] = _chosen("score_every", None)
+    # the logit with each image's noise range: the probability saturates, and its SmoothGrad is
+    # squared vanilla (README "Explanation quality as numbers")
+    output: ExplainedOutput = _chosen("output", "logit")
+    noise_range: NoiseRange = _chosen("noise_range", "image")
 
 
-# Traces whose arguments a config block sets in short form (conf/traces/saliency.yaml maps
-# explain.* onto traces.saliency): an argument named like a field of the block is checked by that
-# field (type, choices, bounds) and the block's cross-field rules, wherever the trace is set.
-TRACE_SCHEMAS = {"xaiexp.trace.xai.Saliency": ExplainConfig}
+# The traces entry the explain block sets: conf/traces/saliency.yaml takes every Saliency setting
+# as ${explain.<setting>} (EXPLAIN_LINK), and explain.enabled=false drops the entry.
+EXPLAINED_TRACE = "saliency"
+EXPLAIN_LINK = "explain_link"
+
+# Traces whose arguments are the Saliency settings: an argument of one is checked by that
+# setting's field (type, choices, bounds) and the block's cross-field rules, wherever it is set.
+TRACE_SCHEMAS = {"xaiexp.trace.xai.Saliency": SaliencySettings}
 
 
 @dataclass
@@ -350,8 +348,12 @@ class Config:
 
 
 def register_configs():
-    """Make ``config_schema`` (referenced first in conf/config.yaml's defaults) known to Hydra."""
-    ConfigStore.instance().store(name="config_schema", node=Config)
+    """Make ``config_schema`` (referenced first in conf/config.yaml's defaults) and
+    ``explain_link`` (in conf/traces/saliency.yaml's) known to Hydra."""
+    store = ConfigStore.instance()
+    store.store(name="config_schema", node=Config)
+    store.store(name=EXPLAIN_LINK, node={item.name: f"${{explain.{item.name}}}"
+                                         for item in fields(SaliencySettings)})
 
 
 def plain_value(option):

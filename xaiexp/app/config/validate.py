@@ -284,17 +284,17 @@ def _check_cadence(traces):
     ``metric``) needs every explaining trace to run and score every epoch (``every`` and
     ``score_every`` 1), and to score
     a heavy method every epoch (``heavy_every`` 1) when the metric is that method's."""
-    from xaiexp.xai.registry import heavy_method_names, metric_key
+    from xaiexp.xai.registry import explained_method, heavy_method_names, metric_key
 
     entries = {name: resolved(node) for name, node in traces.items() if node is not None}
     watchers = [(name, args["metric"]) for name, args in entries.items()
-                if str(args.get("metric")).startswith("xai/")]
+                if explained_method(str(args.get("metric")))]
     for watcher, metric in watchers:
         for name, args in entries.items():
             heavy = {metric_key(method, args.get("outputs", "saliency"))
                      for method in heavy_method_names()}
             for cadence in ("every", "score_every", "heavy_every"):
-                if args.get(cadence, 1) != 1 and (cadence != "heavy_every" or metric.split("/")[1] in heavy):
+                if args.get(cadence, 1) != 1 and (cadence != "heavy_every" or explained_method(metric) in heavy):
                     key = f"explain.{cadence}" if OmegaConf.is_interpolation(traces[name], cadence) \
                         else f"traces.{name}.{cadence}"
                     raise ConfigError(key, f"must be 1 while traces.{watcher}.metric is {metric} "
@@ -367,7 +367,7 @@ def _check_explain(explain, key_of=lambda name: f"explain.{name}"):
     require(len(integrating) in (1, 2) and all(v >= 0 for v in integrating), key_of("integrating"),
             f"must be [steps] or [steps, smint_samples], each >= 0, got {integrating}")
     for field_name, allowed in (("methods", method_names()), ("metrics", metric_names())):
-        chosen = [plain_value(name) for name in explain[field_name]]
+        chosen = [plain_value(name) for name in explain[field_name] or ()]  # null: the defaults
         unknown = [name for name in chosen if name not in allowed]
         require(not unknown, key_of(field_name), f"unknown {unknown[0] if unknown else ''!r}; choose from "
                                                  f"{', '.join(allowed)}")

@@ -16,7 +16,7 @@ from hydra.utils import get_object, instantiate
 from xaiexp.app.tasks.data_line import describe_data
 from xaiexp.app.tasks.model_outputs import PROBES, check_outputs
 from xaiexp.app.sweep.pruning import trial_traces
-from xaiexp.app.config.schema import MLFLOW_TRACE, TRACE_DIRECTORIES, plain_value
+from xaiexp.app.config.schema import EXPLAINED_TRACE, MLFLOW_TRACE, TRACE_DIRECTORIES, plain_value
 from xaiexp.app.config.targets import import_target_module, named_targets, signature
 from xaiexp.app.config.validate import dataset_keys, model_keys, resolved, target_arguments
 from xaiexp.backend.distribute import get_strategy
@@ -140,7 +140,7 @@ def make_network(model, train, from_logits=False):
 def make_traces(cfg, output_dir, model, train, lr_fn):
     """{name: trace} of ``cfg.traces`` in order, given what only the runner knows (a trace that
     takes ``saliency`` gets the trace built from ``traces.saliency``, if any). Skipped:
-    null entries, traces.saliency while explain.enabled is false (``explain=none``), MLflow
+    null entries, the entry the explain block sets while explain.enabled is false (``explain=none``), MLflow
     traces while tracking is off. A relative save_dir/log_dir is under ``output_dir``."""
     decoy_masks = "decoy_mask" in train.keys
     if decoy_masks and cfg.decoy is not None:
@@ -152,13 +152,13 @@ def make_traces(cfg, output_dir, model, train, lr_fn):
                 "from_logits": model_keys(cfg.model).logits, "black": black_pixel(cfg)}
     traces = {}
     for name, node in cfg.traces.items():
-        if node is None or (name == "saliency" and not cfg.explain.enabled) or (
+        if node is None or (name == EXPLAINED_TRACE and not cfg.explain.enabled) or (
                 node._target_ == MLFLOW_TRACE and not cfg.tracking.enabled):
             continue
         directories = {key: os.path.join(output_dir, os.path.expanduser(node[key]))
                        for key in TRACE_DIRECTORIES if node.get(key) is not None}
         traces[name] = instantiate_group(node, "traces", **supplied, **directories,
-                                         saliency=traces.get("saliency"))
+                                         saliency=traces.get(EXPLAINED_TRACE))
     return traces
 
 

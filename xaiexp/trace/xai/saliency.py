@@ -15,10 +15,11 @@ from xaiexp.xai import SaliencyNet
 from xaiexp.xai import statistics
 from xaiexp.xai.floors import RANDOM, UNIFORM, above_floor
 from xaiexp.xai.image_scores import ImageScores, image_ids
-from xaiexp.xai.kinds import PassOptions
 from xaiexp.xai.method_set import MethodSet, raw_key
 from xaiexp.xai.metrics.scorecard import Scorecard
-from xaiexp.xai.registry import DEFAULT_METRICS, PROBE_CHOICES, default_methods, find_metric
+from xaiexp.xai.registry import (DEFAULT_METRICS, EXPLANATION, default_methods, explanation_key,
+                                 find_metric)
+from xaiexp.xai.saliency_settings import DEFAULTS as D, PassOptions, ProbeChoice, names
 from xaiexp.xai.saliency import class_indices
 from xaiexp.xai.stratified import StratifiedSample
 
@@ -33,7 +34,7 @@ def standard_error(scores):
 
 
 def summary(scores, kind, floor=None):
-    """What is logged of one ``kind`` of metric's (``registry.Metric``) per-image ``scores``
+    """What is logged of one ``kind`` of metric's (``metrics.metric.Metric``) per-image ``scores``
     beside its mean, by suffix: the standard error, the 95 % interval that fits the score
     (``statistics.score_interval``, within the range the metric cannot leave), the number
     of images with a defined score and, given the ``floor``'s scores of the same images, the
@@ -84,7 +85,7 @@ class Saliency(Trace):
         methods: Columns in order, names from ``xaiexp.xai.registry.method_names()`` (vanilla,
             smoothgrad, integrated, smint, gradient_x_input, vargrad, gradcam, occlusion); None:
             FastEstimator's four, those that ``smoothing`` and ``integrating`` leave on.
-        occlusion: (patch, stride) in pixels of the occlusion method.
+        occlusion: (patch, stride) in pixels of the occlusion method (or a mapping of them).
         mask_key: Batch key of ground-truth object masks (e.g. "mask" of the shapes dataset),
             needed by the relevance_mass and pointing_game metrics (skipped without it).
         decoy_key: Batch key of masks of where a shortcut may sit (e.g. "decoy_mask" of
@@ -94,8 +95,8 @@ class Saliency(Trace):
         decoy: Instead of ``decoy_key``, a region: ``decoy(images, labels) -> masks``
             (``xaiexp.xai.decoy.Box``, ``Border`` or a function of your own).
         pointing_tolerance: The pointing game's tolerance in pixels (``localization.py``).
-        metrics: Names from ``xaiexp.xai.registry.metric_names()``; see ``Scorecard``. The
-            default is ``registry.DEFAULT_METRICS``. They score the raw relevance, the figures
+        metrics: Names from ``xaiexp.xai.registry.metric_names()``; see ``Scorecard``. None:
+            ``registry.DEFAULT_METRICS``. They score the raw relevance, the figures
             show the normalized masks.
         output: What is explained: the target's "probability" (FastEstimator's) or its
             pre-softmax "logit"; see ``SaliencyNet``.
@@ -140,16 +141,18 @@ class Saliency(Trace):
             costs that many explanations an epoch: scoring it at the end only keeps a run fast.
     """
 
+    # The defaults of the settings (``D``) are declared once, in xaiexp.xai.saliency_settings.
     def __init__(self, model, model_inputs, model_outputs, class_key=None, label_mapping=None,
-                 outputs="saliency", samples=None, mode=("eval", "test"), smoothing=25,
-                 integrating=(100, 6), chunk_size=1024, seed=None, methods=None, occlusion=(4, 4),
-                 mask_key=None, decoy_key=None, metrics=DEFAULT_METRICS,
-                 output: str = "probability", noise_range: str = "batch",
-                 deletion_baseline: str | float = "black", insertion_baseline: str | float = "blur",
-                 every: int = 1, score_samples: int | None = None, heavy_every: int = 1,
-                 probes: str = "first", decoy=None, pointing_tolerance: float = 0.0,
-                 score_every: int | None = 1, from_logits: bool = False,
-                 black: float | list[float] = 0.0, cascading: bool = False,
+                 outputs="saliency", samples=D.samples, mode=("eval", "test"),
+                 smoothing=D.smoothing, integrating=tuple(D.integrating), chunk_size=D.chunk_size,
+                 seed=None, methods=D.methods, occlusion=D.occlusion, mask_key=None,
+                 decoy_key=None, metrics=D.metrics, output: str = D.output,
+                 noise_range: str = D.noise_range, deletion_baseline: str | float = D.deletion_baseline,
+                 insertion_baseline: str | float = D.insertion_baseline, every: int = D.every,
+                 score_samples: int | None = D.score_samples, heavy_every: int = D.heavy_every,
+                 probes: str = D.probes, decoy=None, pointing_tolerance: float = D.pointing_tolerance,
+                 score_every: int | None = D.score_every, from_logits: bool = False,
+                 black: float | list[float] = 0.0, cascading: bool = D.cascading,
                  passes: PassOptions | Mapping | None = None):
         super().__init__(inputs=[key for key in (class_key, model_inputs, mask_key, decoy_key)
                                  if key],
@@ -176,12 +179,12 @@ class Saliency(Trace):
         if decoy_key and decoy is not None:
             raise ValueError("give decoy_key (masks in the data) or decoy (a region), not both")
         self.decoy_key = decoy_key
-        self.scorecard = Scorecard(metrics, self.salnet, self.method_set, mask_key,
+        self.scorecard = Scorecard(DEFAULT_METRICS if metrics is None else metrics, self.salnet, self.method_set, mask_key,
                                    self._decoy_source(decoy_key, decoy), deletion_baseline,
                                    insertion_baseline, pointing_tolerance, black=black,
                                    cascading=cascading)
-        if probes not in PROBE_CHOICES:
-            raise ValueError(f"probes must be one of {list(PROBE_CHOICES)}, got {probes!r}")
+        if probes not in names(ProbeChoice):
+            raise ValueError(f"probes must be one of {list(names(ProbeChoice))}, got {probes!r}")
         self.stratified = probes == "stratified"
         if isinstance(samples, dict):
             self.samples = None
@@ -295,13 +298,13 @@ class Saliency(Trace):
         per_image = {}
         scored_maps = self.scorecard.per_sample(scored, maps)
         for (column, metric), scores in scored_maps.items():
-            name = f"{safe_name(column).lower()}/{metric}"
+            key = explanation_key(safe_name(column).lower(), metric)
             kind = find_metric(metric)
             floor = None if column in FLOOR_COLUMNS.values() or kind.floor is None else (
                 scored_maps.get((FLOOR_COLUMNS[kind.floor], metric)))
             for suffix, value in summary(scores, kind, floor).items():
-                data.write_with_log(f"xai/{name}{suffix}", float(value))
-            per_image[name] = scores
+                data.write_with_log(f"{key}{suffix}", float(value))
+            per_image[key.removeprefix(EXPLANATION)] = scores
         if not per_image:
             return
         weights = explained_weights(self.system, self.model)

@@ -17,9 +17,9 @@ from xaiexp.trace.trace import Trace
 from xaiexp.trace.xai.weights import explained_weights
 from xaiexp.util.util import safe_name
 from xaiexp.xai import statistics
-from xaiexp.xai.registry import DECOY_METRICS, mask_metric_names
+from xaiexp.xai.registry import decoy_names, mask_metric_names
 from xaiexp.xai.saliency import class_indices
-from xaiexp.xai.verdict import PHRASES, Accuracy, Verdict, attention, judge
+from xaiexp.xai.verdict import Accuracy, Verdict, attention, judge
 
 
 class ShortcutCheck(Trace):
@@ -160,11 +160,13 @@ def verdict_lines(verdict, weights=None) -> list[str]:
                      f"vs test {verdict.test.value:.3f} ({verdict.test.correct}/{verdict.test.n}): "
                      f"drop {gap.estimate:.3f} [{gap.low:.2f}, {gap.high:.2f}]")
     floors = {a.metric: a.floor for found in verdict.attention.values() for a in found}
-    share = floors.get(DECOY_METRICS["relevance_mass"], next(iter(floors.values())))
+    decoys = decoy_names()
+    share = floors.get(decoys["relevance_mass"], next(iter(floors.values())))
+    phrases = {decoy: metric.replace("_", " ") for metric, decoy in decoys.items()}
     lines.append(f"  decoy region: {share:.1%} of the pixels; on {verdict.images}: mean [95 % CI], "
                  f"x that share (a blind map's)")
     metrics = list(dict.fromkeys(a.metric for found in verdict.attention.values() for a in found))
-    lines.append(("  " + "method".ljust(14) + "".join(f"decoy {PHRASES[m]}".ljust(29)
+    lines.append(("  " + "method".ljust(14) + "".join(f"decoy {phrases[m]}".ljust(29)
                                                       for m in metrics)).rstrip())
     for method, found in verdict.attention.items():
         cells = "".join(_cell(a).ljust(29) for a in found)

@@ -15,6 +15,7 @@ import re
 import pandas as pd
 
 from xaiexp.util.util import short_value
+from xaiexp.xai.registry import EXPLANATION, explained_method
 
 SEPARATOR = " · "  # between the parts of a run's name (xaiexp/app/tasks/params.py)
 SHARED = "shared"
@@ -137,15 +138,14 @@ def _score_columns(cells, by_methods):
     if by_methods:
         after = list(cells.columns)[list(cells.columns).index("method") + 1:]
         return [c for c in after if c != SHARED]
-    return [c for c in cells.columns if c.startswith("xai/")]
+    return [c for c in cells.columns if c.startswith(EXPLANATION)]
 
 
 def _by_metric(scores):
     """{metric: {column: method}} of ``xai/<method>/<metric>`` columns, in their order."""
     grouped = {}
     for column in scores:
-        _, method, metric = column.split("/", 2)
-        grouped.setdefault(metric, {})[column] = method
+        grouped.setdefault(column.split("/", 2)[2], {})[column] = explained_method(column)
     return grouped
 
 

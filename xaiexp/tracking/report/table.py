@@ -16,7 +16,8 @@ import pandas as pd
 
 from xaiexp.tracking.report.layout import terminal_text
 from xaiexp.tracking.report.pairs import ALPHA
-from xaiexp.xai.registry import metric_key, metric_names, registered_methods
+from xaiexp.xai.registry import (EXPLANATION, explanation_key, metric_key, metric_names,
+                                 registered_methods)
 from xaiexp.xai.statistics import COMPANIONS, score_interval, shown
 
 SE_SUFFIX = "_se"  # the Saliency trace's standard error of xai/<method>/<metric>
@@ -60,7 +61,7 @@ def runs_table(frame, objective, mode, outputs="saliency", pairings=None):
     for column, name in metrics.items():
         table[column] = _metric(frame, name)
     for key in keys:
-        _add_score(table, f"xai/{key}", frame, f"{mode}/xai/{key}", key, pairings)
+        _add_score(table, f"{EXPLANATION}{key}", frame, f"{mode}/{EXPLANATION}{key}", key, pairings)
     return _finish(table, pairings)
 
 
@@ -76,7 +77,7 @@ def methods_table(frame, objective, mode, outputs="saliency", pairings=None):
     for rank, method in enumerate(methods):
         part = base.assign(method=method, _method=rank)
         for metric in metrics:
-            _add_score(part, metric, frame, f"{mode}/xai/{method}/{metric}", f"{method}/{metric}",
+            _add_score(part, metric, frame, f"{mode}/{explanation_key(method, metric)}", f"{method}/{metric}",
                        pairings)
         parts.append(part[part[metrics].notna().any(axis=1)])
     table = pd.concat(parts) if parts else base.assign(method=None, _method=0)
@@ -88,7 +89,7 @@ def score_keys(frame, mode, outputs="saliency"):
     """The ``<method>/<metric>`` logged under ``<mode>/xai/`` by any run of ``frame``, methods in
     the runs' ``explain.methods`` order (else the registry's), metrics in ``explain.metrics``
     order (else the registry's); keys neither names come last, sorted."""
-    prefix = f"metrics.{mode}/xai/"
+    prefix = f"metrics.{mode}/{EXPLANATION}"
     found = [c.removeprefix(prefix) for c in frame.columns if c.startswith(prefix)
              and c.count("/") == 3 and not c.endswith(COMPANIONS)]
     methods = _configured(frame, "explain.methods") or list(registered_methods())
@@ -137,7 +138,7 @@ def with_intervals(frame, scores, mode):
     frame = frame.copy()
     for row, run_scores in zip(frame.index, scores):
         for key, values in (run_scores or {}).items():
-            name = f"metrics.{mode}/xai/{key}"
+            name = f"metrics.{mode}/{EXPLANATION}{key}"
             logged = frame.at[row, name + LOW] if name + LOW in frame else float("nan")
             if name not in frame or not pd.isna(logged):
                 continue

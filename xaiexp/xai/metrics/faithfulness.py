@@ -27,7 +27,7 @@ import tensorflow as tf
 from xaiexp.xai.baselines import blur
 from xaiexp.xai.metrics.ranking import pixel_ranks, ranked
 from xaiexp.xai.perturbation import perturbed_scores, predicted_classes
-from xaiexp.xai.registry import FAITHFULNESS_BASELINES
+from xaiexp.xai.saliency_settings import Baseline, names
 
 Black = float | Sequence[float]  # one value, or one per channel
 
@@ -50,10 +50,10 @@ def insertion_auc(model, images, maps, classes=None, steps=16, baseline="blur", 
 
 
 def check_baseline(baseline):
-    """``baseline`` if it is one of ``FAITHFULNESS_BASELINES`` or a number; ValueError otherwise."""
-    if isinstance(baseline, str) and baseline not in FAITHFULNESS_BASELINES or not isinstance(
+    """``baseline`` if it is one of ``Baseline``'s names or a number; ValueError otherwise."""
+    if isinstance(baseline, str) and baseline not in names(Baseline) or not isinstance(
             baseline, (str, int, float)):
-        raise ValueError(f"baseline must be one of {list(FAITHFULNESS_BASELINES)} or a number, got "
+        raise ValueError(f"baseline must be one of {list(names(Baseline))} or a number, got "
                          f"{baseline!r}")
     return baseline
 

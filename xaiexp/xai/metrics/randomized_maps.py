@@ -8,12 +8,10 @@ re-initialized (fixed), the layers below following the trained model's current w
 import keras
 
 from xaiexp.xai.method_set import raw_key
-from xaiexp.xai.metrics.randomization import randomized_clone, rank_correlation, visible_pixels
-from xaiexp.xai.metrics.ssim import structural_similarity
+from xaiexp.xai.metrics.randomization import randomized_clone, visible_pixels
 from xaiexp.xai.registry import cascade_key
 from xaiexp.xai.saliency import SaliencyNet
 
-SIMILARITIES = {"randomization": rank_correlation, "randomization_ssim": structural_similarity}
 TRAINED_CLASSES = "trained classes"  # batch key: the randomized models explain the same classes
 
 
@@ -41,8 +39,8 @@ class RandomizedMaps:
                            noise_range=salnet.engine.noise_range)
 
     def scores(self, batch, raw, classes, metrics) -> dict:
-        """``{metric or its cascade_key: {column: (B,) scores}}`` of ``metrics`` (names of
-        ``SIMILARITIES``) between the ``raw`` maps ({column: (B, H, W, 1)}) of ``batch`` and
+        """``{metric or its cascade_key: {column: (B,) scores}}`` of ``metrics`` ({name:
+        ``Metric.similarity``}) between the ``raw`` maps ({column: (B, H, W, 1)}) of ``batch`` and
         the randomized models' maps of the same ``classes``."""
         probes = {self.salnet.model_inputs: batch[self.salnet.model_inputs],
                   TRAINED_CLASSES: classes}
@@ -52,9 +50,9 @@ class RandomizedMaps:
             for i in following:
                 explainer.engine.model.layers[i].set_weights(trained_layers[i].get_weights())
             randomized = self.method_set.explain(explainer, probes, columns=list(raw))
-            for metric in metrics:
+            for metric, similarity in metrics.items():
                 key = metric if top == len(self.steps) else cascade_key(metric, top)
-                scores[key] = {c: SIMILARITIES[metric](
+                scores[key] = {c: similarity(
                     raw[c], randomized[raw_key(c)],
                     visible_pixels(raw[c], randomized[raw_key(c)])) for c in raw}
         return scores

@@ -6,31 +6,26 @@ Metrics score the raw relevance (``method_set.raw_key``), never the display mask
 99th-percentile clip ties the brightest 1 % of pixels, which decided the pointing game by the
 first tied pixel in row-major order and the faithfulness curves' order among them."""
 
-import functools
 from collections.abc import Callable
 
 import numpy as np
 
 from xaiexp.xai.floors import RANDOM, UNIFORM, floor_maps
 from xaiexp.xai.image_scores import image_ids
-from xaiexp.xai.metrics.faithfulness import Black, check_baseline, deletion_auc, insertion_auc
-from xaiexp.xai.metrics.localization import pointing_game, relevance_mass
-from xaiexp.xai.metrics.randomized_maps import SIMILARITIES, RandomizedMaps
-from xaiexp.xai.metrics.road import road
+from xaiexp.xai.metrics.faithfulness import Black, check_baseline
+from xaiexp.xai.metrics.randomized_maps import RandomizedMaps
 from xaiexp.xai.method_set import raw_key
-from xaiexp.xai.registry import DECOY_METRICS, find_metric, mask_metric_names, metric_names
+from xaiexp.xai.registry import find_metric, metric_names, registered_metrics
+from xaiexp.xai.saliency_settings import DEFAULTS
 
-METRICS = metric_names()
-FAITHFULNESS_METRICS = {"deletion_auc": deletion_auc, "insertion_auc": insertion_auc,
-                        "road_morf": functools.partial(road, order="morf"),
-                        "road_lerf": functools.partial(road, order="lerf")}
 RANGE_TOLERANCE = 1e-5  # float32 round-off of a probability or a share
 
 
 class Scorecard:
     """Scores the maps of ``method_set`` with ``metrics``, and the chance floors' maps with those
-    that have a floor (``registry.Metric.floor``: the uniform map for the mask metrics, the
-    random map for those and the ones that rank pixels).
+    that have a floor (``Metric.floor``: the uniform map for the mask metrics, the random map for
+    those and the ones that rank pixels). Each metric is computed as it declares itself
+    (``metrics/metric.py``); the built-in ones:
 
     Args:
         metrics: Names from ``registry.metric_names()``.
@@ -63,12 +58,14 @@ class Scorecard:
     """
 
     def __init__(self, metrics, salnet, method_set, mask_key=None,
-                 decoy: Callable | None = None, deletion_baseline: str | float = "black",
-                 insertion_baseline: str | float = "blur", pointing_tolerance: float = 0.0,
-                 floors: bool = True, black: Black = 0.0, cascading: bool = False):
-        unknown = sorted(set(metrics) - set(METRICS))
+                 decoy: Callable | None = None,
+                 deletion_baseline: str | float = DEFAULTS.deletion_baseline,
+                 insertion_baseline: str | float = DEFAULTS.insertion_baseline,
+                 pointing_tolerance: float = DEFAULTS.pointing_tolerance, floors: bool = True,
+                 black: Black = 0.0, cascading: bool = DEFAULTS.cascading):
+        unknown = sorted(set(metrics) - set(registered_metrics()))
         if unknown:
-            raise ValueError(f"unknown metric(s) {unknown}; choose from {list(METRICS)}")
+            raise ValueError(f"unknown metric(s) {unknown}; choose from {list(metric_names())}")
         self.metrics = list(dict.fromkeys(metrics))
         self.salnet, self.method_set = salnet, method_set
         self.mask_key, self.decoy = mask_key, decoy
@@ -77,7 +74,8 @@ class Scorecard:
                           "insertion_auc": check_baseline(insertion_baseline)}
         self.black = black
         self.needs_completeness = "completeness" in self.metrics
-        self._similarities = [m for m in self.metrics if m in SIMILARITIES]
+        self._similarities = {name: find_metric(name).similarity for name in self.metrics
+                              if find_metric(name).similarity}
         self._randomized = RandomizedMaps(salnet, method_set, cascading) if (
             self._similarities) else None
 
@@ -97,24 +95,23 @@ class Scorecard:
             images = batch[self.salnet.model_inputs]
             raw |= floor_maps(images, image_ids(images), self.salnet.seed or 0)
         scores = {}  # metric -> {column: (B,) scores}
-        chosen = [name for name in self.metrics if metrics is None or name in metrics]
-        for name in chosen:
-            if name in mask_metric_names() and self.mask_key:
-                scores[name] = self._localize(name, raw, batch[self.mask_key])
-            elif name in FAITHFULNESS_METRICS:
-                scores[name] = self._faithfulness(name, batch, self._floored(raw, name),
-                                                  maps[self.salnet.model_outputs])
-            elif name in SIMILARITIES and name == self._similarities[0]:  # all: the same maps
+        chosen = [find_metric(name) for name in self.metrics if metrics is None or name in metrics]
+        for metric in chosen:
+            if metric.needs_masks and not self.mask_key:
+                continue
+            if metric.similarity is None:
+                masks = batch[self.mask_key] if metric.needs_masks else None
+                scores[metric.name] = metric.score(self, batch, self._floored(raw, metric.name),
+                                                   maps, masks)
+            elif metric.name == next(iter(self._similarities)):  # all: the same randomized maps
                 scores.update(self._randomized.scores(
                     batch, {c: raw[c] for c in columns}, maps[self.salnet.model_outputs],
                     self._similarities))
-            elif name == "completeness":
-                scores[name] = {c: maps[f"{c} completeness"] for c in columns
-                                if f"{c} completeness" in maps}
         if self.decoy:
             decoys = self.decoy(batch)
-            for name in (m for m in chosen if m in mask_metric_names()):
-                scores[DECOY_METRICS[name]] = self._localize(name, raw, decoys)
+            for metric in (m for m in chosen if m.decoy):
+                scores[metric.decoy] = metric.score(self, batch, self._floored(raw, metric.name),
+                                                    maps, decoys)
         result = {(c, name): np.asarray(by_column[c], np.float64) for c in raw
                   for name, by_column in scores.items() if c in by_column}
         for (column, name), values in result.items():
@@ -128,22 +125,16 @@ class Scorecard:
         left_out = {UNIFORM, RANDOM} if floor is None else {UNIFORM} if floor == "random" else set()
         return {column: maps for column, maps in raw.items() if column not in left_out}
 
-    def _localize(self, metric, raw, masks):
-        """{column: (B,) ``metric`` scores} of every map that ``metric`` scores, against ``masks``."""
-        score = functools.partial(pointing_game, tolerance=self.pointing_tolerance) if (
-            metric == "pointing_game") else relevance_mass
-        return {column: score(relevance, masks)
-                for column, relevance in self._floored(raw, metric).items()}
-
-    def _faithfulness(self, name, batch, raw, classes):
-        """All columns' curves in one go: the images repeated once per column."""
+    def curves(self, metric, batch, raw, maps, **options):
+        """{column: (B,) scores} of a metric that perturbs the images along each map's ranking
+        (``metric(model, images, maps, classes, chunk_size=..., **options)``: deletion,
+        insertion, ROAD), all columns in one go: the images repeated once per column."""
         images = np.asarray(batch[self.salnet.model_inputs], np.float32)
         columns = list(raw)
-        options = {"baseline": self.baselines[name], "black": self.black} if (
-            name in self.baselines) else {}
-        stacked = FAITHFULNESS_METRICS[name](
+        stacked = metric(
             self._predict, np.concatenate([images] * len(columns)),
-            np.concatenate([raw[c] for c in columns]), np.tile(classes, len(columns)),
+            np.concatenate([raw[c] for c in columns]),
+            np.tile(maps[self.salnet.model_outputs], len(columns)),
             chunk_size=self.salnet.engine.chunk_size, **options)
         return dict(zip(columns, stacked.reshape(len(columns), len(images))))
 
