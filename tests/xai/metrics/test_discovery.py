@@ -56,14 +56,14 @@ def test_the_built_in_metrics_are_the_modules_of_the_folder():
 
 
 def test_a_new_metric_is_one_file_checked_and_scored(extra_metric):
-    from xaiexp.app.cli import COMPOSITION_ERRORS, compose_config, describe
+    from xaiexp.app.cli import COMPOSITION_ERRORS, compose_config, error_line
     from xaiexp.xai.masks import relevance
     from xaiexp.xai.method_set import MethodSet, raw_key
     from xaiexp.xai.metrics.scorecard import Scorecard
 
     with pytest.raises(COMPOSITION_ERRORS) as error:
         compose_config(["explain.metrics=[peak_share]"])
-    assert describe(error.value).startswith("explain.metrics: unknown 'peak_share'")
+    assert error_line(error.value).startswith("explain.metrics: unknown 'peak_share'")
 
     extra_metric("peak_share", PEAK_SHARE)
     assert metric_names()[-1] == "peak_share" and "peak_share" in mask_metric_names()
