@@ -18,9 +18,11 @@ from pathlib import Path
 
 from xaiexp.app.config.paths import path_arguments
 from xaiexp.app.config.remote_checks import check_server_store
-from xaiexp.app.config.schema import BACKBONES, TARGET_SCHEMAS, SavedModelConfig
+from xaiexp.app.config.components import target_schemas
 from xaiexp.app.config.validate import dataset_keys, require, resolved, target_arguments
 from xaiexp.architecture.keras_file import keras_file_problem
+from xaiexp.architecture.keys import ModelKeys
+from xaiexp.architecture.tensorflow.saved import SavedModelConfig
 from xaiexp.dataset.data.summary import held_out
 from xaiexp.tracking.store import TrackingTarget
 from xaiexp.util.errors import ConfigError
@@ -63,7 +65,7 @@ def dataset_summary(data):
     """The built-in loader's ``Summary`` (class names, image shape) of the dataset node ``data``,
     or None for a user's loader; raises ConfigError naming the key that points at the problem."""
     target = data._target_
-    if target not in TARGET_SCHEMAS:
+    if target not in target_schemas():
         return None
     arguments = resolved(data, target_arguments(data, "dataset"))
     paths = tuple(path_arguments(data, "dataset").items())
@@ -116,16 +118,16 @@ def _check_against(cfg, summary):
                 f"has {count} values, but {source} images have {channels} channel(s): "
                 f"give 1 value" + (f" or {channels}" if channels > 1 else ""))
     model = cfg.model._target_
-    schema = TARGET_SCHEMAS.get(model)
-    smallest = getattr(schema, "MIN_IMAGE_SIZE", 1)
+    schema = target_schemas().get(model, ModelKeys)
+    smallest = schema.MIN_IMAGE_SIZE
     require(min(height, width) >= smallest, "dataset.image_size" if "image_size" in cfg.dataset else "model",
             f"{source} has {height}x{width} images; model {model.split('.')[-1]} needs at least "
             f"{smallest}x{smallest}")
-    if model in BACKBONES:
+    if getattr(schema, "BACKBONE", None):
         from xaiexp.architecture.pretrained import weights_problem
 
         options = {"alpha": cfg.model.alpha} if "alpha" in cfg.model else {}
-        problem = weights_problem(BACKBONES[model], cfg.model.weights, summary.image_shape, **options)
+        problem = weights_problem(schema.BACKBONE, cfg.model.weights, summary.image_shape, **options)
         require(problem is None, "model.weights", problem)
 
 
