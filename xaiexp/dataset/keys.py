@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar, List, Optional
 
 from xaiexp.util.bounds import bounded
-from xaiexp.util.imagenet import IMAGENET_MEAN, IMAGENET_STD
+from xaiexp.util.normalization import IMAGENET_MEAN, IMAGENET_STD, MAX_PIXEL_VALUE
 
 
 @dataclass
@@ -14,7 +14,7 @@ class NormalizeConfig:
     """``Normalize`` op: (x - mean * max_pixel_value) / (std * max_pixel_value)."""
     mean: List[float] = field(default_factory=lambda: list(IMAGENET_MEAN))
     std: List[float] = field(default_factory=lambda: list(IMAGENET_STD))
-    max_pixel_value: float = bounded(255.0, above=0)
+    max_pixel_value: float = bounded(MAX_PIXEL_VALUE, above=0)
 
 
 @dataclass

@@ -12,7 +12,9 @@ from enum import Enum
 from typing import Any, Dict, List, Optional
 
 from hydra.core.config_store import ConfigStore
+from omegaconf import OmegaConf
 
+from xaiexp.dataset.keys import NormalizeConfig
 from xaiexp.util.bounds import bounded
 from xaiexp.xai.kinds import PassOptions
 from xaiexp.xai.registry import (DEFAULT_METRICS, FAITHFULNESS_BASELINES, NOISE_RANGES, OUTPUTS,
@@ -173,8 +175,12 @@ class Config:
 
 
 def register_configs():
-    """Make ``config_schema`` (referenced first in conf/config.yaml's defaults) known to Hydra."""
+    """Make ``config_schema`` (referenced first in conf/config.yaml's defaults) known to Hydra,
+    and ``imagenet_normalize``, the default normalization, as plain values (a dataset YAML's
+    ``defaults: [/imagenet_normalize@normalize]``), so the YAMLs do not repeat ImageNet's numbers."""
     ConfigStore.instance().store(name="config_schema", node=Config)
+    ConfigStore.instance().store(name="imagenet_normalize",
+                                 node=OmegaConf.to_container(OmegaConf.structured(NormalizeConfig)))
 
 
 def plain_value(option):

@@ -1,5 +1,0 @@
-"""ImageNet's per-channel mean and standard deviation of RGB pixels in [0, 1]: FastEstimator's
-``Normalize`` defaults, and what a dataset is normalized with unless its config says otherwise."""
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
