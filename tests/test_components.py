@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from omegaconf import OmegaConf
 
 import xaiexp.architecture.tensorflow as models
 import xaiexp.dataset.data as datasets
@@ -84,6 +85,20 @@ def _shipped_targets(group):
 @pytest.mark.parametrize("group", sorted(HOMES))
 def test_every_shipped_option_is_a_discovered_component_and_back(group):
     assert _shipped_targets(group) == set(group_schemas()[group])
+
+
+@pytest.mark.parametrize("group", sorted(HOMES))
+def test_a_shipped_option_restates_its_schemas_defaults_exactly(group):
+    """An option's YAML lists the keys users set (Hydra refuses an override of a key the config
+    lacks); its values are its schema's defaults, so the two cannot drift apart. A dataset's own
+    normalization (mnist's statistics) and values taken from the run (``${seed}``) aside."""
+    for path in Path(config_dir(), group).glob("*.yaml"):
+        node = OmegaConf.to_container(OmegaConf.load(path))  # "???" and "${seed}" as written
+        node = node.get(group, node)
+        defaults = OmegaConf.to_container(OmegaConf.structured(group_schemas()[group][node["_target_"]]))
+        restated = {key: value for key, value in node.items() if key not in ("defaults", "normalize")
+                    and not str(value).startswith("${")}
+        assert restated == {key: defaults[key] for key in restated}, path.name
 
 
 @pytest.fixture

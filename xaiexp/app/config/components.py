@@ -24,9 +24,14 @@ def group_schemas() -> dict[str, dict[str, type]]:
     found = {}
     for group, home in HOMES.items():
         module = importlib.import_module(home)
-        declared = (declarations(module, "SCHEMAS").values() if hasattr(module, "__path__")
-                    else [module.SCHEMAS])
-        found[group] = {schema._target_: schema for schemas in declared for schema in schemas}
+        declared = (declarations(module, "SCHEMAS") if hasattr(module, "__path__")
+                    else {home: module.SCHEMAS})
+        found[group] = {}
+        for where, schemas in declared.items():
+            for schema in schemas:
+                if schema._target_ in found[group]:
+                    raise ValueError(f"{schema._target_} has two schemas, the second in {where}")
+                found[group][schema._target_] = schema
     return found
 
 
