@@ -39,4 +39,3 @@ def target_schemas() -> dict[str, type]:
     """{target: schema} of every built-in component; any other target is a user's, checked by
     its signature."""
     return {target: schema for schemas in group_schemas().values() for target, schema in schemas.items()}
-

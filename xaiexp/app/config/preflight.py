@@ -16,9 +16,9 @@ import urllib.request
 from pathlib import Path
 
 
+from xaiexp.app.config.components import target_schemas
 from xaiexp.app.config.paths import path_arguments
 from xaiexp.app.config.remote_checks import check_server_store
-from xaiexp.app.config.components import target_schemas
 from xaiexp.app.config.validate import dataset_keys, require, resolved, target_arguments
 from xaiexp.architecture.keras_file import keras_file_problem
 from xaiexp.architecture.keys import ModelKeys

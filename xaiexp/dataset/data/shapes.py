@@ -17,8 +17,8 @@ import numpy as np
 
 from xaiexp.dataset.data.summary import Summary
 from xaiexp.dataset.keys import DatasetKeys
-from xaiexp.util.bounds import bounded
 from xaiexp.dataset.numpy_dataset import NumpyDataset
+from xaiexp.util.bounds import bounded
 
 CLASSES = ("circle", "ring", "square", "triangle", "cross")
 # Difficulty, tuned so the seed's LeNet (adam 1e-3, batch 32, x / 255, 8000 images) reaches
