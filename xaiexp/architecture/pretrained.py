@@ -17,9 +17,10 @@ from pathlib import Path
 
 KERAS_URL = "https://storage.googleapis.com/tensorflow/keras-applications"
 MIN_SIZE = 32  # smallest height and width both applications take
+IMAGENET_SIZE = 224  # the square side the applications were trained at on ImageNet
 CHANNELS = (1, 3)  # grayscale is repeated to RGB in the model
 MOBILENET_V2_ALPHAS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)  # widths Keras ships ImageNet weights for
-MOBILENET_V2_SIZES = (96, 128, 160, 192, 224)  # square sizes likewise; others load 224's
+MOBILENET_V2_SIZES = (96, 128, 160, 192, IMAGENET_SIZE)  # square sizes likewise; others load 224's
 RESNET50_NOTOP_MD5 = "4d473c1dd8becc155b73f8504c6f6626"  # resnet.py's WEIGHTS_HASHES
 BACKBONES = ("mobilenet_v2", "resnet50")
 
@@ -50,10 +51,10 @@ def imagenet_size(input_shape) -> int:
     """The square size of the MobileNetV2 weights Keras loads for ``input_shape``: its own if
     Keras ships it, else 224's."""
     rows, cols = input_shape[:2]
-    return rows if rows == cols and rows in MOBILENET_V2_SIZES else 224
+    return rows if rows == cols and rows in MOBILENET_V2_SIZES else IMAGENET_SIZE
 
 
-def imagenet_file(name: str, input_shape=(224, 224, 3), alpha: float = 1.0) -> ImagenetFile:
+def imagenet_file(name: str, input_shape=(IMAGENET_SIZE, IMAGENET_SIZE, 3), alpha: float = 1.0) -> ImagenetFile:
     """The weights file Keras would download for backbone ``name`` ("mobilenet_v2" or
     "resnet50") at ``input_shape`` (and ``alpha`` for MobileNetV2)."""
     if name == "mobilenet_v2":

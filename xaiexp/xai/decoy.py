@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from xaiexp.util.bounds import bounded
+
 
 @dataclass(frozen=True)
 class Box:
@@ -54,3 +56,23 @@ class Border:
         masks = np.ones((count, rows, columns, 1), np.uint8)
         masks[:, self.width:rows - self.width, self.width:columns - self.width] = 0
         return masks
+
+
+@dataclass
+class BoxConfig:
+    """A decoy region: a rectangle of the model's input, in pixels (negative: from the end)."""
+    _target_: str = "xaiexp.xai.decoy.Box"  # "???": required (OmegaConf's MISSING)
+    top: int = "???"
+    left: int = "???"
+    height: int = bounded("???", minimum=1)
+    width: int = bounded("???", minimum=1)
+
+
+@dataclass
+class BorderConfig:
+    """A decoy region: the frame ``width`` pixels wide along the image's edges."""
+    _target_: str = "xaiexp.xai.decoy.Border"
+    width: int = bounded("???", minimum=1)
+
+
+SCHEMAS = (BoxConfig, BorderConfig)

@@ -11,8 +11,13 @@ import pytest
 from hydra.utils import get_object
 
 from xaiexp.app.cli import config_dir
-from xaiexp.app.config.schema import RUNNER_ARGUMENTS, TARGET_SCHEMAS, DatasetKeys, ModelKeys
+from xaiexp.app.config.components import target_schemas
+from xaiexp.app.config.schema import RUNNER_ARGUMENTS
 from xaiexp.app.config.targets import TargetNotFound, signature
+from xaiexp.architecture.keys import ModelKeys
+from xaiexp.dataset.keys import DatasetKeys
+
+TARGET_SCHEMAS = target_schemas()
 
 
 def test_a_users_module_is_read_not_imported(tmp_path, monkeypatch):

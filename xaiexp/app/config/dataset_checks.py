@@ -7,8 +7,8 @@ import importlib
 import os
 import sys
 
+from xaiexp.app.config.components import target_schemas
 from xaiexp.app.config.paths import path_arguments
-from xaiexp.app.config.schema import TARGET_SCHEMAS
 from xaiexp.app.config.validate import dataset_keys, require, resolved, target_arguments
 from xaiexp.dataset.data.summary import held_out
 from xaiexp.util.errors import ConfigError
@@ -18,7 +18,7 @@ def dataset_summary(data):
     """The built-in loader's ``Summary`` (class names, image shape) of the dataset node ``data``,
     or None for a user's loader; raises ConfigError naming the key that points at the problem."""
     target = data._target_
-    if target not in TARGET_SCHEMAS:
+    if target not in target_schemas():
         return None
     arguments = resolved(data, target_arguments(data, "dataset"))
     paths = tuple(path_arguments(data, "dataset").items())

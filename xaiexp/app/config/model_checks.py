@@ -2,9 +2,11 @@
 suit the model (its smallest input, a pretrained model's weights where Keras keeps them; nothing
 is downloaded). No TensorFlow."""
 
-from xaiexp.app.config.schema import BACKBONES, TARGET_SCHEMAS, SavedModelConfig
+from xaiexp.app.config.components import target_schemas
 from xaiexp.app.config.validate import require
 from xaiexp.architecture.keras_file import keras_file_problem
+from xaiexp.architecture.keys import ModelKeys
+from xaiexp.architecture.tensorflow.saved import SavedModelConfig
 
 
 def check_saved_model(model):
@@ -18,14 +20,14 @@ def check_model_fits(cfg, image_shape, source):
     """The model takes the dataset's images (``image_shape``, of dataset ``source``)."""
     height, width, _ = image_shape
     model = cfg.model._target_
-    schema = TARGET_SCHEMAS.get(model)
-    smallest = getattr(schema, "MIN_IMAGE_SIZE", 1)
+    schema = target_schemas().get(model, ModelKeys)
+    smallest = schema.MIN_IMAGE_SIZE
     require(min(height, width) >= smallest, "dataset.image_size" if "image_size" in cfg.dataset else "model",
             f"{source} has {height}x{width} images; model {model.split('.')[-1]} needs at least "
             f"{smallest}x{smallest}")
-    if model in BACKBONES:
+    if getattr(schema, "BACKBONE", None):
         from xaiexp.architecture.pretrained import weights_problem
 
         options = {"alpha": cfg.model.alpha} if "alpha" in cfg.model else {}
-        problem = weights_problem(BACKBONES[model], cfg.model.weights, image_shape, **options)
+        problem = weights_problem(schema.BACKBONE, cfg.model.weights, image_shape, **options)
         require(problem is None, "model.weights", problem)

@@ -9,7 +9,7 @@ import os
 
 from omegaconf import DictConfig
 
-from xaiexp.app.config.schema import TARGET_SCHEMAS
+from xaiexp.app.config.components import target_schemas
 from xaiexp.app.config.validate import resolved, target_arguments
 
 PATH_ENDINGS = ("path", "masks", "dir")
@@ -19,7 +19,7 @@ PATH_GROUPS = ("dataset", "model")
 def path_arguments(node: DictConfig, group: str) -> dict:
     """{argument: absolute path} of the ``group`` node ``node`` of a built-in target (a user's
     target says nothing about which of its arguments are paths)."""
-    if node.get("_target_") not in TARGET_SCHEMAS:
+    if node.get("_target_") not in target_schemas():
         return {}
     arguments = resolved(node, target_arguments(node, group))
     return {key: os.path.abspath(os.path.expanduser(value)) for key, value in arguments.items()

@@ -25,7 +25,8 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
 import xaiexp
-from xaiexp.app.config.schema import TARGET_SCHEMAS, TRACE_DIRECTORIES, Config
+from xaiexp.app.config.components import target_schemas
+from xaiexp.app.config.schema import TRACE_DIRECTORIES, Config
 from xaiexp.app.config.targets import leaves, named_targets
 from xaiexp.app.config.validate import validate
 from xaiexp.util.errors import ConfigError
@@ -100,7 +101,7 @@ def trusted_targets(command: DictConfig, config_dirs, overrides=()) -> frozenset
     named |= {o.partition("=")[2] for o in overrides if o.partition("=")[0].endswith(TARGET)}
     for folder in config_dirs:
         named |= _folder_targets(str(Path(folder).resolve()))
-    return frozenset(named | set(TARGET_SCHEMAS))
+    return frozenset(named | set(target_schemas()))
 
 
 @functools.lru_cache(maxsize=None)

@@ -12,11 +12,14 @@ from typing import List, Union, get_args, get_origin, get_type_hints
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationResolutionError, OmegaConfBaseException
 
-from xaiexp.app.config.schema import (RUNNER_ARGUMENTS, TARGET_GROUPS, TARGET_SCHEMAS, TRACE_SCHEMAS, Config,
-                               DatasetKeys, ModelKeys, plain_value)
+from xaiexp.app.config.components import target_schemas
+from xaiexp.app.config.schema import (RUNNER_ARGUMENTS, TARGET_GROUPS, TRACE_SCHEMAS, Config,
+                               plain_value)
 from xaiexp.app.config.targets import TargetNotFound, signature
 from xaiexp.app.config.tracked import experiment_name
 from xaiexp.tracking.limits import MAX_EXPERIMENT_NAME, MAX_RUN_NAME
+from xaiexp.architecture.keys import ModelKeys
+from xaiexp.dataset.keys import DatasetKeys
 from xaiexp.util.errors import ConfigError
 
 MAX_INT = 2 ** 31 - 1  # counts beyond this overflow TensorFlow's int32 shapes
@@ -201,7 +204,7 @@ def check_target(node, group, key=None):
     require(isinstance(target, str) and target.strip(), f"{key}._target_",
             f"missing: choose a {group} option ({group}=...) or name a callable with "
             f"{key}._target_=package.module.function")
-    schema = TARGET_SCHEMAS.get(target)
+    schema = target_schemas().get(target)
     if schema is None and group in OWN_KEYS:  # a user's target: its keys that xaiexp reads
         keys = OWN_KEYS[group]
         _check_values(_typed(resolved(node, keys.OWN), keys, f"{key}."), keys, f"{key}.")

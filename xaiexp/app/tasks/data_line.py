@@ -6,7 +6,7 @@ images' size (and the size they are resized to) and the split sizes, within 100 
 
 import os
 
-from xaiexp.app.config.schema import TARGET_SCHEMAS
+from xaiexp.app.config.components import target_schemas
 
 WIDTH = 100
 PREFIX = "xaiexp: "  # what ``status`` puts before it
@@ -37,7 +37,7 @@ def _head(kind, where, names):
 def _source(data):
     """(a built-in loader's name (folder, npz, shapes ...) or the target, its path or name)."""
     target = data._target_
-    kind = target.split(".")[-2] if target in TARGET_SCHEMAS else target
+    kind = target.split(".")[-2] if target in target_schemas() else target
     where = str(data.get("path") or data.get("name") or "")
     here, home = os.getcwd(), os.path.expanduser("~")
     if where.startswith(here + os.sep):  # as the user named it (the logged config's path is absolute)

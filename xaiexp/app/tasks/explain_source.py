@@ -8,8 +8,8 @@ run's ``dataset.masks=...``), not against the default one.
 
 from omegaconf import DictConfig, OmegaConf
 
-from xaiexp.app.config.schema import SavedModelConfig
 from xaiexp.app.config.stored import read_stored
+from xaiexp.architecture.tensorflow.saved import SavedModelConfig
 from xaiexp.util.errors import ConfigError
 
 # Keys the command sets itself: where to log, the traces (whose values the run's logged config

@@ -1,11 +1,27 @@
 """FastEstimator's LeNet, the seed tutorial's model."""
 
-import keras
+from dataclasses import dataclass
+from typing import ClassVar
+
+from xaiexp.architecture.keys import ModelKeys
+from xaiexp.util.bounds import bounded
 
 
-def LeNet(input_shape=(28, 28, 1), classes=10, width=1):
+@dataclass
+class LeNetConfig(ModelKeys):
+    MIN_IMAGE_SIZE: ClassVar[int] = 18
+    _target_: str = "xaiexp.architecture.tensorflow.LeNet"
+    width: int = bounded(1, minimum=1)  # multiplies every layer's filters/units
+
+
+SCHEMAS = (LeNetConfig,)
+
+
+def LeNet(input_shape=(28, 28, 1), classes=10, width=LeNetConfig.width):
     """Three 3x3 convolutions (32, 64, 64 filters x ``width``), two pools, a 64-unit dense layer,
     and a softmax over ``classes``; the output is a probability, as in FastEstimator."""
+    import keras
+
     return keras.Sequential(
         [
             keras.Input(shape=input_shape),

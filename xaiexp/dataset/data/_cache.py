@@ -14,8 +14,10 @@ import sys
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 from xaiexp.dataset.data.errors import DatasetFormatError, DatasetNotFoundError
+from xaiexp.dataset.keys import DatasetKeys
 
 PROBE_TIMEOUT = 3.0  # seconds to wait for the download host before declaring it unreachable
 READ_TIMEOUT = 60.0  # seconds a started download may stall before it is abandoned
@@ -29,6 +31,13 @@ class CachedFile:
     url: str
     official: str  # the name the file has upstream, e.g. "cifar-10-python.tar.gz"
     sha256: str | None = None
+
+
+@dataclass
+class KerasDatasetConfig(DatasetKeys):
+    """The schema of a dataset Keras caches: read from the cache, or from ``path``, the
+    official file(s)."""
+    path: Optional[str] = None
 
 
 def datasets_dir():

@@ -7,6 +7,7 @@ no extraction to disk.
 
 import pickle
 import tarfile
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -24,6 +25,14 @@ CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "hors
 _TRAIN = tuple(f"cifar-10-batches-py/data_batch_{i}" for i in range(1, 6))
 _EVAL = "cifar-10-batches-py/test_batch"
 _META = "cifar-10-batches-py/batches.meta"
+
+
+@dataclass
+class Cifar10Config(_cache.KerasDatasetConfig):
+    _target_: str = "xaiexp.dataset.data.cifar10.load_data"
+
+
+SCHEMAS = (Cifar10Config,)
 
 
 def load_data(image_key="x", label_key="y", path=None):

@@ -6,6 +6,7 @@ Read from the four official idx ``.gz`` files, in the Keras cache's ``fashion-mn
 
 import gzip
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -18,6 +19,14 @@ FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
          "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+
+
+@dataclass
+class FashionMnistConfig(_cache.KerasDatasetConfig):
+    _target_: str = "xaiexp.dataset.data.fashion_mnist.load_data"
+
+
+SCHEMAS = (FashionMnistConfig,)
 
 
 def load_data(image_key="x", label_key="y", path=None):

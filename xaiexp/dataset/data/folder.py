@@ -26,8 +26,9 @@ inside tf.data mid-epoch. ``inspect`` never imports TensorFlow.
 import os
 import statistics
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 from PIL import Image
 
@@ -35,15 +36,38 @@ from xaiexp.dataset.data import _cache
 from xaiexp.dataset.data.errors import DatasetFormatError
 from xaiexp.dataset.data.summary import Summary, held_out, too_few_classes
 from xaiexp.dataset.file_dataset import FileDataset, parse_image_size
+from xaiexp.dataset.keys import DatasetKeys
+from xaiexp.util.bounds import bounded
 
 SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 FORMATS = ("BMP", "GIF", "JPEG", "PNG")  # Pillow's names for what tf.io.decode_image reads
 EXPECTED = "a folder with one sub-folder of images per class"
 
 
-def load_data(path, image_size=224, masks=None, eval_path=None, test_path=None, eval_split=0.2,
-              seed=0, eval_masks=None, test_masks=None, decoy_masks=None, eval_decoy_masks=None,
-              test_decoy_masks=None):
+@dataclass
+class FolderConfig(DatasetKeys):
+    _target_: str = "xaiexp.dataset.data.folder.load_data"
+    path: str = "???"  # one sub-folder per class
+    image_size: int = bounded(224, minimum=1)
+    masks: Optional[str] = None  # a folder mirroring path: object masks, same file names
+    eval_path: Optional[str] = None  # null: eval_split of path is held out
+    test_path: Optional[str] = None  # null: test_split of eval is held out
+    eval_masks: Optional[str] = None  # masks of eval_path (given with masks, with eval_path)
+    test_masks: Optional[str] = None  # masks of test_path (given with masks, with test_path)
+    # folders mirroring path, eval_path, test_path: where a shortcut may sit (decoy regions)
+    decoy_masks: Optional[str] = None
+    eval_decoy_masks: Optional[str] = None
+    test_decoy_masks: Optional[str] = None
+    eval_split: float = bounded(0.2, above=0, below=1)
+    seed: int = 0
+
+
+SCHEMAS = (FolderConfig,)
+
+
+def load_data(path, image_size=FolderConfig.image_size, masks=None, eval_path=None, test_path=None,
+              eval_split=FolderConfig.eval_split, seed=FolderConfig.seed, eval_masks=None,
+              test_masks=None, decoy_masks=None, eval_decoy_masks=None, test_decoy_masks=None):
     """``(train, eval)`` FileDatasets, or ``(train, eval, test)`` with ``test_path``.
 
     ``image_size``: an int or (height, width) every image is resized to. Without ``eval_path``,
@@ -62,9 +86,9 @@ def load_data(path, image_size=224, masks=None, eval_path=None, test_path=None, 
     return (train, *others)
 
 
-def inspect(path, image_size=224, masks=None, eval_path=None, test_path=None, eval_split=0.2,
-            seed=0, eval_masks=None, test_masks=None, decoy_masks=None, eval_decoy_masks=None,
-            test_decoy_masks=None):
+def inspect(path, image_size=FolderConfig.image_size, masks=None, eval_path=None, test_path=None,
+            eval_split=FolderConfig.eval_split, seed=FolderConfig.seed, eval_masks=None,
+            test_masks=None, decoy_masks=None, eval_decoy_masks=None, test_decoy_masks=None):
     """The folder's ``Summary`` after every check ``load_data`` makes (raising the same errors),
     without TensorFlow: cheap enough to run before a job starts."""
     checked = _checked(path, image_size, eval_path, test_path, eval_split,

@@ -5,6 +5,7 @@ Read from ``mnist.npz`` (``x_train``, ``y_train``, ``x_test``, ``y_test``), the 
 """
 
 import zipfile
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -38,6 +39,14 @@ def inspect(path=None, **_):
         if missing:
             raise DatasetFormatError(f"{file} lacks {', '.join(missing)}; expected {_EXPECTED}")
     return Summary(CLASSES, (28, 28, 1))
+
+
+@dataclass
+class MnistConfig(_cache.KerasDatasetConfig):
+    _target_: str = "xaiexp.dataset.data.mnist.load_data"
+
+
+SCHEMAS = (MnistConfig,)
 
 
 def load_data(image_key="x", label_key="y", path=None):

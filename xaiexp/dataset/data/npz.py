@@ -17,13 +17,16 @@ as a shape error deep inside the first training step.
 
 import zipfile
 import zlib
+from dataclasses import dataclass
 
 import numpy as np
 
 from xaiexp.dataset.data import _cache, values
 from xaiexp.dataset.data.errors import DatasetFormatError
 from xaiexp.dataset.data.summary import Summary, held_out, too_few_classes
+from xaiexp.dataset.keys import DatasetKeys
 from xaiexp.dataset.numpy_dataset import NumpyDataset
+from xaiexp.util.bounds import bounded
 
 
 EXPECTED = "an .npz file with arrays x and y"
@@ -31,7 +34,18 @@ _SMALL = ("y", "y_eval", "class_names")  # what inspect() reads in full; of the 
 MASKS = ("mask", "decoy_mask")  # optional per-pixel arrays; their eval arrays end in "_eval"
 
 
-def load_data(path, eval_fraction=0.2, seed=0, label_mapping=None,
+@dataclass
+class NpzConfig(DatasetKeys):
+    _target_: str = "xaiexp.dataset.data.npz.load_data"
+    path: str = "???"
+    eval_fraction: float = bounded(0.2, above=0, below=1)
+    seed: int = 0
+
+
+SCHEMAS = (NpzConfig,)
+
+
+def load_data(path, eval_fraction=NpzConfig.eval_fraction, seed=NpzConfig.seed, label_mapping=None,
               image_key="x", label_key="y", mask_key="mask", decoy_key="decoy_mask"):
     """``(train, eval)`` NumpyDatasets with ``image_key``, ``label_key`` and, if the file has
     them, ``mask_key`` and ``decoy_key``.
@@ -49,7 +63,8 @@ def load_data(path, eval_fraction=0.2, seed=0, label_mapping=None,
     return train, evaluation[0] if evaluation else train.split(eval_fraction, seed=seed)
 
 
-def inspect(path, eval_fraction=0.2, seed=0, label_mapping=None, **_):
+def inspect(path, eval_fraction=NpzConfig.eval_fraction, seed=NpzConfig.seed, label_mapping=None,
+            **_):
     """The file's ``Summary``, after every check ``load_data`` makes (raising the same errors),
     without loading the images: labels and class names are read, of the other arrays only their
     .npy headers, and the images' values are streamed in chunks. Cheap enough to run before a

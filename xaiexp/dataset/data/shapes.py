@@ -11,10 +11,14 @@ answer.
 Everything is computed on coordinate grids with NumPy, a whole batch of images at a time.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from xaiexp.dataset.data.summary import Summary
+from xaiexp.dataset.keys import DatasetKeys
 from xaiexp.dataset.numpy_dataset import NumpyDataset
+from xaiexp.util.bounds import bounded
 
 CLASSES = ("circle", "ring", "square", "triangle", "cross")
 # Difficulty, tuned so the seed's LeNet (adam 1e-3, batch 32, x / 255, 8000 images) reaches
@@ -40,9 +44,24 @@ DECOY_PATTERNS = {
 }
 
 
-def load_data(n_train=8000, n_eval=2000, image_size=32, seed=0,
-              image_key="x", label_key="y", mask_key="mask", shortcut=False,
-              decoy_key="decoy_mask", test_split=None):
+@dataclass
+class ShapesConfig(DatasetKeys):
+    _target_: str = "xaiexp.dataset.data.shapes.load_data"
+    n_train: int = bounded(8000, minimum=1)
+    n_eval: int = bounded(2000, minimum=1)
+    image_size: int = bounded(32, minimum=1)
+    seed: int = 0
+    # a class-coded pattern patch in a corner of every train/eval image, repainted at random in
+    # the test split (experiment=shortcut_detection)
+    shortcut: bool = False
+
+
+SCHEMAS = (ShapesConfig,)
+
+
+def load_data(n_train=ShapesConfig.n_train, n_eval=ShapesConfig.n_eval,
+              image_size=ShapesConfig.image_size, seed=ShapesConfig.seed, image_key="x", label_key="y",
+              mask_key="mask", shortcut=ShapesConfig.shortcut, decoy_key="decoy_mask", test_split=None):
     """``(train, eval)`` NumpyDatasets: ``image_key`` uint8 (N, S, S, 3), ``label_key`` int (N,)
     with classes balanced, ``mask_key`` uint8 (N, S, S, 1), 1 where the shape covers the pixel.
 
@@ -78,7 +97,8 @@ def load_data(n_train=8000, n_eval=2000, image_size=32, seed=0,
     return train, evaluation, test
 
 
-def inspect(image_size=32, n_train=8000, n_eval=2000, **_):
+def inspect(image_size=ShapesConfig.image_size, n_train=ShapesConfig.n_train,
+            n_eval=ShapesConfig.n_eval, **_):
     """The ``Summary`` of the images ``load_data`` would draw."""
     # drawing peaks at ~32 bytes a pixel: float32 image and noise (24), coverage and masks
     return Summary(tuple(CLASSES), (image_size, image_size, 3), rows=(n_train, n_eval),

@@ -14,20 +14,38 @@ TensorFlow) and makes every check ``load_data`` makes before it reads a record.
 import json
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
 from xaiexp.dataset.data.errors import DatasetFormatError, DatasetNotFoundError
 from xaiexp.dataset.data.summary import Summary
 from xaiexp.dataset.file_dataset import parse_image_size
+from xaiexp.dataset.keys import DatasetKeys
 from xaiexp.dataset.numpy_dataset import NumpyDataset
 
 _VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 
 
-def load_data(name, data_dir=None, image_size=None, train_split="train", eval_split="test",
-              test_split_name=None, image_key="image", label_key="label"):
+@dataclass
+class TfdsConfig(DatasetKeys):
+    _target_: str = "xaiexp.dataset.data.tfds.load_data"
+    name: str = "???"  # a tensorflow-datasets name, e.g. oxford_flowers102
+    data_dir: Optional[str] = None  # null: tensorflow-datasets' default (~/tensorflow_datasets)
+    image_size: Optional[int] = None  # null: the dataset's own size (must be fixed)
+    train_split: str = "train"  # split names in tfds' syntax, e.g. train[:80%]
+    eval_split: str = "test"
+    test_split_name: Optional[str] = None  # null: test_split of eval is held out
+
+
+SCHEMAS = (TfdsConfig,)
+
+
+def load_data(name, data_dir=None, image_size=None, train_split=TfdsConfig.train_split,
+              eval_split=TfdsConfig.eval_split, test_split_name=None, image_key="image",
+              label_key="label"):
     """``(train, eval)`` NumpyDatasets with keys "x" (images) and "y" (int64 labels), or
     ``(train, eval, test)`` with ``test_split_name`` (a split name; xaiexp's ``test_split`` is the
     share of eval held out otherwise).
@@ -57,8 +75,9 @@ def load_data(name, data_dir=None, image_size=None, train_split="train", eval_sp
     return tuple(in_memory(split) for split in splits)
 
 
-def inspect(name, data_dir=None, image_size=None, train_split="train", eval_split="test",
-            test_split_name=None, image_key="image", label_key="label"):
+def inspect(name, data_dir=None, image_size=None, train_split=TfdsConfig.train_split,
+            eval_split=TfdsConfig.eval_split, test_split_name=None, image_key="image",
+            label_key="label"):
     """The prepared dataset's ``Summary`` (class names, one image's shape after ``image_size``),
     from its JSON metadata alone, after every check ``load_data`` makes."""
     _, _, names, shape = _checked(name, data_dir, image_size, train_split, eval_split, test_split_name,

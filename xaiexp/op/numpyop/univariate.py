@@ -4,6 +4,7 @@ import numpy as np
 import tensorflow as tf
 
 from xaiexp.op.numpyop.numpyop import NumpyOp
+from xaiexp.util.normalization import IMAGENET_MEAN, IMAGENET_STD, MAX_PIXEL_VALUE
 
 
 class Normalize(NumpyOp):
@@ -14,8 +15,8 @@ class Normalize(NumpyOp):
     dataset's tf tensors alike.
     """
 
-    def __init__(self, inputs, outputs, mode=None, mean=(0.485, 0.456, 0.406),
-                 std=(0.229, 0.224, 0.225), max_pixel_value=255.0):
+    def __init__(self, inputs, outputs, mode=None, mean=IMAGENET_MEAN, std=IMAGENET_STD,
+                 max_pixel_value=MAX_PIXEL_VALUE):
         super().__init__(inputs=inputs, outputs=outputs, mode=mode)
         self.mean = np.asarray(mean, dtype=np.float32) * np.float32(max_pixel_value)
         self.std = np.asarray(std, dtype=np.float32) * np.float32(max_pixel_value)

@@ -1,0 +1,41 @@
+"""The built-in components' schemas, found where the components live.
+
+Every module of a component package that binds ``SCHEMAS`` declares the config schemas of the
+callables it offers as ``_target_``s (a dataclass each, whose ``_target_`` default names the
+callable). Those modules import TensorFlow only inside their functions, so the schemas are read
+without it; a helper module that imports TensorFlow at its top (a Keras layer) binds no
+``SCHEMAS`` and is never imported here (``xaiexp.util.discovery``). A new dataset or model is one
+module in its package plus its YAML in ``conf/``; nothing here lists them.
+"""
+
+import functools
+import importlib
+
+from xaiexp.util.discovery import declarations
+
+# Config group -> the package (or the one module) that holds its built-in components
+HOMES = {"dataset": "xaiexp.dataset.data", "model": "xaiexp.architecture.tensorflow",
+         "schedule": "xaiexp.schedule", "decoy": "xaiexp.xai.decoy"}
+
+
+@functools.cache
+def group_schemas() -> dict[str, dict[str, type]]:
+    """{group: {target: schema}} of every built-in component."""
+    found = {}
+    for group, home in HOMES.items():
+        module = importlib.import_module(home)
+        declared = (declarations(module, "SCHEMAS") if hasattr(module, "__path__")
+                    else {home: module.SCHEMAS})
+        found[group] = {}
+        for where, schemas in declared.items():
+            for schema in schemas:
+                if schema._target_ in found[group]:
+                    raise ValueError(f"{schema._target_} has two schemas, the second in {where}")
+                found[group][schema._target_] = schema
+    return found
+
+
+def target_schemas() -> dict[str, type]:
+    """{target: schema} of every built-in component; any other target is a user's, checked by
+    its signature."""
+    return {target: schema for schemas in group_schemas().values() for target, schema in schemas.items()}
