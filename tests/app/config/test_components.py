@@ -12,7 +12,7 @@ from omegaconf import OmegaConf
 
 import xaiexp.architecture.tensorflow as models
 import xaiexp.dataset.data as datasets
-from xaiexp.app.cli import COMPOSITION_ERRORS, compose_config, config_dir, describe
+from xaiexp.app.cli import COMPOSITION_ERRORS, compose_config, config_dir, error_line
 from xaiexp.app.config.components import HOMES, group_schemas
 
 DATASET_MODULE = '''
@@ -136,7 +136,7 @@ def test_a_new_dataset_module_and_model_module_are_discovered(new_components, ho
         with pytest.raises(COMPOSITION_ERRORS) as error:  # checked by the schema its module declares
             compose_config(["dataset=stripes", "model=tiny", "tracking=none", override],
                            config_dirs=[new_components])
-        assert message in describe(error.value)
+        assert message in error_line(error.value)
 
 
 def test_the_components_are_read_without_tensorflow():
