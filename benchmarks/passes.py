@@ -33,9 +33,10 @@ IG's schemes also report their completeness error (median over images), which mu
 5 % (above it, Vertex Explainable AI's documentation advises more steps; FastEstimator's 100
 linspace steps reach about 0.5 % on LeNet), or within FastEstimator's where that is larger, for
 a scheme to count as close: on maps alone, two baselines of two Gauss–Legendre nodes would do,
-with a completeness error of 30 %. Those with a ``tolerance`` refine their steps image by image (their passes are the measured
-mean). Also: the seconds per image of the four default methods at the old and the new settings, through
-``MethodSet`` as the Saliency trace runs them, alternating repetitions in one process.
+with a completeness error of 30 %. Those with a ``tolerance`` refine their steps image by image
+(their passes are the measured mean). Also: the seconds per image of the four default methods at
+the old and the new settings, through ``MethodSet`` as the Saliency trace runs them, alternating
+repetitions in one process.
 
 The whole run took 24½ minutes on 2 shared cores (LeNet's part about 10; the MobileNetV2 part is
 kept that short by its 6 images, one seed, smaller references and the smaller grid).

@@ -12,6 +12,7 @@ end), the p50/p95 latency of one metric batch, one figure and one tag call, and 
 """
 
 import argparse
+import functools
 import json
 import os
 import subprocess
@@ -47,12 +48,12 @@ def worker(uri, index, steps, keys, figure_every, tags):
         for step in range(steps):
             now = int(time.time() * 1000)
             values = [Metric(f"train/m{k}", float(index * 1000 + step + k / 100), now, step) for k in range(keys)]
-            timed("metrics", lambda: outbox.send_metrics(values))
+            timed("metrics", functools.partial(outbox.send_metrics, values))
             if step % figure_every == 0:
-                timed("figure", lambda: outbox.call(
-                    lambda: client.log_image(run_id, image, key="eval/figure", step=step)))
+                timed("figure", functools.partial(outbox.call, functools.partial(
+                    client.log_image, run_id, image, key="eval/figure", step=step)))
             if step < tags:
-                timed("tag", lambda: outbox.set_tags({f"load.tag{step}": f"{index}-{step}"}))
+                timed("tag", functools.partial(outbox.set_tags, {f"load.tag{step}": f"{index}-{step}"}))
     print(json.dumps({"run_id": run_id, "start": started, "end": time.time(), "latency": latency}))
 
 
@@ -80,7 +81,7 @@ def missing(uri, reports, steps, keys, figure_every, tags):
 
     client, lost = MlflowClient(uri), []
     figures = len(range(0, steps, figure_every))
-    for index, report in enumerate(sorted(reports, key=lambda r: r["run_id"])):
+    for report in sorted(reports, key=lambda r: r["run_id"]):
         run = client.get_run(report["run_id"])
         if run.info.status != "FINISHED":
             lost.append(f"run {run.info.run_id} is {run.info.status}")

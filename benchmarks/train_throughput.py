@@ -94,8 +94,10 @@ def throughput(rounds):
               f"   {statistics.median(ratios):.3f}  (rounds: {', '.join(f'{r:.3f}' for r in ratios)})")
 
 
-TRACKING_ENTRY_POINTS = {("mlflow_trace.py", name) for name in ("on_begin", "on_batch_end", "on_epoch_end", "on_end")} | {
-    ("run.py", "mlflow_run"), ("run.py", "log_dict"), ("run.py", "log_artifacts"), ("run.py", "log_artifact"), ("runner.py", "git_commit")}
+TRACKING_ENTRY_POINTS = {
+    *(("mlflow_trace.py", name) for name in ("on_begin", "on_batch_end", "on_epoch_end", "on_end")),
+    *(("run.py", name) for name in ("mlflow_run", "log_dict", "log_artifacts", "log_artifact")),
+    ("runner.py", "git_commit")}
 
 
 def profiled_share(cfg, run, label):

@@ -1,7 +1,8 @@
 """Probability or logit: what SmoothGrad and Integrated Gradients explain, measured.
 
     python -m xaiexp name=what_is_explained     # trains the default LeNet, saves its model
-    python examples/what_is_explained.py --model outputs/mlartifacts/what_is_explained/<run>/artifacts/model/model_best_accuracy.keras
+    python examples/what_is_explained.py \
+        --model outputs/mlartifacts/what_is_explained/<run>/artifacts/model/model_best_accuracy.keras
 
 Explains ``--images`` eval images of the default ``shapes`` data (seed 0, normalized as the
 default pipeline does) with ``SaliencyNet(output=...)`` for both outputs, at the default

@@ -46,7 +46,7 @@ class EvalEssential(Trace):
         self.count = 0
 
     def on_epoch_begin(self, data):
-        self.sums = {key: 0.0 for key in self.inputs}
+        self.sums = dict.fromkeys(self.inputs, 0.0)
         self.count = 0
 
     def on_batch_end(self, data):

@@ -26,9 +26,9 @@ def load_last_epoch(client, run_id, key, mode):
               if (match := pattern.fullmatch(item.path))}
     if not epochs:
         return None
-    with tempfile.TemporaryDirectory() as folder:
-        with np.load(client.download_artifacts(run_id, epochs[max(epochs)], folder)) as npz:
-            return {name: npz[name] for name in npz.files}
+    with tempfile.TemporaryDirectory() as folder, \
+            np.load(client.download_artifacts(run_id, epochs[max(epochs)], folder)) as npz:
+        return {name: npz[name] for name in npz.files}
 
 
 def figure_arrays(figure):

@@ -17,6 +17,7 @@ kept. The file is part of the run: whoever next starts on it sends what a dead p
 """
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -157,7 +158,7 @@ class Outbox:
         """Log ``metrics`` (MLflow Metric entities) in batches, or keep those not sent."""
         metrics = list(metrics)
         while metrics:
-            if not self.call(lambda: self.client.log_batch(self.run_id, metrics=metrics[:BATCH])):
+            if not self.call(functools.partial(self.client.log_batch, self.run_id, metrics=metrics[:BATCH])):
                 self._keep({"metric": [m.key, m.value, m.timestamp, m.step]} for m in metrics)
                 return
             metrics = metrics[BATCH:]

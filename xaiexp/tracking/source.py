@@ -41,5 +41,5 @@ def find_source_run(target, experiment, which):
     folder = tempfile.mkdtemp(prefix="xaiexp-explain-")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # keep stderr one line
     model_path = client.download_artifacts(run.info.run_id, models[0], folder)
-    return SourceRun(run.info.run_id, run.info.run_name, logged_config(client, run, "explain_run"), str(Path(model_path)),
-                     dict(run.data.params))
+    return SourceRun(run.info.run_id, run.info.run_name, logged_config(client, run, "explain_run"),
+                     str(Path(model_path)), dict(run.data.params))

@@ -54,7 +54,8 @@ def finish_sweep(metric, direction):
     ``xaiexp.best_child_*``), rank the children there (its description and ``sweep_summary.md``)
     and on the console, and end the parent: FINISHED when a child finished, else FAILED.
     The best child is ``best.best_run``'s. Returns it, if any."""
-    from xaiexp.tracking.sweep_summary import DESCRIPTION_TAG, SUMMARY_ARTIFACT, console_text, parent_description, ranking
+    from xaiexp.tracking.sweep_summary import (DESCRIPTION_TAG, SUMMARY_ARTIFACT, console_text,
+                                               parent_description, ranking)
     from xaiexp.tracking.ui.links import how_to_open, run_link
 
     parent, uri = os.environ.get(PARENT_RUN_ID), os.environ.get(PARENT_URI)

@@ -10,7 +10,7 @@ the fields' metadata. No TensorFlow is imported.
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
 from enum import Enum
-from typing import List, Optional
+from typing import Optional
 
 from xaiexp.xai.draws import SAMPLERS
 from xaiexp.xai.quadrature import RULES
@@ -71,13 +71,13 @@ class SaliencySettings:
 
     samples: Optional[int] = at_least(None, 1)  # None: the first batch
     probes: ProbeChoice = "first"
-    methods: Optional[List[str]] = None  # None: FastEstimator's four that the settings leave on
+    methods: Optional[list[str]] = None  # None: FastEstimator's four that the settings leave on
     smoothing: int = at_least(25, 0)  # SmoothGrad and VarGrad samples
-    integrating: List[int] = field(default_factory=lambda: [100, 6])  # IG steps, SmInt samples
+    integrating: list[int] = field(default_factory=lambda: [100, 6])  # IG steps, SmInt samples
     passes: PassOptions = field(default_factory=PassOptions)
     occlusion: OcclusionSettings = field(default_factory=OcclusionSettings)
     chunk_size: int = at_least(1024, 1)  # images per compiled gradient call
-    metrics: Optional[List[str]] = None  # None: the registry's default metrics
+    metrics: Optional[list[str]] = None  # None: the registry's default metrics
     every: int = at_least(1, 1)
     score_samples: Optional[int] = at_least(None, 1)  # None: the metrics score the probes
     heavy_every: int = at_least(1, 1)

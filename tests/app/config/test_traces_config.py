@@ -104,8 +104,9 @@ def test_a_trace_without_methods_is_checked_with_the_methods_it_would_choose():
     assert compose_config([quick_trace(methods=None, smoothing=0, integrating=0)]).traces.quick.smoothing == 0
     with pytest.raises(COMPOSITION_ERRORS) as error:
         compose_config([quick_trace(methods="[smoothgrad]", smoothing=0)])
-    assert error_line(error.value) == ("traces.quick.smoothing: must be >= 1 while traces.quick.methods has smoothgrad, "
-                                     "got 0; raise it or remove smoothgrad from traces.quick.methods")
+    assert error_line(error.value) == ("traces.quick.smoothing: must be >= 1 while traces.quick.methods has "
+                                       "smoothgrad, got 0; raise it or remove smoothgrad from "
+                                       "traces.quick.methods")
 
 
 def runs(home):

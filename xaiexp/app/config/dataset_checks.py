@@ -125,7 +125,7 @@ def _hxw(size):
     return "×".join(map(str, size))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _warn_once(message):
     """One warning line, once per process (a sweep checks every job's config)."""
     print(f"xaiexp: warning: {message}", file=sys.stderr, flush=True)

@@ -9,7 +9,7 @@ target against its signature (``xaiexp.app.config.targets``). None of this impor
 
 from dataclasses import dataclass, field, fields
 from enum import Enum
-from typing import Any, Dict, List, Optional
+from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import OmegaConf
@@ -68,9 +68,9 @@ class ExplainConfig(SaliencySettings):
     # class-stratified and seeded, so an image folder sorted by class shows all its classes
     probes: ProbeChoice = _chosen("probes", "stratified")
     # columns, in order (the overlay shows the last): names of xaiexp.xai's method registry
-    methods: List[str] = _chosen("methods", factory=lambda: default_methods(
+    methods: list[str] = _chosen("methods", factory=lambda: default_methods(
         DEFAULTS.smoothing, *INTEGRATING))
-    integrating: List[int] = _chosen("integrating", factory=lambda: list(INTEGRATING))
+    integrating: list[int] = _chosen("integrating", factory=lambda: list(INTEGRATING))
     # Gauss-Legendre nodes, Latin-hypercube noise and baselines, IG over 2 random baselines with
     # its steps doubled per image until the attributions add up to f(x) - f(b) within 5 %: as
     # close to high-sample maps as FastEstimator's 726 passes an image, in ~90 (README "Fewer
@@ -78,7 +78,7 @@ class ExplainConfig(SaliencySettings):
     passes: PassOptions = _chosen("passes", factory=lambda: PassOptions(
         rule="gausslegendre", sampling="latin", baselines=2, tolerance=0.05))
     # logged per epoch as xai/<method>/<metric>: names of xaiexp.xai's metric registry
-    metrics: List[str] = _chosen("metrics", factory=lambda: list(DEFAULT_METRICS))
+    metrics: list[str] = _chosen("metrics", factory=lambda: list(DEFAULT_METRICS))
     # a class-stratified scoring set of N eval/test images; null: the metrics score the probes
     score_samples: Optional[int] = _chosen("score_samples", 100)
     # eval's scores at the last epoch only (N: also every N-th explained eval epoch)
@@ -142,14 +142,14 @@ class Config:
     batch_size: int = bounded(32, minimum=1)
     log_steps: int = bounded(100, minimum=0)  # 0 logs epochs only
     # _target_ nodes (see xaiexp.app.config.components): any keys, checked by validate
-    dataset: Dict[str, Any] = field(default_factory=dict)
-    model: Dict[str, Any] = field(default_factory=dict)
-    optimizer: Dict[str, Any] = field(default_factory=dict)
-    schedule: Dict[str, Any] = field(default_factory=dict)
+    dataset: dict[str, Any] = field(default_factory=dict)
+    model: dict[str, Any] = field(default_factory=dict)
+    optimizer: dict[str, Any] = field(default_factory=dict)
+    schedule: dict[str, Any] = field(default_factory=dict)
     # name -> _target_ node of a trace (null: off), in order; conf/traces/default.yaml
-    traces: Dict[str, Any] = field(default_factory=dict)
+    traces: dict[str, Any] = field(default_factory=dict)
     # where a shortcut may sit (conf/decoy/: box, border; or a _target_ of your own); null: none
-    decoy: Optional[Dict[str, Any]] = None
+    decoy: Optional[dict[str, Any]] = None
     explain: ExplainConfig = field(default_factory=ExplainConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)

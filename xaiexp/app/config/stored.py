@@ -104,7 +104,7 @@ def trusted_targets(command: DictConfig, config_dirs, overrides=()) -> frozenset
     return frozenset(named | set(target_schemas()))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _folder_targets(folder):
     found = set()
     for path in Path(folder).rglob("*.yaml"):

@@ -170,18 +170,23 @@ def _definition(body, name):
     """The last top-level statement of ``body`` that binds ``name``."""
     found = None
     for node in body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
-            found = node
-        elif isinstance(node, (ast.Import, ast.ImportFrom)) and any(
-                (a.asname or a.name.split(".")[0]) == name for a in node.names):
-            found = node
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and name in {
-                t.id for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
-                if isinstance(t, ast.Name)}:
+        if _binds(node, name):
             found = node
         elif isinstance(node, (ast.If, ast.Try)):
             found = _definition([*node.body, *getattr(node, "orelse", [])], name) or found
     return found
+
+
+def _binds(node, name):
+    """Whether statement ``node`` defines, imports or assigns ``name``."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return node.name == name
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return any((alias.asname or alias.name.split(".")[0]) == name for alias in node.names)
+    if isinstance(node, (ast.Assign, ast.AnnAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        return name in {target.id for target in targets if isinstance(target, ast.Name)}
+    return False
 
 
 def _has_star_import_or_getattr(tree):

@@ -7,7 +7,7 @@ import functools
 import math
 from dataclasses import fields, is_dataclass
 from enum import Enum
-from typing import List, Union, get_args, get_origin, get_type_hints
+from typing import Union, get_args, get_origin, get_type_hints
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationResolutionError, OmegaConfBaseException
@@ -112,7 +112,7 @@ def _check_values(cfg, schema, prefix=""):
         if choices is not None:
             require(value in choices, key, f"must be one of {', '.join(choices)}, got {value!r}")
             continue
-        many = get_origin(hint) in (list, List)
+        many = get_origin(hint) in (list, list)
         kind = get_args(hint)[0] if many else hint
         if kind not in (int, float) or value is None:
             continue
@@ -152,7 +152,7 @@ def _merges(schema, part):
         return False
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _structured(schema):
     return OmegaConf.structured(schema)
 
@@ -357,7 +357,7 @@ def _as_field(value, hint):
         return str(value)
     if is_dataclass(hint) and isinstance(value, list):
         return dict(zip([item.name for item in fields(hint)], value))
-    if get_origin(hint) in (list, List) and not isinstance(value, list):
+    if get_origin(hint) in (list, list) and not isinstance(value, list):
         return [value]
     return value
 

@@ -1,13 +1,13 @@
 """An Optuna sweeper for Hydra: Optuna's ask/tell loop over Hydra's launcher.
 
 Each round asks the study for ``n_jobs`` trials, turns their sampled values into Hydra overrides
-(see xaiexp.app.sweep.search_space), launches them as jobs and tells the study what each returned: its
-value, FAIL for an error or a NaN (the study goes on until more than ``max_failure_rate`` of
-``n_trials`` failed; it then stops, and fails only if no trial finished), PRUNED when the job stopped because the pruner said so
-(see xaiexp.app.sweep.pruning). The study lives in ``storage`` under ``study_name`` (see
-xaiexp.app.sweep.study): every process started with the same ones asks the same study, so sweeps on
-several machines share it and the same command again resumes it. ``n_trials`` counts this
-process's trials.
+(see xaiexp.app.sweep.search_space), launches them as jobs and tells the study what each
+returned: its value, FAIL for an error or a NaN (the study goes on until more than
+``max_failure_rate`` of ``n_trials`` failed; it then stops, and fails only if no trial
+finished), PRUNED when the job stopped because the pruner said so (see xaiexp.app.sweep.pruning).
+The study lives in ``storage`` under ``study_name`` (see xaiexp.app.sweep.study): every process
+started with the same ones asks the same study, so sweeps on several machines share it and the
+same command again resumes it. ``n_trials`` counts this process's trials.
 
 Hydra accepts sweepers only from the ``hydra_plugins`` package: configs name this class as
 ``hydra_plugins.xaiexp_optuna_sweeper.OptunaSweeper``.

@@ -179,8 +179,9 @@ class Saliency(Trace):
         if decoy_key and decoy is not None:
             raise ValueError("give decoy_key (masks in the data) or decoy (a region), not both")
         self.decoy_key = decoy_key
-        self.scorecard = Scorecard(DEFAULT_METRICS if metrics is None else metrics, self.salnet, self.method_set, mask_key,
-                                   self._decoy_source(decoy_key, decoy), deletion_baseline,
+        self.scorecard = Scorecard(DEFAULT_METRICS if metrics is None else metrics, self.salnet,
+                                   self.method_set, mask_key, self._decoy_source(decoy_key, decoy),
+                                   deletion_baseline,
                                    insertion_baseline, pointing_tolerance, black=black,
                                    cascading=cascading)
         if probes not in names(ProbeChoice):

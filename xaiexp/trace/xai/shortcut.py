@@ -110,7 +110,7 @@ class ShortcutCheck(Trace):
     def _method_keys(self):
         if self.saliency is None:
             return {}
-        return {column: name for column, name in self.saliency.method_set.columns.items()}
+        return dict(self.saliency.method_set.columns)
 
 
 class VerdictRecord:

@@ -88,8 +88,8 @@ def main(argv):
         print(f"xaiexp: note: {note}", file=sys.stderr)
     legend = ["", *report.legend] if report.legend else []
     print(textwrap.fill(report.heading, TERMINAL_WIDTH, subsequent_indent="  "), "",
-          report.table.terminal(TERMINAL_WIDTH, outputs=safe_name(args.figure)), *legend, "", *map(_shown_path, report.paths),
-          sep="\n")
+          report.table.terminal(TERMINAL_WIDTH, outputs=safe_name(args.figure)), *legend, "",
+          *map(_shown_path, report.paths), sep="\n")
 
 
 def _shown_path(path: Path) -> str:

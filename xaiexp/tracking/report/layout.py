@@ -118,7 +118,8 @@ def _text(frame, labels=1):
     def line(values):
         return "  ".join(v.rjust(w) if n else v.ljust(w) for v, w, n in zip(values, widths, numeric)).rstrip()
 
-    return "\n".join([line([str(c) for c in shown.columns]), *(line(list(row)) for row in shown.itertuples(index=False))])
+    rows = (line(list(row)) for row in shown.itertuples(index=False))
+    return "\n".join([line([str(c) for c in shown.columns]), *rows])
 
 
 def _widest(text):
