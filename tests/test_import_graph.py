@@ -20,7 +20,13 @@ FLOORS = (
     ("xaiexp.trace",),  # hooks into training: the saliency trace runs xai
     ("xaiexp.estimator",),  # the training loop and its traces; it knows no MLflow
     ("xaiexp.tracking",),  # MLflow, and the report and ui commands
-    ("xaiexp.app",),  # Hydra and Optuna: config checking, tasks, sweeps, the command line
+    # Hydra and Optuna: config checking, then sweeps (sweepers and launchers start jobs through
+    # Hydra, never by importing a task), the tasks a job runs (a trial reports to its study), the
+    # command line
+    ("xaiexp.app.config",),
+    ("xaiexp.app.sweep",),
+    ("xaiexp.app.tasks",),
+    ("xaiexp.app",),
     ("xaiexp.__main__",),
 )
 

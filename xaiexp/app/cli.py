@@ -25,7 +25,7 @@ from xaiexp.app.config.paths import absolute_paths
 from xaiexp.app.config.disk_full import no_space_left
 from xaiexp.app.config.writable_folders import check_output_dir
 from xaiexp.app.config.preflight import check_resources
-from xaiexp.app.config.remote_checks import check_launcher, check_study_database
+from xaiexp.app.sweep.remote_checks import check_launcher, check_study_database
 from xaiexp.app.config.schema import register_configs
 from xaiexp.app.config.shared_store import share_config_store
 from xaiexp.app.config.stored import read_stored, trusted_targets

@@ -4,7 +4,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import OmegaConf
 
-from xaiexp.app.tasks.params import flatten, sweep_name
+from xaiexp.app.config.params import flatten, sweep_name
 from xaiexp.app.sweep.search_keys import searchable
 from xaiexp.app.config.tracked import experiment_name, tracking_target
 

@@ -15,7 +15,7 @@ from omegaconf import OmegaConf
 from xaiexp.app.tasks.build import (instantiate_group, load_datasets, make_estimator, make_model,
                               make_network, make_pipeline, make_traces)
 from xaiexp.app.tasks.explain_source import COMMAND_KEYS, inherited_params
-from xaiexp.app.tasks.params import run_name, run_params
+from xaiexp.app.config.params import run_name, run_params
 from xaiexp.app.tasks.train import described, flatten, run_tags, say_where
 from xaiexp.app.config.schema import plain_value
 from xaiexp.app.config.tracked import experiment_name, tracking_target

@@ -14,7 +14,7 @@ from omegaconf import OmegaConf
 
 import xaiexp
 from xaiexp.app.tasks.build import build_experiment
-from xaiexp.app.tasks.params import flatten, option_labels, run_name, run_params
+from xaiexp.app.config.params import flatten, option_labels, run_name, run_params
 from xaiexp.app.sweep.ray_launcher import NODE_ENV
 from xaiexp.app.config.schema import plain_value
 from xaiexp.app.config.tracked import experiment_name, tracking_target

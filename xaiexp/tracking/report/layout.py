@@ -17,7 +17,7 @@ import pandas as pd
 from xaiexp.util.util import short_value
 from xaiexp.xai.registry import EXPLANATION, explained_method
 
-SEPARATOR = " · "  # between the parts of a run's name (xaiexp/app/tasks/params.py)
+SEPARATOR = " · "  # between the parts of a run's name (xaiexp/app/config/params.py)
 SHARED = "shared"
 RUN_COLUMNS = ("run", "run_id", "status", "accuracy", "method", SHARED)  # not params, not scores
 MISSING = ("", "-")  # how a table shows a value a run did not log

@@ -7,8 +7,8 @@ import socket
 import pytest
 
 from tests.support.cli import run_cli
-from xaiexp.app.config import remote_checks
-from xaiexp.app.config.remote_checks import check_launcher, check_study_database
+from xaiexp.app.sweep import remote_checks
+from xaiexp.app.sweep.remote_checks import check_launcher, check_study_database
 from xaiexp.util.errors import ConfigError
 
 

@@ -4,7 +4,7 @@ group choices Hydra recorded and the overrides (README "Browsing results")."""
 import pytest
 
 from xaiexp.app.cli import COMPOSITION_ERRORS, compose_config, error_line
-from xaiexp.app.tasks.params import flatten, run_name, run_params, sweep_name
+from xaiexp.app.config.params import flatten, run_name, run_params, sweep_name
 from xaiexp.util.util import short_value
 
 CHOICES = {"dataset": "shapes", "model": "lenet", "optimizer": "adam", "schedule": "cosine",
