@@ -1,7 +1,9 @@
 """SaliencyNet: FastEstimator's saliency API on the batched, compiled engine."""
 
 from collections.abc import Mapping
+from typing import Any
 
+import keras
 import numpy as np
 
 from xaiexp.backend import to_number
@@ -21,8 +23,11 @@ from xaiexp.xai.plan import PassPlan
 from xaiexp.xai.refine import refine
 from xaiexp.xai.saliency_settings import DEFAULTS
 
+Batch = Mapping[str, Any]  # key -> a batch of values (arrays or tensors)
+Results = dict[str, np.ndarray]  # model_outputs: predicted classes, then masks by name
 
-def class_indices(labels):
+
+def class_indices(labels: Any) -> np.ndarray:
     """Integer classes (B,) from labels shaped (B,), (B, 1) or one-hot (B, classes)."""
     labels = to_number(labels)
     if labels.ndim > 1 and labels.shape[-1] > 1:
@@ -68,9 +73,11 @@ class SaliencyNet:
             the model's output itself.
     """
 
-    def __init__(self, model, model_inputs, model_outputs, outputs="saliency",
-                 chunk_size=DEFAULTS.chunk_size, seed=None, target="predicted", baseline="uniform",
-                 output=DEFAULTS.output, noise_range=DEFAULTS.noise_range, from_logits=False):
+    def __init__(self, model: keras.Model, model_inputs: str, model_outputs: str,
+                 outputs: str = "saliency", chunk_size: int = DEFAULTS.chunk_size,
+                 seed: int | None = None, target: str = "predicted", baseline: str = "uniform",
+                 output: str = DEFAULTS.output, noise_range: str = DEFAULTS.noise_range,
+                 from_logits: bool = False) -> None:
         model = probabilities(model) if from_logits else model
         self.model_inputs = model_inputs
         self.model_outputs = model_outputs
@@ -81,14 +88,16 @@ class SaliencyNet:
         self.engine = GradientEngine(model, baseline=baseline, chunk_size=chunk_size,
                                      explained=explained_model(model, output),
                                      noise_range=noise_range)
-        self._grad_cams = {}  # layer name (None: the last feature layer) -> GradCam
+        self._grad_cams: dict[str | None, GradCam] = {}  # layer name (None: the last feature layer) -> GradCam
 
-    def get_masks(self, batch, raw=False):
+    def get_masks(self, batch: Batch, raw: bool = False) -> Results:
         """Vanilla gradient masks. With ``raw``, the un-normalized (B, H, W, C) gradients."""
         return self.explain(batch, {self.outputs: vanilla_gradient()}, raw)
 
-    def get_smoothed_masks(self, batch, stdev_spread=0.15, nsamples=25, nintegration=None,
-                           magnitude=True, raw=False, rule="linspace", sampling="random"):
+    def get_smoothed_masks(self, batch: Batch, stdev_spread: float = 0.15,
+                           nsamples: int = DEFAULTS.smoothing, nintegration: int | None = None,
+                           magnitude: bool = True, raw: bool = False, rule: str = "linspace",
+                           sampling: str = "random") -> Results:
         """SmoothGrad masks over ``nsamples`` samples (the clean input and noisy copies with
         σ = ``stdev_spread`` · (max(x) − min(x))); with ``nintegration``, SmInt: each noisy
         copy's integrated-gradient map over that many nodes of the quadrature ``rule`` is
@@ -100,8 +109,9 @@ class SaliencyNet:
             method = smooth_grad(nsamples, stdev_spread, magnitude, sampling)
         return self.explain(batch, {self.outputs: method}, raw)
 
-    def get_integrated_masks(self, batch, nsamples=25, raw=False, rule="linspace", baselines=1,
-                             sampling="random", tolerance=None, max_steps=64):
+    def get_integrated_masks(self, batch: Batch, nsamples: int = 25, raw: bool = False,
+                             rule: str = "linspace", baselines: int = 1, sampling: str = "random",
+                             tolerance: float | None = None, max_steps: int = 64) -> Results:
         """Integrated-gradient masks over ``nsamples`` nodes of the quadrature ``rule`` from the
         baseline to the input, averaged over ``baselines`` random baselines drawn by
         ``sampling``. With ``raw``, the attributions (x − b)·mean(gradients), which sum to
@@ -110,12 +120,13 @@ class SaliencyNet:
         return self.explain(batch, {self.outputs: method}, raw, tolerance=tolerance,
                             max_steps=max_steps)
 
-    def get_gradient_x_input_masks(self, batch, raw=False):
+    def get_gradient_x_input_masks(self, batch: Batch, raw: bool = False) -> Results:
         """Gradient × Input masks; with ``raw``, gradient · x per element."""
         return self.explain(batch, {self.outputs: gradient_x_input()}, raw)
 
-    def get_vargrad_masks(self, batch, nsamples=25, stdev_spread=0.15, raw=False,
-                          sampling="random"):
+    def get_vargrad_masks(self, batch: Batch, nsamples: int = DEFAULTS.smoothing,
+                          stdev_spread: float = 0.15, raw: bool = False,
+                          sampling: str = "random") -> Results:
         """VarGrad masks: the variance of ``nsamples`` gradients at x + N(0, σ²), σ =
         ``stdev_spread`` · (max(x) − min(x)), the noise drawn by ``sampling``; all passes share
         the compiled calls."""
@@ -124,7 +135,7 @@ class SaliencyNet:
                                      noisy_gradients(nsamples, stdev_spread, sampling)).maps
         return self._results(predictions, {self.outputs: variance(list(samples.values()))}, raw)
 
-    def get_gradcam_masks(self, batch, layer=None, raw=False):
+    def get_gradcam_masks(self, batch: Batch, layer: str | None = None, raw: bool = False) -> Results:
         """Grad-CAM masks (B, H, W, 1) from ``layer`` (default: the last layer with a 4-D
         output); with ``raw``, the ReLU'd class activation map resized to the input."""
         if layer not in self._grad_cams:
@@ -133,7 +144,8 @@ class SaliencyNet:
         return self._results(predictions, {self.outputs: self._grad_cams[layer](images, classes)},
                              raw)
 
-    def get_occlusion_masks(self, batch, patch=4, stride=4, fill=0.0, raw=False):
+    def get_occlusion_masks(self, batch: Batch, patch: int = 4, stride: int = 4, fill: float = 0.0,
+                            raw: bool = False) -> Results:
         """Occlusion masks (B, H, W, 1): the target's score drop when ``patch`` × ``patch``
         squares (every ``stride`` pixels) are set to ``fill``, averaged per pixel; all occluded
         copies are scored in chunks of ``chunk_size``."""
@@ -142,8 +154,9 @@ class SaliencyNet:
                           self.engine.chunk_size)
         return self._results(predictions, {self.outputs: drops}, raw)
 
-    def explain(self, batch, methods: Mapping[str, Method], raw=False, completeness=False,
-                tolerance: float | None = None, max_steps: int = 64):
+    def explain(self, batch: Batch, methods: Mapping[str, Method], raw: bool = False,
+                completeness: bool = False, tolerance: float | None = None,
+                max_steps: int = 64) -> Results:
         """Several methods in one go, e.g. ``{"saliency": vanilla_gradient(), "smoothed":
         smooth_grad(25)}``: their passes share the compiled calls, and the clean gradient is
         computed once. Returns ``{model_outputs: predicted classes, name: masks, ...}``.
@@ -168,7 +181,7 @@ class SaliencyNet:
             results.update({f"{name} completeness": error for name, error in errors.items()})
         return results
 
-    def attributions(self, batch, methods: Mapping[str, Method], completeness=False,
+    def attributions(self, batch: Batch, methods: Mapping[str, Method], completeness: bool = False,
                      tolerance: float | None = None, max_steps: int = 64) -> Attributions:
         """What ``explain`` reads: the raw (B, H, W, C) attributions by name, the score gaps of
         the methods that have one (with ``completeness`` or ``tolerance``), and the gradient
@@ -176,7 +189,7 @@ class SaliencyNet:
         images, _, classes = self.targets(batch)
         return self._attributions(images, classes, methods, completeness, tolerance, max_steps)
 
-    def targets(self, batch):
+    def targets(self, batch: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The batch's float32 images, their predicted classes and the classes to explain."""
         images = to_number(batch[self.model_inputs]).astype(np.float32)
         if not len(images):
@@ -186,20 +199,22 @@ class SaliencyNet:
             return images, predictions, predictions
         return images, predictions, class_indices(batch[self.target])
 
-    def _attributions(self, images, classes, methods, completeness=False, tolerance=None,
-                      max_steps=64) -> Attributions:
+    def _attributions(self, images: np.ndarray, classes: np.ndarray, methods: Mapping[str, Method],
+                      completeness: bool = False, tolerance: float | None = None,
+                      max_steps: int = 64) -> Attributions:
         """Raw attributions (and score gaps, with ``completeness`` or ``tolerance``), drawing
         noise and baselines from ``seed``; refined to ``tolerance`` when given."""
         entropy = np.random.SeedSequence(self.seed).entropy
         gaps = completeness or tolerance is not None
 
-        def run(chosen, subset=None):
+        def run(chosen: Mapping[str, Method], subset: np.ndarray | None = None) -> Attributions:
             count = len(images) if subset is None else len(subset)
             return self.engine.run(PassPlan(chosen, count), images, classes, entropy, gaps, subset)
 
         result = run(methods)
         return result if tolerance is None else refine(run, methods, result, tolerance, max_steps)
 
-    def _results(self, predictions, attributions, raw):
+    def _results(self, predictions: np.ndarray, attributions: Mapping[str, np.ndarray],
+                 raw: bool) -> Results:
         masks = attributions if raw else {name: to_masks(a) for name, a in attributions.items()}
         return {self.model_outputs: predictions, **masks}
