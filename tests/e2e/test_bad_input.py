@@ -115,7 +115,7 @@ def make_broken_keras_files(root):
 
 
 def make_bad_values(root, rng):
-    """npz files whose shapes are right and whose values are not (issue 12)."""
+    """npz files whose shapes are right and whose values are not."""
     x, y = rng.uniform(0, 255, (40, 20, 20, 3)).astype(np.float32), np.arange(40) % 4
     for name, index, value in (("nan", 17, np.nan), ("inf", 18, -np.inf), ("huge", 19, 1e30)):
         bad = x.copy()
