@@ -31,6 +31,7 @@ RULES = [
     ("the largest pixel value Normalize divides by", r"255\.0"),
     ("ImageNet backbones' input side", r"IMAGENET_SIZE = "),
     ("an image folder's default side", r"bounded\(224"),
+    ("each option's defaults: its schema's, the node its YAML starts from", r"def defaults_nodes\b"),
     ("a config field's bounds", r"def bounded\b"),
     ("the keys every dataset config has", r"^class DatasetKeys\b"),
     ("the keys every model config has", r"^class ModelKeys\b"),

@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 import xaiexp.architecture.tensorflow as models
 import xaiexp.dataset.data as datasets
 from xaiexp.app.cli import COMPOSITION_ERRORS, compose_config, config_dir, error_line
-from xaiexp.app.config.components import HOMES, group_schemas
+from xaiexp.app.config.components import HOMES, defaults_nodes, group_schemas
 
 DATASET_MODULE = '''
 from dataclasses import dataclass
@@ -88,17 +88,20 @@ def test_every_shipped_option_is_a_discovered_component_and_back(group):
 
 
 @pytest.mark.parametrize("group", sorted(HOMES))
-def test_a_shipped_option_restates_its_schemas_defaults_exactly(group):
-    """An option's YAML lists the keys users set (Hydra refuses an override of a key the config
-    lacks); its values are its schema's defaults, so the two cannot drift apart. A dataset's own
-    normalization (mnist's statistics) and values taken from the run (``${seed}``) aside."""
+def test_a_shipped_option_starts_from_its_schemas_defaults_and_restates_none(group):
+    """An option's YAML takes its keys and defaults from its schema's node (so every key users set
+    exists after composition: Hydra refuses an override of a key the config lacks) and holds only
+    what differs, so a default has one home. ``_target_`` stays: it names what the option builds."""
     for path in Path(config_dir(), group).glob("*.yaml"):
         node = OmegaConf.to_container(OmegaConf.load(path))  # "???" and "${seed}" as written
-        node = node.get(group, node)
-        defaults = OmegaConf.to_container(OmegaConf.structured(group_schemas()[group][node["_target_"]]))
-        restated = {key: value for key, value in node.items() if key not in ("defaults", "normalize")
-                    and not str(value).startswith("${")}
-        assert restated == {key: defaults[key] for key in restated}, path.name
+        package = group if group in node else "_here_"  # a @package _global_ option's own node
+        option = node.get(group, node)
+        schema = group_schemas()[group][option["_target_"]]
+        assert f"/{schema.__name__}@{package}" in node["defaults"], path.name
+        defaults = defaults_nodes()[schema.__name__]
+        restated = [key for key, value in option.items()
+                    if key not in ("_target_", "defaults") and defaults.get(key, object()) == value]
+        assert restated == [], path.name
 
 
 @pytest.fixture
@@ -112,8 +115,10 @@ def new_components(tmp_path, monkeypatch):
         monkeypatch.setattr(package, "__path__", [*package.__path__, str(folder)])
         monkeypatch.delitem(sys.modules, f"{package.__name__}.{name}", raising=False)
     conf = tmp_path / "conf"
-    for group, name, option in (("dataset", "stripes", "_target_: xaiexp.dataset.data.stripes.load_data\nsize: 24\n"),
-                                ("model", "tiny", "_target_: xaiexp.architecture.tensorflow.Tiny\nunits: 8\n")):
+    for group, name, option in (("dataset", "stripes", "defaults: [/StripesConfig@_here_, _self_]\n"
+                                                       "_target_: xaiexp.dataset.data.stripes.load_data\n"),
+                                ("model", "tiny", "defaults: [/TinyConfig@_here_, _self_]\n"
+                                                  "_target_: xaiexp.architecture.tensorflow.Tiny\n")):
         (conf / group).mkdir(parents=True)
         (conf / group / f"{name}.yaml").write_text(option)
     group_schemas.cache_clear()

@@ -12,10 +12,9 @@ from enum import Enum
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import OmegaConf
 
+from xaiexp.app.config.components import defaults_nodes
 from xaiexp.backend.choices import PRECISIONS, STRATEGIES
-from xaiexp.dataset.keys import NormalizeConfig
 from xaiexp.util.bounds import bounded
 from xaiexp.xai.registry import DEFAULT_METRICS, default_methods
 from xaiexp.xai.saliency_settings import (DEFAULTS, ExplainedOutput, NoiseRange, PassOptions,
@@ -165,15 +164,15 @@ class Config:
 
 def register_configs():
     """Make ``config_schema`` (referenced first in conf/config.yaml's defaults) and
-    ``explain_link`` (in conf/traces/saliency.yaml's) known to Hydra, and ``imagenet_normalize``,
-    the default normalization, as plain values (a dataset YAML's
-    ``defaults: [/imagenet_normalize@normalize]``), so the YAMLs do not repeat ImageNet's numbers."""
+    ``explain_link`` (in conf/traces/saliency.yaml's) known to Hydra, and each built-in
+    component's defaults as plain values under its schema's name (an option YAML's
+    ``defaults: [/FolderConfig@_here_, _self_]``), so the YAMLs do not repeat the schemas' values."""
     store = ConfigStore.instance()
     store.store(name="config_schema", node=Config)
     store.store(name=EXPLAIN_LINK, node={item.name: f"${{explain.{item.name}}}"
                                          for item in fields(SaliencySettings)})
-    store.store(name="imagenet_normalize",
-                node=OmegaConf.to_container(OmegaConf.structured(NormalizeConfig)))
+    for name, node in defaults_nodes().items():
+        store.store(name=name, node=node)
 
 
 def plain_value(option):

@@ -30,8 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple, Optional
 
-from PIL import Image
-
 from xaiexp.dataset.data import _cache
 from xaiexp.dataset.data.errors import DatasetFormatError
 from xaiexp.dataset.data.summary import Summary, held_out, too_few_classes
@@ -351,7 +349,9 @@ def _decode_all(folders, chunk=4096):
 def _decoded_size(file):
     """(width, height) of an image file, after decoding it in full with Pillow: ``verify`` checks
     a PNG's checksums, ``load`` every pixel (a JPEG at 1/8 scale, which still reads every byte,
-    so truncation shows)."""
+    so truncation shows). Pillow is imported here: the schema above is read by every command."""
+    from PIL import Image
+
     try:
         with Image.open(file) as image:
             kind, size = image.format, image.size
