@@ -7,6 +7,7 @@ import textwrap
 
 import pytest
 
+from tests.support.added_modules import added_modules
 from xaiexp.xai import methods as methods_package
 from xaiexp.xai.registry import (DEFAULT_METRICS, Problem, check_settings, default_methods,
                                  find_methods, mask_metric_names, method_names, metric_names)
@@ -87,18 +88,9 @@ METHOD = Gradients(name="squared_gradient", title="Squared {}", order=90, needs=
 
 @pytest.fixture
 def extra_method(tmp_path, monkeypatch):
-    """``write(name, source)`` puts a method module into a folder on the methods package's path;
-    the path and the imported modules are restored afterwards."""
-    monkeypatch.setattr(methods_package, "__path__", [*methods_package.__path__, str(tmp_path)])
-    modules = []
-
-    def write(name, source):
-        (tmp_path / f"{name}.py").write_text(source)
-        modules.append(f"{methods_package.__name__}.{name}")
-
-    yield write
-    for module in modules:
-        sys.modules.pop(module, None)
+    """``write(name, source)`` adds a method module to the methods' package."""
+    with added_modules(methods_package, tmp_path, monkeypatch) as add:
+        yield add
 
 
 def test_a_new_method_is_one_file(extra_method):

@@ -1,6 +1,7 @@
 """Built-in components declare their schemas beside their code and are found, not listed: a new
 dataset or model is one module in its package plus its YAML (README "Development")."""
 
+import contextlib
 import subprocess
 import sys
 import textwrap
@@ -12,6 +13,7 @@ from omegaconf import OmegaConf
 
 import xaiexp.architecture.tensorflow as models
 import xaiexp.dataset.data as datasets
+from tests.support.added_modules import added_modules
 from xaiexp.app.cli import COMPOSITION_ERRORS, compose_config, config_dir, error_line
 from xaiexp.app.config.components import HOMES, defaults_nodes, group_schemas
 
@@ -108,12 +110,6 @@ def test_a_shipped_option_starts_from_its_schemas_defaults_and_restates_none(gro
 def new_components(tmp_path, monkeypatch):
     """A dataset module ``stripes`` and a model module ``tiny``, added to their packages (a
     folder of their own on each package's path), with their YAMLs in a config dir."""
-    for package, name, source in ((datasets, "stripes", DATASET_MODULE), (models, "tiny", MODEL_MODULE)):
-        folder = tmp_path / package.__name__
-        folder.mkdir()
-        (folder / f"{name}.py").write_text(source)
-        monkeypatch.setattr(package, "__path__", [*package.__path__, str(folder)])
-        monkeypatch.delitem(sys.modules, f"{package.__name__}.{name}", raising=False)
     conf = tmp_path / "conf"
     for group, name, option in (("dataset", "stripes", "defaults: [/StripesConfig@_here_, _self_]\n"
                                                        "_target_: xaiexp.dataset.data.stripes.load_data\n"),
@@ -121,11 +117,12 @@ def new_components(tmp_path, monkeypatch):
                                                   "_target_: xaiexp.architecture.tensorflow.Tiny\n")):
         (conf / group).mkdir(parents=True)
         (conf / group / f"{name}.yaml").write_text(option)
+    with contextlib.ExitStack() as stack:
+        for package, name, source in ((datasets, "stripes", DATASET_MODULE), (models, "tiny", MODEL_MODULE)):
+            stack.enter_context(added_modules(package, tmp_path / package.__name__, monkeypatch))(name, source)
+        group_schemas.cache_clear()
+        yield conf
     group_schemas.cache_clear()
-    yield conf
-    group_schemas.cache_clear()
-    for name in ("xaiexp.dataset.data.stripes", "xaiexp.architecture.tensorflow.tiny"):
-        sys.modules.pop(name, None)
 
 
 def test_a_new_dataset_module_and_model_module_are_discovered(new_components, home):

@@ -2,12 +2,12 @@
 new metric is one new file there, validated, scored (against decoy masks too) and bounded as it
 declares itself."""
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.support.added_modules import added_modules
 from xaiexp.xai.metrics import declared as metrics_package
 from xaiexp.xai.registry import decoy_names, find_metric, mask_metric_names, metric_names
 
@@ -34,18 +34,9 @@ METRIC = Metric(name="peak_share", order=100, score=peak_share, needs_masks=True
 
 @pytest.fixture
 def extra_metric(tmp_path, monkeypatch):
-    """``write(name, source)`` puts a metric module into a folder on the declared package's path;
-    the path and the imported modules are restored afterwards."""
-    monkeypatch.setattr(metrics_package, "__path__", [*metrics_package.__path__, str(tmp_path)])
-    modules = []
-
-    def write(name, source):
-        (tmp_path / f"{name}.py").write_text(source)
-        modules.append(f"{metrics_package.__name__}.{name}")
-
-    yield write
-    for module in modules:
-        sys.modules.pop(module, None)
+    """``write(name, source)`` adds a metric module to the declared metrics' package."""
+    with added_modules(metrics_package, tmp_path, monkeypatch) as add:
+        yield add
 
 
 def test_the_built_in_metrics_are_the_modules_of_the_folder():
