@@ -45,7 +45,7 @@ RULES = [
     ("the pointing game on decoy regions", r"decoy=\"decoy_pointing_game\""),
     ("the prefix of an explanation score's key", r"\"xai/\""),
     ("an explanation score's key, built", r"def explanation_key\b"),
-    ("an explanation score's key, read", r"def explained_method\b"),
+    ("an explanation score's key, read", r"def explanation_parts\b"),
 ]
 
 

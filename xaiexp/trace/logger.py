@@ -11,7 +11,7 @@ from xaiexp.trace.trace import Trace
 from xaiexp.util.console import detail
 from xaiexp.util.util import safe_name
 from xaiexp.xai.floors import RANDOM, UNIFORM
-from xaiexp.xai.registry import EXPLANATION
+from xaiexp.xai.registry import EXPLANATION, explained_method, explanation_parts
 from xaiexp.xai import statistics
 from xaiexp.xai.statistics import COMPANIONS
 
@@ -45,11 +45,11 @@ def is_score(key):
 def headline_explanation(keys):
     """The explanation metric an epoch line shows: the first metric of the right-most method (the
     one the saliency figure's overlay shows), e.g. ``xai/smint_saliency/relevance_mass``."""
-    scored = [key for key in keys if is_score(key) and key.split("/")[1] not in FLOOR_KEYS]
+    scored = [key for key in keys if is_score(key) and explained_method(key) not in FLOOR_KEYS]
     if not scored:
         return None
-    method = scored[-1].split("/")[1]
-    return next(key for key in scored if key.split("/")[1] == method)
+    method = explained_method(scored[-1])
+    return next(key for key in scored if explained_method(key) == method)
 
 
 def score_cell(logs, key):
@@ -69,7 +69,7 @@ def explanation_table(logs, mode="test"):
     names = method_labels()
     for key in logs:
         if is_score(key):
-            _, method, metric = key.split("/", 2)
+            method, metric = explanation_parts(key)
             rows.setdefault(names.get(method, method), {})[metric] = score_cell(logs, key)
             if (count := logs.get(key + "_n")) is not None:
                 counts.add(int(count))

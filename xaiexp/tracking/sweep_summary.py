@@ -7,7 +7,7 @@ import pandas
 
 from xaiexp.tracking.best import ranked
 from xaiexp.tracking.report.layout import fit
-from xaiexp.xai.registry import EXPLANATION, explained_method, metric_names
+from xaiexp.xai.registry import EXPLANATION, explained_method, explanation_parts, metric_names
 from xaiexp.tracking.report.table import SE_SUFFIX
 
 DESCRIPTION_TAG = "mlflow.note.content"  # what the MLflow UI shows as a run's description
@@ -23,11 +23,12 @@ def explanation_metrics(children, objective):
               if key.startswith(f"{mode}/{EXPLANATION}") and key.count("/") == 3 and not key.endswith(SE_SUFFIX)]
     if not logged:
         return []
+    parts = {key: explanation_parts(key.partition("/")[2]) for key in logged}  # (maps, metric)
     maps = explained_method(name) or sorted(
-        {key.split("/")[2] for key in logged}, key=lambda m: (m != "saliency", m))[0]
+        {method for method, _ in parts.values()}, key=lambda m: (m != "saliency", m))[0]
     order = {metric: rank for rank, metric in enumerate(metric_names())}  # the registry's order
-    return sorted({key for key in logged if key.split("/")[2] == maps},
-                  key=lambda key: (order.get(key.rsplit("/", 1)[1], len(order)), key))
+    return sorted({key for key in logged if parts[key][0] == maps},
+                  key=lambda key: (order.get(parts[key][1], len(order)), key))
 
 
 def ranking(children, objective, maximize):

@@ -91,9 +91,18 @@ def explanation_key(method: str, metric: str) -> str:
     return f"{EXPLANATION}{method}/{metric}"
 
 
+def explanation_parts(key: str) -> tuple[str, str] | None:
+    """The ``(<method>, <metric>)`` of an ``xai/<method>/<metric>`` key; None for any other key."""
+    if not key.startswith(EXPLANATION):
+        return None
+    method, _, metric = key.removeprefix(EXPLANATION).partition("/")
+    return method, metric
+
+
 def explained_method(key: str) -> str | None:
     """The ``<method>`` of an ``xai/<method>/<metric>`` key; None for any other key."""
-    return key.split("/")[1] if key.startswith(EXPLANATION) else None
+    parts = explanation_parts(key)
+    return parts[0] if parts else None
 
 
 def cascade_key(metric: str, layers: int) -> str:
