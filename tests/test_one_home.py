@@ -36,7 +36,7 @@ RULES = [
     ("the keys every dataset config has", r"^class DatasetKeys\b"),
     ("the keys every model config has", r"^class ModelKeys\b"),
     ("the Saliency settings, their bounds and library defaults", r"^class SaliencySettings\b"),
-    ("SmoothGrad's and VarGrad's 25 samples", r"at_least\(25|smoothing\s*[:=]\s*25\b"),
+    ("SmoothGrad's and VarGrad's 25 samples", r"smoothing: int = bounded\(25|smoothing\s*[:=]\s*25\b"),
     ("what can be explained: probability or logit", r"_choices\(\"ExplainedOutput"),
     ("the noise ranges", r"_choices\(\"NoiseRange"),
     ("the explain block as the Saliency trace's arguments", r"explain\.\{item\.name\}"),

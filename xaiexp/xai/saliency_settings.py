@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from enum import Enum
 from typing import Optional
 
+from xaiexp.util.bounds import bounded
 from xaiexp.xai.draws import SAMPLERS
 from xaiexp.xai.quadrature import RULES
 
@@ -49,45 +50,41 @@ class PassOptions:
     rule: str = field(default="linspace", metadata={"choices": tuple(RULES)})
     # how the noise and random baselines of a method are drawn together (draws.py)
     sampling: str = field(default="random", metadata={"choices": tuple(SAMPLERS)})
-    baselines: int = field(default=1, metadata={"minimum": 1})  # random baselines IG averages
+    baselines: int = bounded(1, minimum=1)  # random baselines IG averages
     # null: fixed steps; else IG's steps double per image until its completeness error is within
-    tolerance: Optional[float] = field(default=None, metadata={"above": 0})
-    max_steps: int = field(default=64, metadata={"minimum": 1})  # where the doubling stops
+    tolerance: Optional[float] = bounded(None, above=0)
+    max_steps: int = bounded(64, minimum=1)  # where the doubling stops
 
 
 @dataclass
 class OcclusionSettings:
-    patch: int = field(default=4, metadata={"minimum": 1})  # side of the square hidden at a time
-    stride: int = field(default=4, metadata={"minimum": 1})  # pixels between squares
-
-
-def at_least(default, minimum):
-    return field(default=default, metadata={"minimum": minimum})
+    patch: int = bounded(4, minimum=1)  # side of the square hidden at a time
+    stride: int = bounded(4, minimum=1)  # pixels between squares
 
 
 @dataclass
 class SaliencySettings:
     """What a Saliency trace is set with (its ``Args`` say what each does)."""
 
-    samples: Optional[int] = at_least(None, 1)  # None: the first batch
+    samples: Optional[int] = bounded(None, minimum=1)  # None: the first batch
     probes: ProbeChoice = "first"
     methods: Optional[list[str]] = None  # None: FastEstimator's four that the settings leave on
-    smoothing: int = at_least(25, 0)  # SmoothGrad and VarGrad samples
+    smoothing: int = bounded(25, minimum=0)  # SmoothGrad and VarGrad samples
     integrating: list[int] = field(default_factory=lambda: [100, 6])  # IG steps, SmInt samples
     passes: PassOptions = field(default_factory=PassOptions)
     occlusion: OcclusionSettings = field(default_factory=OcclusionSettings)
-    chunk_size: int = at_least(1024, 1)  # images per compiled gradient call
+    chunk_size: int = bounded(1024, minimum=1)  # images per compiled gradient call
     metrics: Optional[list[str]] = None  # None: the registry's default metrics
-    every: int = at_least(1, 1)
-    score_samples: Optional[int] = at_least(None, 1)  # None: the metrics score the probes
-    heavy_every: int = at_least(1, 1)
-    score_every: Optional[int] = at_least(1, 1)
+    every: int = bounded(1, minimum=1)
+    score_samples: Optional[int] = bounded(None, minimum=1)  # None: the metrics score the probes
+    heavy_every: int = bounded(1, minimum=1)
+    score_every: Optional[int] = bounded(1, minimum=1)
     output: ExplainedOutput = "probability"
     noise_range: NoiseRange = "batch"
     deletion_baseline: Baseline = "black"
     insertion_baseline: Baseline = "blur"
     # a pointing-game maximum this many pixels from the mask still hits (Zhang et al. use 15)
-    pointing_tolerance: float = at_least(0.0, 0)
+    pointing_tolerance: float = bounded(0.0, minimum=0)
     cascading: bool = False
 
 

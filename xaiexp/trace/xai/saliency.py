@@ -171,8 +171,7 @@ class Saliency(Trace):
             if value < 1:
                 raise ValueError(f"{name} must be >= 1, got {value}")
         self.every, self.heavy_every, self.score_every = every, heavy_every, score_every
-        self.model = model  # explained through a float32 copy when it trains in mixed precision
-        self._float32 = float32_copy(model)
+        self._float32 = float32_copy(model)  # what is explained (a float32 copy in mixed precision)
         self.salnet = SaliencyNet(self._float32, model_inputs, model_outputs,
                                   outputs=outputs, chunk_size=chunk_size, seed=seed, output=output,
                                   noise_range=noise_range, from_logits=from_logits)
@@ -181,9 +180,8 @@ class Saliency(Trace):
         self.decoy_key = decoy_key
         self.scorecard = Scorecard(DEFAULT_METRICS if metrics is None else metrics, self.salnet,
                                    self.method_set, mask_key, self._decoy_source(decoy_key, decoy),
-                                   deletion_baseline,
-                                   insertion_baseline, pointing_tolerance, black=black,
-                                   cascading=cascading)
+                                   deletion_baseline, insertion_baseline, pointing_tolerance,
+                                   black=black, cascading=cascading)
         if probes not in names(ProbeChoice):
             raise ValueError(f"probes must be one of {list(names(ProbeChoice))}, got {probes!r}")
         self.stratified = probes == "stratified"

@@ -74,8 +74,8 @@ class Scorecard:
                           "insertion_auc": check_baseline(insertion_baseline)}
         self.black = black
         self.needs_completeness = "completeness" in self.metrics
-        self._similarities = {name: find_metric(name).similarity for name in self.metrics
-                              if find_metric(name).similarity}
+        self._similarities = {metric.name: metric.similarity for metric in map(find_metric, self.metrics)
+                              if metric.similarity}
         self._randomized = RandomizedMaps(salnet, method_set, cascading) if (
             self._similarities) else None
 
